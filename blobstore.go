@@ -1,0 +1,267 @@
+package gormthumb
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"gocloud.dev/blob"
+	_ "gocloud.dev/blob/fileblob" // file:// URLs
+	_ "gocloud.dev/blob/memblob"  // mem:// URLs
+	"gocloud.dev/gcerrors"
+)
+
+// OpenBucket opens a gocloud.dev/blob bucket by URL. file:// (a local
+// folder, e.g. "file:///var/media?create_dir=1&no_tmp_dir=1") and mem://
+// work out of the box; s3://, gs:// and azblob:// work once the application
+// blank-imports the driver (gocloud.dev/blob/s3blob, gcsblob, azureblob).
+func OpenBucket(ctx context.Context, url string) (*blob.Bucket, error) {
+	b, err := blob.OpenBucket(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("gormthumb: open bucket %q: %w", url, err)
+	}
+	return b, nil
+}
+
+// checkKey rejects keys that drivers treat differently (leading "/", "."
+// and ".." segments, empty segments, invalid UTF-8), so a key means the
+// same object on every bucket.
+func checkKey(key string) error {
+	if key == "" || !utf8.ValidString(key) || strings.HasPrefix(key, "/") || strings.HasSuffix(key, "/") {
+		return wrapf(ErrInvalidKey, "%q", key)
+	}
+	for _, seg := range strings.Split(key, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return wrapf(ErrInvalidKey, "%q has an empty, . or .. segment", key)
+		}
+	}
+	if strings.HasSuffix(key, ".attrs") {
+		return wrapf(ErrInvalidKey, "%q: the .attrs suffix is reserved by fileblob", key)
+	}
+	return nil
+}
+
+// storageErr classifies a bucket error: NotFound becomes ErrSourceNotFound,
+// anything else ErrStorage; the driver error stays wrapped.
+func storageErr(op string, err error) error {
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return fmt.Errorf("%w: %s: %w", ErrSourceNotFound, op, err)
+	}
+	return fmt.Errorf("%w: %s: %w", ErrStorage, op, err)
+}
+
+// ---------------------------------------------------------------------------
+// Thumbnail keys
+//
+// A thumbnail of "images/cover/cat.jpg" is written as
+//
+//	images/cover/thumbnails/cat.110x83.1a2b3c4d5e6f.jpg
+//
+// (or under the thumbnail field's own `upload` prefix). 110x83 is its pixel
+// size; 1a2b3c4d5e6f is a digest of the row, the field, the source key, the
+// source's ETag and the spec. The digest changes whenever the source bytes or
+// the size change (a CDN may cache a key forever), and differs between rows
+// that share a source (deleting one row's thumbnail never touches another's).
+
+const digestLen = 12
+
+// thumbDigest identifies what a thumbnail was made from.
+func thumbDigest(table string, pk string, field string, srcKey, srcETag string, spec Spec) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "v1\x00%s\x00%s\x00%s\x00%s\x00%s\x00%+v", table, pk, field, srcKey, srcETag, spec)
+	return hex.EncodeToString(h.Sum(nil))[:digestLen]
+}
+
+// thumbKey builds the key of a thumbnail.
+func thumbKey(srcKey, prefix string, w, h int, digest string, f Format) string {
+	dir := prefix
+	if dir == "" {
+		dir = path.Join(path.Dir(srcKey), "thumbnails")
+		if dir == "thumbnails" || strings.HasPrefix(dir, ".") {
+			dir = "thumbnails"
+		}
+	}
+	base := path.Base(srcKey)
+	base = strings.TrimSuffix(base, path.Ext(base))
+	return fmt.Sprintf("%s/%s.%dx%d.%s.%s", dir, base, w, h, digest, extension(f))
+}
+
+// parseThumbName reads the size and digest back from a thumbnail key.
+func parseThumbName(key string) (w, h int, digest string, ok bool) {
+	parts := strings.Split(path.Base(key), ".")
+	if len(parts) < 4 {
+		return 0, 0, "", false
+	}
+	digest = parts[len(parts)-2]
+	ws, hs, found := strings.Cut(parts[len(parts)-3], "x")
+	if !found || len(digest) != digestLen {
+		return 0, 0, "", false
+	}
+	if _, err := hex.DecodeString(digest); err != nil {
+		return 0, 0, "", false
+	}
+	w, errW := strconv.Atoi(ws)
+	h, errH := strconv.Atoi(hs)
+	if errW != nil || errH != nil || w <= 0 || h <= 0 {
+		return 0, 0, "", false
+	}
+	return w, h, digest, true
+}
+
+// ---------------------------------------------------------------------------
+// Reading and writing
+
+// limitedReader fails with ErrTooLarge once more than n bytes were read.
+type limitedReader struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n < 0 {
+		return 0, wrapf(ErrTooLarge, "source is larger than the byte limit")
+	}
+	if int64(len(p)) > l.n+1 {
+		p = p[:l.n+1]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	if l.n < 0 {
+		return n, wrapf(ErrTooLarge, "source is larger than the byte limit")
+	}
+	return n, err
+}
+
+// writeBlob writes data under key with its content type.
+func writeBlob(ctx context.Context, b *blob.Bucket, key string, data []byte, f Format, srcKey string) error {
+	opts := &blob.WriterOptions{
+		ContentType:  contentType(f),
+		CacheControl: "public, max-age=31536000, immutable",
+		Metadata:     map[string]string{"gormthumb-source": srcKey},
+	}
+	if err := b.WriteAll(ctx, key, data, opts); err != nil {
+		return storageErr("write", err)
+	}
+	return nil
+}
+
+// deleteBlob deletes key, treating "already gone" as success.
+func deleteBlob(ctx context.Context, b *blob.Bucket, key string) error {
+	if err := b.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+		return err
+	}
+	return nil
+}
+
+// ---------------------------------------------------------------------------
+// Uploading originals
+
+// Upload writes an original image into the bucket and sets model's field to
+// it. The key is the field's `upload` prefix (date parts %Y %m %d %H %M %S
+// expanded, like Django's upload_to; "uploads/%Y/%m/%d" when the field has
+// none) plus the sanitised base name of filename; if that key is taken a
+// random suffix is added ("cat_k3j9x2a.jpg"). The bytes are checked to be an
+// image within the plugin's limits before anything is written, so a
+// non-image upload fails with ErrNotImage and writes nothing.
+//
+// Upload does not save the row: call db.Save (or Create) afterwards, which
+// makes the thumbnails. If that save fails, the original stays in the
+// bucket; delete it with Plugin.Delete if you do not retry.
+func (p *Plugin) Upload(ctx context.Context, model any, field, filename string, r io.Reader) (ImageField, error) {
+	ms, f, err := p.uploadTarget(model, field)
+	if err != nil {
+		return ImageField{}, err
+	}
+	fail := func(key string, err error) (ImageField, error) {
+		return ImageField{}, &Error{Model: ms.name, Field: field, Key: key, Err: err}
+	}
+	lr := &limitedReader{r: r, n: p.limits.MaxBytes}
+	_, format, _, body, err := sniff(lr, p.limits)
+	if err != nil {
+		return fail(filename, err)
+	}
+	prefix := ms.uploads[field]
+	if prefix == "" {
+		prefix = "uploads/%Y/%m/%d"
+	}
+	dir := expandPrefix(prefix, p.now())
+	name := cleanName(filename, format)
+	key := path.Join(dir, name)
+	// Django's get_available_name: keep the name if it is free, otherwise
+	// add a random suffix. IfNotExist makes a lost race an error, never an
+	// overwrite of someone else's original.
+	if taken, err := p.bucket.Exists(ctx, key); err != nil {
+		return fail(key, storageErr("exists", err))
+	} else if taken {
+		ext := path.Ext(name)
+		key = path.Join(dir, strings.TrimSuffix(name, ext)+"_"+randomSuffix()+ext)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := p.bucket.NewWriter(wctx, key, &blob.WriterOptions{ContentType: contentType(format), IfNotExist: true})
+	if err != nil {
+		return fail(key, storageErr("write", err))
+	}
+	if _, err := io.Copy(w, body); err != nil {
+		// Cancelling the context before Close makes every driver abandon
+		// the write, so a failed upload leaves nothing behind.
+		cancel()
+		w.Close()
+		if errors.Is(err, ErrTooLarge) {
+			return fail(key, err)
+		}
+		return fail(key, storageErr("read upload", err))
+	}
+	if err := w.Close(); err != nil {
+		return fail(key, storageErr("write", err))
+	}
+	img := ImageField{Key: key}
+	if err := setImage(ctx, f, reflectValueOf(model), key); err != nil {
+		return fail(key, err)
+	}
+	return img, nil
+}
+
+// cleanName makes a safe base name from an uploaded file name: no path, no
+// control or reserved characters, and the extension of the real format.
+func cleanName(filename string, f Format) string {
+	base := path.Base(strings.ReplaceAll(filename, "\\", "/"))
+	base = strings.TrimSuffix(base, path.Ext(base))
+	var sb strings.Builder
+	for _, r := range base {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+			sb.WriteRune(r)
+		case r == ' ' || r == '.':
+			sb.WriteRune('_')
+		case r > 127 && utf8.ValidRune(r):
+			sb.WriteRune(r)
+		}
+	}
+	name := strings.Trim(sb.String(), "_")
+	if name == "" {
+		name = "image"
+	}
+	if r := []rune(name); len(r) > 100 {
+		name = string(r[:100])
+	}
+	return name + "." + extension(f)
+}
+
+func randomSuffix() string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	var b [7]byte
+	rand.Read(b[:])
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b[:])
+}

@@ -1,0 +1,325 @@
+package gormthumb
+
+import (
+	"database/sql/driver"
+	"fmt"
+	"path"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
+)
+
+// ImageField is a reference to an image in the plugin's bucket. It is stored
+// as one string column holding the blob key; the zero value (and NULL or ”
+// in the database) means "no image".
+//
+// A field tagged `thumb:"..."` is a thumbnail the plugin fills in; any other
+// ImageField is an original that the application sets, usually with
+// Plugin.Upload.
+type ImageField struct {
+	// Key is the blob key inside the bucket, e.g. "images/cover/2026/11/25/cat.jpg".
+	Key string
+}
+
+// IsZero reports whether the field holds no image.
+func (f ImageField) IsZero() bool { return f.Key == "" }
+
+// String returns the key.
+func (f ImageField) String() string { return f.Key }
+
+// Value implements driver.Valuer: the key, or NULL for no image.
+func (f ImageField) Value() (driver.Value, error) {
+	if f.Key == "" {
+		return nil, nil
+	}
+	return f.Key, nil
+}
+
+// Scan implements sql.Scanner: NULL and ” both read as no image.
+func (f *ImageField) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		f.Key = ""
+	case string:
+		f.Key = v
+	case []byte:
+		f.Key = string(v)
+	default:
+		return fmt.Errorf("gormthumb: cannot scan %T into ImageField", src)
+	}
+	return nil
+}
+
+// GormDataType implements schema.GormDataTypeInterface: a plain string column.
+func (ImageField) GormDataType() string { return string(schema.String) }
+
+// GormDBDataType implements migrator.GormDataTypeInterface. It picks a plain
+// string column per dialect (an indexable varchar on MySQL, text elsewhere,
+// honouring a `gorm:"size:N"` tag). Migrations also validate the model's
+// gormthumb tags here, so a bad tag fails AutoMigrate with ErrInvalidTag.
+func (ImageField) GormDBDataType(db *gorm.DB, field *schema.Field) string {
+	if field != nil && field.Schema != nil {
+		if _, err := modelSpecOf(field.Schema); err != nil {
+			db.AddError(err)
+		}
+	}
+	size := 1024
+	if field != nil && field.Size > 0 {
+		size = field.Size
+	}
+	switch db.Dialector.Name() {
+	case "mysql":
+		return fmt.Sprintf("varchar(%d)", size)
+	case "sqlserver":
+		return fmt.Sprintf("nvarchar(%d)", size)
+	case "postgres", "sqlite":
+		if field != nil && field.Size > 0 {
+			return fmt.Sprintf("varchar(%d)", size)
+		}
+		return "text"
+	}
+	return ""
+}
+
+// Size returns the pixel width and height that the plugin encodes in the
+// name of every thumbnail it writes ("cat.110x83.1a2b3c4d5e6f.jpg"), so an
+// <img width height> needs no blob read. ok is false for keys the plugin did
+// not make (originals).
+func (f ImageField) Size() (width, height int, ok bool) {
+	w, h, _, ok := parseThumbName(f.Key)
+	return w, h, ok
+}
+
+// imageKeyOf returns the key held by a value read with schema.Field.ValueOf,
+// which is an ImageField or a *ImageField.
+func imageKeyOf(v any) string {
+	switch f := v.(type) {
+	case ImageField:
+		return f.Key
+	case *ImageField:
+		if f != nil {
+			return f.Key
+		}
+	}
+	return ""
+}
+
+var imageFieldType = reflect.TypeOf(ImageField{})
+
+func isImageField(f *schema.Field) bool {
+	return f != nil && f.IndirectFieldType == imageFieldType
+}
+
+// ---------------------------------------------------------------------------
+// Tag parsing
+
+// thumbField is one parsed `thumb` tag.
+type thumbField struct {
+	field  *schema.Field
+	source *schema.Field
+	spec   Spec
+	prefix string // from the field's `upload` tag; "" = "thumbnails/" beside the source
+}
+
+// sourceGroup is one source field and every thumbnail made from it: one
+// decode serves them all.
+type sourceGroup struct {
+	source *schema.Field
+	thumbs []*thumbField
+}
+
+// modelSpec is everything the plugin knows about one model schema. It is
+// built once per *schema.Schema and cached.
+type modelSpec struct {
+	name    string
+	groups  []*sourceGroup
+	thumbs  []*thumbField
+	uploads map[string]string // field name -> upload prefix
+}
+
+type specResult struct {
+	spec *modelSpec
+	err  error
+}
+
+var specCache sync.Map // *schema.Schema -> specResult
+
+// modelSpecOf parses (once) the gormthumb tags of a schema. It returns nil,
+// nil for a model with no thumb fields.
+func modelSpecOf(s *schema.Schema) (*modelSpec, error) {
+	if r, ok := specCache.Load(s); ok {
+		return r.(specResult).spec, r.(specResult).err
+	}
+	spec, err := parseModel(s)
+	r, _ := specCache.LoadOrStore(s, specResult{spec, err})
+	return r.(specResult).spec, r.(specResult).err
+}
+
+func parseModel(s *schema.Schema) (*modelSpec, error) {
+	ms := &modelSpec{name: s.Name, uploads: map[string]string{}}
+	tagErr := func(f *schema.Field, format string, args ...any) error {
+		return &Error{Model: s.Name, Field: f.Name, Err: wrapf(ErrInvalidTag, format, args...)}
+	}
+	for _, f := range s.Fields {
+		up, hasUpload := f.Tag.Lookup("upload")
+		tag, hasThumb := f.Tag.Lookup("thumb")
+		if !hasUpload && !hasThumb {
+			continue
+		}
+		if !isImageField(f) {
+			return nil, tagErr(f, "field has a gormthumb tag but is %s, not gormthumb.ImageField", f.FieldType)
+		}
+		if f.DBName == "" {
+			return nil, tagErr(f, "field has a gormthumb tag but no column (gorm:\"-\")")
+		}
+		if hasUpload {
+			if err := checkPrefix(up); err != nil {
+				return nil, tagErr(f, "upload prefix %q: %v", up, err)
+			}
+			ms.uploads[f.Name] = up
+		}
+		if !hasThumb {
+			continue
+		}
+		spec, srcName, err := ParseTag(tag)
+		if err != nil {
+			return nil, &Error{Model: s.Name, Field: f.Name, Err: err}
+		}
+		if srcName == "" {
+			return nil, tagErr(f, "thumb tag %q has no source=Field", tag)
+		}
+		src := s.LookUpFieldByBindName(f.BindNames, srcName)
+		if src == nil {
+			src = s.LookUpField(srcName)
+		}
+		switch {
+		case src == nil:
+			return nil, tagErr(f, "source %q is not a field of %s", srcName, s.Name)
+		case src == f:
+			return nil, tagErr(f, "source %q is the thumbnail field itself", srcName)
+		case !isImageField(src):
+			return nil, tagErr(f, "source %q is %s, not gormthumb.ImageField", srcName, src.FieldType)
+		case src.DBName == "":
+			return nil, tagErr(f, "source %q has no column", srcName)
+		}
+		ms.thumbs = append(ms.thumbs, &thumbField{field: f, source: src, spec: spec, prefix: up})
+	}
+	// A thumbnail cannot be the source of another one: group after all
+	// thumbs are known.
+	isThumb := map[*schema.Field]bool{}
+	for _, t := range ms.thumbs {
+		isThumb[t.field] = true
+	}
+	for _, t := range ms.thumbs {
+		if isThumb[t.source] {
+			return nil, tagErr(t.field, "source %q is itself a thumbnail field", t.source.Name)
+		}
+		var g *sourceGroup
+		for _, cand := range ms.groups {
+			if cand.source == t.source {
+				g = cand
+			}
+		}
+		if g == nil {
+			g = &sourceGroup{source: t.source}
+			ms.groups = append(ms.groups, g)
+		}
+		g.thumbs = append(g.thumbs, t)
+	}
+	if len(ms.thumbs) == 0 && len(ms.uploads) == 0 {
+		return nil, nil
+	}
+	return ms, nil
+}
+
+// ParseTag parses the value of a `thumb` struct tag:
+//
+//	WxH[,source=Field][,fit=contain|cover][,anchor=center|top|bottom|left|right|topleft|topright|bottomleft|bottomright]
+//	   [,format=source|jpeg|png|gif][,quality=1..100][,upscale=true|false][,background=RRGGBB]
+//
+// It returns the Spec and the source field name. Errors wrap ErrInvalidTag.
+func ParseTag(tag string) (Spec, string, error) {
+	var spec Spec
+	parts := strings.Split(tag, ",")
+	size := strings.TrimSpace(parts[0])
+	ws, hs, ok := strings.Cut(strings.ToLower(size), "x")
+	w, errW := strconv.Atoi(ws)
+	h, errH := strconv.Atoi(hs)
+	if !ok || errW != nil || errH != nil || w < 1 || h < 1 || w > MaxThumbSide || h > MaxThumbSide {
+		return spec, "", wrapf(ErrInvalidTag, "size %q: want WxH with 1 <= W, H <= %d", size, MaxThumbSide)
+	}
+	spec.Width, spec.Height = w, h
+	source := ""
+	seen := map[string]bool{}
+	for _, p := range parts[1:] {
+		k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || v == "" {
+			return spec, "", wrapf(ErrInvalidTag, "option %q: want key=value", p)
+		}
+		if seen[k] {
+			return spec, "", wrapf(ErrInvalidTag, "option %q given twice", k)
+		}
+		seen[k] = true
+		var err error
+		switch k {
+		case "source":
+			source = v
+		case "fit":
+			spec.Fit, err = parseFit(v)
+		case "anchor":
+			spec.Anchor, err = parseAnchor(v)
+		case "format":
+			spec.Format, err = parseOutputFormat(v)
+		case "quality":
+			q, qerr := strconv.Atoi(v)
+			if qerr != nil || q < 1 || q > 100 {
+				err = fmt.Errorf("quality %q: want 1..100", v)
+			}
+			spec.Quality = q
+		case "upscale":
+			spec.Upscale, err = strconv.ParseBool(v)
+		case "background":
+			spec.Background, err = parseHexColor(v)
+		default:
+			err = fmt.Errorf("unknown option %q", k)
+		}
+		if err != nil {
+			return spec, "", wrapf(ErrInvalidTag, "%v", err)
+		}
+	}
+	return spec, source, nil
+}
+
+// MaxThumbSide is the largest width or height a thumb tag may ask for.
+const MaxThumbSide = 8192
+
+// checkPrefix validates an upload prefix: a relative key prefix, with
+// strftime-like date parts (%Y %m %d %H %M %S) allowed.
+func checkPrefix(p string) error {
+	if p == "" {
+		return fmt.Errorf("empty")
+	}
+	expanded := expandPrefix(p, time.Date(2000, 1, 2, 3, 4, 5, 0, time.UTC))
+	if strings.Contains(expanded, "%") {
+		return fmt.Errorf("unknown %% directive (use %%Y %%m %%d %%H %%M %%S)")
+	}
+	return checkKey(path.Join(expanded, "x"))
+}
+
+// expandPrefix replaces date directives like Django's upload_to.
+func expandPrefix(p string, t time.Time) string {
+	return strings.NewReplacer(
+		"%Y", fmt.Sprintf("%04d", t.Year()),
+		"%m", fmt.Sprintf("%02d", int(t.Month())),
+		"%d", fmt.Sprintf("%02d", t.Day()),
+		"%H", fmt.Sprintf("%02d", t.Hour()),
+		"%M", fmt.Sprintf("%02d", t.Minute()),
+		"%S", fmt.Sprintf("%02d", t.Second()),
+	).Replace(strings.Trim(p, "/"))
+}

@@ -1,0 +1,733 @@
+package gormthumb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"gocloud.dev/blob"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
+)
+
+// Plugin is the gorm.Plugin that makes thumbnails. Create it with New and
+// register it with db.Use(plugin).
+type Plugin struct {
+	bucket          *blob.Bucket
+	processor       Processor
+	limits          Limits
+	concurrency     int
+	deleteOriginals bool
+	now             func() time.Time
+	schemas         sync.Map // schema cache for Upload
+}
+
+// Option configures a Plugin.
+type Option func(*Plugin)
+
+// WithProcessor replaces the pure-Go image processor.
+func WithProcessor(p Processor) Option { return func(pl *Plugin) { pl.processor = p } }
+
+// WithLimits sets the source size limits (zero fields keep DefaultLimits).
+func WithLimits(l Limits) Option { return func(pl *Plugin) { pl.limits = l.withDefaults() } }
+
+// WithConcurrency bounds how many sources one statement decodes at once
+// (a Create of many rows). The default is runtime.GOMAXPROCS(0).
+func WithConcurrency(n int) Option {
+	return func(pl *Plugin) {
+		if n > 0 {
+			pl.concurrency = n
+		}
+	}
+}
+
+// WithDeleteOriginals makes a hard delete of a row also delete its original
+// images (the source fields), not only the thumbnails the plugin made.
+// Originals belong to the application, so this is off by default.
+func WithDeleteOriginals(on bool) Option { return func(pl *Plugin) { pl.deleteOriginals = on } }
+
+// New returns a plugin that stores thumbnails in bucket.
+func New(bucket *blob.Bucket, opts ...Option) *Plugin {
+	p := &Plugin{
+		bucket:      bucket,
+		processor:   GoProcessor{},
+		limits:      DefaultLimits,
+		concurrency: runtime.GOMAXPROCS(0),
+		now:         time.Now,
+	}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
+}
+
+// Bucket returns the plugin's bucket.
+func (p *Plugin) Bucket() *blob.Bucket { return p.bucket }
+
+// Name implements gorm.Plugin.
+func (p *Plugin) Name() string { return "gormthumb" }
+
+const (
+	internalKey = "gormthumb:internal" // set on the plugin's own statements
+	stateKey    = "gormthumb:state"    // per-statement *stmtState
+)
+
+// Initialize implements gorm.Plugin: it wraps the connection pool so the
+// plugin sees every commit and rollback, and registers its callbacks.
+func (p *Plugin) Initialize(db *gorm.DB) error {
+	if db.ConnPool == nil {
+		return errors.New("gormthumb: db has no connection pool")
+	}
+	if _, wrapped := db.ConnPool.(*trackingPool); !wrapped {
+		db.ConnPool = &trackingPool{ConnPool: db.ConnPool}
+	}
+	db.Statement.ConnPool = db.ConnPool
+
+	cr, up, del := db.Callback().Create(), db.Callback().Update(), db.Callback().Delete()
+	steps := []struct {
+		err error
+	}{
+		{cr.After("gorm:begin_transaction").Before("gorm:before_create").Register("gormthumb:begin_create", p.begin)},
+		{cr.After("gorm:before_create").Before("gorm:create").Register("gormthumb:before_create", p.beforeCreate)},
+		{cr.After("gorm:save_after_associations").Before("gorm:after_create").Register("gormthumb:after_create", p.afterSave)},
+		{cr.After("gorm:after_create").Before("gorm:commit_or_rollback_transaction").Register("gormthumb:finish_create", p.finish)},
+
+		{up.After("gorm:begin_transaction").Before("gorm:setup_reflect_value").Register("gormthumb:begin_update", p.begin)},
+		{up.After("gorm:setup_reflect_value").Before("gorm:update").Register("gormthumb:before_update", p.beforeUpdate)},
+		{up.After("gorm:save_after_associations").Before("gorm:after_update").Register("gormthumb:after_update", p.afterSave)},
+		{up.After("gorm:after_update").Before("gorm:commit_or_rollback_transaction").Register("gormthumb:finish_update", p.finish)},
+
+		{del.After("gorm:begin_transaction").Before("gorm:before_delete").Register("gormthumb:begin_delete", p.begin)},
+		{del.After("gorm:before_delete").Before("gorm:delete").Register("gormthumb:before_delete", p.beforeDelete)},
+		{del.After("gorm:after_delete").Before("gorm:commit_or_rollback_transaction").Register("gormthumb:finish_delete", p.finish)},
+	}
+	for _, s := range steps {
+		if s.err != nil {
+			return s.err
+		}
+	}
+	return nil
+}
+
+// stmtState is what the plugin's callbacks share within one statement.
+type stmtState struct {
+	spec      *modelSpec
+	ownTx     bool                         // we began the transaction (SkipDefaultTransaction)
+	pool      gorm.ConnPool                // the pool to restore after ownTx
+	savepoint string                       // our savepoint inside a caller's transaction
+	update    bool                         // the update chain (only written groups change)
+	written   []*sourceGroup               // update: groups whose source column this statement writes
+	old       map[string]map[string]string // pk -> column -> key in the database before the statement
+	existed   map[string]bool              // create with ON CONFLICT: rows that were there before
+	untracked []func()                     // rollback actions when the tx is not ours to track
+}
+
+func stateOf(db *gorm.DB) *stmtState {
+	if v, ok := db.InstanceGet(stateKey); ok {
+		return v.(*stmtState)
+	}
+	return nil
+}
+
+func isInternal(db *gorm.DB) bool {
+	_, ok := db.Get(internalKey)
+	return ok
+}
+
+// inner returns a fresh session on the statement's connection (inside its
+// transaction) whose statements the plugin's callbacks ignore.
+func inner(db *gorm.DB) *gorm.DB {
+	return db.Session(&gorm.Session{NewDB: true, SkipHooks: true, Context: db.Statement.Context}).Set(internalKey, true)
+}
+
+// begin makes sure the statement runs in a transaction the plugin can
+// undo: GORM's default one, our own (with SkipDefaultTransaction), or a
+// savepoint inside the caller's transaction. It also reports a bad tag.
+func (p *Plugin) begin(db *gorm.DB) {
+	if db.Error != nil || db.Statement.Schema == nil || isInternal(db) {
+		return
+	}
+	ms, err := modelSpecOf(db.Statement.Schema)
+	if err != nil {
+		db.AddError(err)
+		return
+	}
+	if ms == nil || len(ms.thumbs) == 0 {
+		return
+	}
+	st := &stmtState{spec: ms}
+	db.InstanceSet(stateKey, st)
+	if _, inTx := db.Statement.ConnPool.(gorm.TxCommitter); !inTx {
+		tx := db.Session(&gorm.Session{NewDB: true, Context: db.Statement.Context}).Begin()
+		if tx.Error != nil {
+			db.AddError(tx.Error)
+			return
+		}
+		st.ownTx, st.pool = true, db.Statement.ConnPool
+		db.Statement.ConnPool = tx.Statement.ConnPool
+		return
+	}
+	if _, gormTx := db.InstanceGet("gorm:started_transaction"); !gormTx {
+		name := fmt.Sprintf("gormthumb_%p", db.Statement)
+		if err := inner(db).SavePoint(name).Error; err != nil {
+			db.AddError(err)
+			return
+		}
+		st.savepoint = name
+	}
+}
+
+// finish ends what begin started: commits or rolls back our own
+// transaction, or rolls back to our savepoint on error so the caller's
+// transaction is left as it was before the statement.
+func (p *Plugin) finish(db *gorm.DB) {
+	st := stateOf(db)
+	if st == nil || isInternal(db) {
+		return
+	}
+	switch {
+	case st.ownTx:
+		committer := db.Statement.ConnPool.(gorm.TxCommitter)
+		if db.Error != nil {
+			committer.Rollback()
+		} else {
+			db.AddError(committer.Commit())
+		}
+		db.Statement.ConnPool = st.pool
+	case st.savepoint != "" && db.Error != nil:
+		err := db.Error
+		db.Error = nil
+		rbErr := inner(db).RollbackTo(st.savepoint).Error
+		db.Error = errors.Join(err, rbErr)
+	}
+	if db.Error != nil {
+		for _, undo := range st.untracked {
+			undo()
+		}
+	}
+}
+
+// onOutcome registers actions for when the statement's transaction commits
+// or rolls back.
+func (p *Plugin) onOutcome(db *gorm.DB, onCommit, onRollback func()) {
+	if tx, ok := db.Statement.ConnPool.(*trackedTx); ok {
+		tx.defer_(onCommit, onRollback)
+		return
+	}
+	// A transaction begun outside our pool wrapper (should not happen once
+	// the plugin is registered): undo on error, and leave superseded
+	// thumbnails to Sweep.
+	if onRollback != nil {
+		stateOf(db).untracked = append(stateOf(db).untracked, onRollback)
+	}
+}
+
+// deleteLater deletes keys once the transaction commits.
+func (p *Plugin) deleteLater(db *gorm.DB, keys ...string) {
+	if len(keys) == 0 {
+		return
+	}
+	ctx := context.WithoutCancel(db.Statement.Context)
+	p.onOutcome(db, func() {
+		for _, k := range keys {
+			deleteBlob(ctx, p.bucket, k)
+		}
+	}, nil)
+}
+
+// ---------------------------------------------------------------------------
+// Rows
+
+// row is one model value the statement writes.
+type row struct {
+	value reflect.Value
+	pk    string // primary key values joined, "" when any is zero
+	pkMap map[string]any
+}
+
+func rowsOf(db *gorm.DB) []row {
+	rv := db.Statement.ReflectValue
+	var values []reflect.Value
+	switch rv.Kind() {
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < rv.Len(); i++ {
+			values = append(values, rv.Index(i))
+		}
+	case reflect.Struct:
+		values = append(values, rv)
+	}
+	ctx := db.Statement.Context
+	var rows []row
+	for _, v := range values {
+		for v.Kind() == reflect.Ptr || v.Kind() == reflect.Interface {
+			if v.IsNil() {
+				break
+			}
+			v = v.Elem()
+		}
+		if v.Kind() != reflect.Struct {
+			continue
+		}
+		r := row{value: v, pkMap: map[string]any{}}
+		var parts []string
+		for _, f := range db.Statement.Schema.PrimaryFields {
+			val, zero := f.ValueOf(ctx, v)
+			if zero {
+				parts = nil
+				break
+			}
+			r.pkMap[f.DBName] = val
+			parts = append(parts, pkString(val))
+		}
+		r.pk = strings.Join(parts, "\x00")
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+func pkString(v any) string {
+	if b, ok := v.([]byte); ok {
+		return string(b)
+	}
+	return fmt.Sprint(v)
+}
+
+// keyFromDB reads a key scanned into an any.
+func keyFromDB(v any) string {
+	switch k := v.(type) {
+	case string:
+		return k
+	case []byte:
+		return string(k)
+	case *string:
+		if k != nil {
+			return *k
+		}
+	}
+	return ""
+}
+
+// loadOld reads the current thumbnail (and, with sources, source) columns
+// of rows from the database, inside the statement's transaction.
+func loadOld(db *gorm.DB, ms *modelSpec, rows []row, withSources bool) (map[string]map[string]string, error) {
+	s := db.Statement.Schema
+	cols := append([]string(nil), s.PrimaryFieldDBNames...)
+	for _, t := range ms.thumbs {
+		cols = append(cols, t.field.DBName)
+	}
+	if withSources {
+		for _, g := range ms.groups {
+			cols = append(cols, g.source.DBName)
+		}
+	}
+	var conds []clause.Expression
+	for _, r := range rows {
+		if r.pk == "" {
+			continue
+		}
+		var eqs []clause.Expression
+		for _, f := range s.PrimaryFields {
+			eqs = append(eqs, clause.Eq{Column: clause.Column{Name: f.DBName}, Value: r.pkMap[f.DBName]})
+		}
+		conds = append(conds, clause.And(eqs...))
+	}
+	old := map[string]map[string]string{}
+	if len(conds) == 0 {
+		return old, nil
+	}
+	var found []map[string]any
+	q := inner(db).Table(db.Statement.Table).Select(cols).Where(clause.Or(conds...))
+	if err := q.Find(&found).Error; err != nil {
+		return nil, err
+	}
+	for _, m := range found {
+		var parts []string
+		for _, f := range s.PrimaryFields {
+			parts = append(parts, pkString(m[f.DBName]))
+		}
+		keys := map[string]string{}
+		for _, c := range cols[len(s.PrimaryFieldDBNames):] {
+			keys[c] = keyFromDB(m[c])
+		}
+		old[strings.Join(parts, "\x00")] = keys
+	}
+	return old, nil
+}
+
+// ---------------------------------------------------------------------------
+// Create and update
+
+// beforeCreate: an upsert (ON CONFLICT) may overwrite existing rows, whose
+// old thumbnails must be known before they are overwritten.
+func (p *Plugin) beforeCreate(db *gorm.DB) {
+	st := stateOf(db)
+	if st == nil || db.Error != nil || isInternal(db) {
+		return
+	}
+	if _, upsert := db.Statement.Clauses["ON CONFLICT"]; !upsert {
+		return
+	}
+	old, err := loadOld(db, st.spec, rowsOf(db), false)
+	if err != nil {
+		db.AddError(&Error{Model: st.spec.name, Err: fmt.Errorf("%w: reading current thumbnails: %w", ErrStorage, err)})
+		return
+	}
+	st.old = old
+	st.existed = map[string]bool{}
+	for pk := range old {
+		st.existed[pk] = true
+	}
+}
+
+// beforeUpdate finds which sources the update writes and reads the
+// thumbnails they will supersede.
+func (p *Plugin) beforeUpdate(db *gorm.DB) {
+	st := stateOf(db)
+	if st == nil || db.Error != nil || isInternal(db) {
+		return
+	}
+	st.update = true
+	st.written = writtenGroups(db.Statement, st.spec)
+	if len(st.written) == 0 {
+		return
+	}
+	rows := rowsOf(db)
+	for _, r := range rows {
+		if r.pk == "" {
+			db.AddError(&Error{Model: st.spec.name, Field: st.written[0].source.Name, Err: ErrBulkUpdate})
+			return
+		}
+	}
+	if len(rows) == 0 {
+		db.AddError(&Error{Model: st.spec.name, Field: st.written[0].source.Name, Err: ErrBulkUpdate})
+		return
+	}
+	old, err := loadOld(db, st.spec, rows, false)
+	if err != nil {
+		db.AddError(&Error{Model: st.spec.name, Err: fmt.Errorf("%w: reading current thumbnails: %w", ErrStorage, err)})
+		return
+	}
+	st.old = old
+}
+
+// writtenGroups returns the source groups whose column the update writes,
+// following GORM's own rules for maps, structs, Select and Omit.
+func writtenGroups(stmt *gorm.Statement, ms *modelSpec) []*sourceGroup {
+	selected, restricted := stmt.SelectAndOmitColumns(false, true)
+	var out []*sourceGroup
+	for _, g := range ms.groups {
+		col := g.source.DBName
+		sel, explicit := selected[col]
+		if explicit && !sel {
+			continue // omitted
+		}
+		allowed := sel || !restricted
+		written := false
+		switch dest := stmt.Dest.(type) {
+		case map[string]any:
+			_, byCol := dest[col]
+			_, byName := dest[g.source.Name]
+			written = allowed && (byCol || byName)
+		default:
+			dv := reflect.Indirect(reflect.ValueOf(stmt.Dest))
+			if dv.Kind() == reflect.Struct && dv.Type() == stmt.Schema.ModelType {
+				_, zero := g.source.ValueOf(stmt.Context, dv)
+				written = sel || (allowed && !zero)
+			} else {
+				written = sel
+			}
+		}
+		if written {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// job is the work for one source of one row.
+type job struct {
+	row    row
+	group  *sourceGroup
+	src    string
+	old    []string // per thumb: key in the database before the statement
+	newKey []string // per thumb: key after
+	err    error
+}
+
+// afterSave makes the thumbnails of every row the statement wrote and
+// persists their columns in the same transaction.
+func (p *Plugin) afterSave(db *gorm.DB) {
+	st := stateOf(db)
+	if st == nil || db.Error != nil || isInternal(db) {
+		return
+	}
+	groups := st.spec.groups
+	if st.update {
+		groups = st.written
+	}
+	if len(groups) == 0 {
+		return
+	}
+	doNothing := false
+	if c, ok := db.Statement.Clauses["ON CONFLICT"]; ok {
+		if oc, ok := c.Expression.(clause.OnConflict); ok && oc.DoNothing {
+			doNothing = true
+		}
+	}
+	ctx := db.Statement.Context
+	var jobs []*job
+	for _, r := range rowsOf(db) {
+		if r.pk == "" || (doNothing && st.existed[r.pk]) {
+			continue // not written (ON CONFLICT DO NOTHING)
+		}
+		for _, g := range groups {
+			src, _ := g.source.ValueOf(ctx, r.value)
+			j := &job{row: r, group: g, src: imageKeyOf(src)}
+			for _, t := range g.thumbs {
+				j.old = append(j.old, st.old[r.pk][t.field.DBName])
+			}
+			jobs = append(jobs, j)
+		}
+	}
+	p.runJobs(db, jobs)
+	for _, j := range jobs {
+		if j.err != nil {
+			db.AddError(j.err)
+			return
+		}
+	}
+	for _, j := range jobs {
+		if err := p.apply(db, j); err != nil {
+			db.AddError(err)
+			return
+		}
+	}
+}
+
+// runJobs processes jobs with bounded concurrency: at most p.concurrency
+// sources are decoded at once.
+func (p *Plugin) runJobs(db *gorm.DB, jobs []*job) {
+	if len(jobs) == 1 || p.concurrency <= 1 {
+		for _, j := range jobs {
+			p.runJob(db, j)
+		}
+		return
+	}
+	sem := make(chan struct{}, p.concurrency)
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			p.runJob(db, j)
+		}()
+	}
+	wg.Wait()
+}
+
+// runJob makes the thumbnails of one row's source that are out of date.
+// It touches only the bucket, never the database (which is not safe for
+// concurrent use inside one transaction).
+func (p *Plugin) runJob(db *gorm.DB, j *job) {
+	ctx := db.Statement.Context
+	ms := stateOf(db).spec
+	thumbs := j.group.thumbs
+	j.newKey = make([]string, len(thumbs))
+	if j.src == "" {
+		return // source cleared: every thumbnail goes too
+	}
+	fail := func(err error) {
+		j.err = &Error{Model: ms.name, Field: thumbs[0].field.Name, Key: j.src, Err: err}
+	}
+	if err := checkKey(j.src); err != nil {
+		fail(err)
+		return
+	}
+	attrs, err := p.bucket.Attributes(ctx, j.src)
+	if err != nil {
+		fail(storageErr("attributes", err))
+		return
+	}
+	digests := make([]string, len(thumbs))
+	var need []int
+	for i, t := range thumbs {
+		digests[i] = thumbDigest(db.Statement.Table, j.row.pk, t.field.Name, j.src, attrs.ETag, t.spec)
+		if _, _, d, ok := parseThumbName(j.old[i]); ok && d == digests[i] {
+			j.newKey[i] = j.old[i] // up to date: no read, no decode, no write
+			continue
+		}
+		need = append(need, i)
+	}
+	if len(need) == 0 {
+		return
+	}
+	r, err := p.bucket.NewReader(ctx, j.src, nil)
+	if err != nil {
+		fail(storageErr("read", err))
+		return
+	}
+	defer r.Close()
+	specs := make([]Spec, len(need))
+	for k, i := range need {
+		specs[k] = thumbs[i].spec
+	}
+	out, err := p.processor.Process(ctx, &limitedReader{r: r, n: p.limits.MaxBytes}, specs, p.limits)
+	if err != nil {
+		if !isTyped(err) {
+			err = storageErr("read", err)
+		}
+		fail(err)
+		return
+	}
+	for k, i := range need {
+		t := thumbs[i]
+		prefix := ""
+		if t.prefix != "" {
+			prefix = expandPrefix(t.prefix, p.now())
+		}
+		key := thumbKey(j.src, prefix, out[k].Width, out[k].Height, digests[i], out[k].Format)
+		if err := writeBlob(ctx, p.bucket, key, out[k].Data, out[k].Format, j.src); err != nil {
+			j.err = &Error{Model: ms.name, Field: t.field.Name, Key: key, Err: err}
+			return
+		}
+		// Written inside the transaction: gone again if it rolls back.
+		wctx := context.WithoutCancel(ctx)
+		p.onOutcome(db, nil, func() { deleteBlob(wctx, p.bucket, key) })
+		j.newKey[i] = key
+	}
+}
+
+// isTyped reports whether err already wraps one of our sentinels.
+func isTyped(err error) bool {
+	for _, s := range []error{ErrNotImage, ErrUnsupportedFormat, ErrTooLarge, ErrStorage, ErrSourceNotFound, ErrInvalidKey} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// apply sets the new keys on the caller's value, persists the changed
+// columns in the statement's transaction and schedules the superseded
+// blobs for deletion after commit.
+func (p *Plugin) apply(db *gorm.DB, j *job) error {
+	ctx := db.Statement.Context
+	cols := map[string]any{}
+	var superseded []string
+	for i, t := range j.group.thumbs {
+		newKey := j.newKey[i]
+		cur, _ := t.field.ValueOf(ctx, j.row.value)
+		if imageKeyOf(cur) != newKey {
+			if err := setImage(ctx, t.field, j.row.value, newKey); err != nil {
+				return err
+			}
+			cols[t.field.DBName] = ImageField{Key: newKey}
+		}
+		if j.old[i] != newKey {
+			cols[t.field.DBName] = ImageField{Key: newKey}
+			if j.old[i] != "" {
+				superseded = append(superseded, j.old[i])
+			}
+		}
+	}
+	if len(cols) > 0 {
+		q := inner(db).Table(db.Statement.Table)
+		for c, v := range j.row.pkMap {
+			q = q.Where(clause.Eq{Column: clause.Column{Name: c}, Value: v})
+		}
+		if err := q.UpdateColumns(cols).Error; err != nil {
+			return &Error{Model: stateOf(db).spec.name, Field: j.group.thumbs[0].field.Name, Err: fmt.Errorf("%w: saving thumbnail column: %w", ErrStorage, err)}
+		}
+	}
+	p.deleteLater(db, superseded...)
+	return nil
+}
+
+// setImage sets an ImageField or *ImageField field.
+func setImage(ctx context.Context, f *schema.Field, rv reflect.Value, key string) error {
+	if f.FieldType.Kind() == reflect.Ptr {
+		if key == "" {
+			return f.Set(ctx, rv, (*ImageField)(nil))
+		}
+		return f.Set(ctx, rv, &ImageField{Key: key})
+	}
+	return f.Set(ctx, rv, ImageField{Key: key})
+}
+
+// ---------------------------------------------------------------------------
+// Delete
+
+// beforeDelete schedules a hard-deleted row's thumbnails (and, with
+// WithDeleteOriginals, its originals) for deletion after commit. A soft
+// delete keeps everything.
+func (p *Plugin) beforeDelete(db *gorm.DB) {
+	st := stateOf(db)
+	if st == nil || db.Error != nil || isInternal(db) {
+		return
+	}
+	if !db.Statement.Unscoped && db.Statement.Schema.LookUpField("DeletedAt") != nil && isSoftDelete(db.Statement.Schema) {
+		return
+	}
+	rows := rowsOf(db)
+	old, err := loadOld(db, st.spec, rows, p.deleteOriginals)
+	if err != nil {
+		db.AddError(&Error{Model: st.spec.name, Err: fmt.Errorf("%w: reading thumbnails to delete: %w", ErrStorage, err)})
+		return
+	}
+	var keys []string
+	for _, cols := range old {
+		for _, k := range cols {
+			if k != "" {
+				keys = append(keys, k)
+			}
+		}
+	}
+	p.deleteLater(db, keys...)
+}
+
+// isSoftDelete reports whether the schema has a gorm.DeletedAt field.
+func isSoftDelete(s *schema.Schema) bool {
+	for _, f := range s.Fields {
+		if f.FieldType == reflect.TypeOf(gorm.DeletedAt{}) {
+			return true
+		}
+	}
+	return false
+}
+
+// reflectValueOf returns the addressable struct a model pointer points to.
+func reflectValueOf(model any) reflect.Value {
+	return reflect.Indirect(reflect.ValueOf(model))
+}
+
+// uploadTarget finds the ImageField named field on model.
+func (p *Plugin) uploadTarget(model any, field string) (*modelSpec, *schema.Field, error) {
+	rv := reflect.ValueOf(model)
+	if rv.Kind() != reflect.Ptr || rv.Elem().Kind() != reflect.Struct {
+		return nil, nil, fmt.Errorf("gormthumb: Upload needs a pointer to a struct, got %T", model)
+	}
+	s, err := schema.Parse(model, &p.schemas, schema.NamingStrategy{})
+	if err != nil {
+		return nil, nil, err
+	}
+	f := s.LookUpField(field)
+	if !isImageField(f) {
+		return nil, nil, &Error{Model: s.Name, Field: field, Err: wrapf(ErrInvalidTag, "no ImageField named %q", field)}
+	}
+	ms, err := modelSpecOf(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	if ms == nil {
+		ms = &modelSpec{name: s.Name, uploads: map[string]string{}}
+	}
+	return ms, f, nil
+}

@@ -1,0 +1,426 @@
+package gormthumb
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/disintegration/imaging"
+	_ "golang.org/x/image/bmp"  // register BMP
+	_ "golang.org/x/image/tiff" // register TIFF
+	_ "golang.org/x/image/webp" // register WebP (decode only)
+)
+
+// Format is an image format name as returned by image.DecodeConfig.
+type Format string
+
+// Formats the plugin knows. JPEG, PNG and GIF are read and written; WebP,
+// TIFF and BMP are read only.
+const (
+	FormatSource Format = "" // in a Spec: write the source's format (see OutputFormat)
+	JPEG         Format = "jpeg"
+	PNG          Format = "png"
+	GIF          Format = "gif"
+	WebP         Format = "webp"
+	TIFF         Format = "tiff"
+	BMP          Format = "bmp"
+)
+
+// Fit says how an image is fitted into the W×H box.
+type Fit int
+
+const (
+	// FitContain scales the image to fit inside the box, keeping its aspect
+	// ratio (Pillow's Image.thumbnail). The default.
+	FitContain Fit = iota
+	// FitCover scales the image to cover the box and crops the overflow
+	// around Spec.Anchor, so the result is exactly W×H (unless the source is
+	// smaller and Upscale is false).
+	FitCover
+)
+
+// Anchor is the point a FitCover crop keeps.
+type Anchor = imaging.Anchor
+
+// DefaultQuality is the JPEG quality used when a Spec does not set one.
+const DefaultQuality = 85
+
+// Spec describes one thumbnail: a parsed `thumb` tag.
+type Spec struct {
+	Width, Height int
+	Fit           Fit
+	Anchor        Anchor      // FitCover only; zero value is imaging.Center
+	Format        Format      // FormatSource (default), JPEG, PNG or GIF
+	Quality       int         // JPEG quality 1..100; 0 means DefaultQuality
+	Upscale       bool        // allow enlarging sources smaller than the box
+	Background    color.NRGBA // fill for transparent pixels written as JPEG; zero value means white
+}
+
+// Limits bound what a source may cost before it is rejected with
+// ErrTooLarge. Zero fields take the DefaultLimits value.
+type Limits struct {
+	MaxBytes  int64 // compressed size read from the bucket
+	MaxPixels int64 // width*height of the canvas and of every frame
+	MaxFrames int   // frames of an animated GIF
+}
+
+// DefaultLimits: 50 MiB, 50 megapixels, 1000 frames.
+var DefaultLimits = Limits{MaxBytes: 50 << 20, MaxPixels: 50_000_000, MaxFrames: 1000}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = DefaultLimits.MaxBytes
+	}
+	if l.MaxPixels <= 0 {
+		l.MaxPixels = DefaultLimits.MaxPixels
+	}
+	if l.MaxFrames <= 0 {
+		l.MaxFrames = DefaultLimits.MaxFrames
+	}
+	return l
+}
+
+// Thumbnail is one encoded output of a Processor.
+type Thumbnail struct {
+	Data          []byte
+	Format        Format
+	Width, Height int
+}
+
+// Processor turns one source image into thumbnails. It decodes the source
+// once and returns one Thumbnail per Spec, in order. Errors must wrap
+// ErrNotImage, ErrUnsupportedFormat or ErrTooLarge where they apply.
+type Processor interface {
+	Process(ctx context.Context, src io.Reader, specs []Spec, lim Limits) ([]Thumbnail, error)
+}
+
+// GoProcessor is the default, pure-Go Processor.
+type GoProcessor struct{}
+
+// Process implements Processor.
+func (GoProcessor) Process(ctx context.Context, src io.Reader, specs []Spec, lim Limits) ([]Thumbnail, error) {
+	lim = lim.withDefaults()
+	img, format, orient, err := decodeLimited(src, lim)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Thumbnail, 0, len(specs))
+	for _, spec := range specs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		t, err := makeThumbnail(img, format, orient, spec)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// recorder keeps the bytes read through it, so a header sniff can be
+// replayed into the full decoder without reading the source twice.
+type recorder struct {
+	r   io.Reader
+	buf bytes.Buffer
+}
+
+func (r *recorder) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.buf.Write(p[:n])
+	return n, err
+}
+
+// sniff reads just enough of src to learn its format and dimensions, and
+// checks them against lim before any pixel is decoded. It returns a reader
+// that replays the sniffed bytes followed by the rest of src.
+func sniff(src io.Reader, lim Limits) (image.Config, Format, []byte, io.Reader, error) {
+	rec := &recorder{r: src}
+	cfg, name, err := image.DecodeConfig(rec)
+	head := rec.buf.Bytes()
+	if err != nil {
+		if errors.Is(err, ErrTooLarge) {
+			return cfg, "", nil, nil, err
+		}
+		if errors.Is(err, image.ErrFormat) {
+			if f := knownUnsupported(head); f != "" {
+				return cfg, "", nil, nil, wrapf(ErrUnsupportedFormat, "%s images are not supported", f)
+			}
+			return cfg, "", nil, nil, wrapf(ErrNotImage, "unknown format")
+		}
+		return cfg, "", nil, nil, wrapf(ErrNotImage, "%s header: %v", name, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return cfg, "", nil, nil, wrapf(ErrNotImage, "%s with empty size %dx%d", name, cfg.Width, cfg.Height)
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > lim.MaxPixels {
+		return cfg, "", nil, nil, wrapf(ErrTooLarge, "%dx%d is more than %d pixels", cfg.Width, cfg.Height, lim.MaxPixels)
+	}
+	return cfg, Format(name), head, io.MultiReader(bytes.NewReader(head), src), nil
+}
+
+// knownUnsupported names image formats we recognise but do not decode.
+func knownUnsupported(head []byte) string {
+	switch {
+	case len(head) >= 12 && string(head[4:8]) == "ftyp":
+		return "HEIF/AVIF"
+	case bytes.HasPrefix(head, []byte{0, 0, 1, 0}):
+		return "ICO"
+	case bytes.HasPrefix(head, []byte("8BPS")):
+		return "PSD"
+	case bytes.HasPrefix(head, []byte{0xff, 0x0a}), bytes.HasPrefix(head, []byte("\x00\x00\x00\x0cJXL ")):
+		return "JPEG XL"
+	case bytes.HasPrefix(head, []byte("\x00\x00\x00\x0cjP  ")):
+		return "JPEG 2000"
+	}
+	return ""
+}
+
+// decodeLimited decodes src after checking its header against lim. It
+// returns the image, its format and its EXIF orientation (1..8).
+func decodeLimited(src io.Reader, lim Limits) (image.Image, Format, int, error) {
+	_, format, head, r, err := sniff(src, lim)
+	if err != nil {
+		return nil, "", 0, err
+	}
+	orient := 1
+	if format == JPEG {
+		orient = exifOrientation(head)
+	}
+	if format == GIF {
+		if err := checkGIF(head, r, lim); err != nil {
+			return nil, "", 0, err
+		}
+	}
+	img, _, err := image.Decode(r)
+	if err != nil {
+		return nil, "", 0, wrapf(ErrNotImage, "decoding %s: %v", format, err)
+	}
+	return img, format, orient, nil
+}
+
+// checkGIF is filled in by gif.go's frame scan; see there.
+var checkGIF = func(head []byte, r io.Reader, lim Limits) error { return nil }
+
+// OutputFormat is the format a thumbnail of a source in format src is
+// written in: spec.Format if set; otherwise JPEG, PNG and GIF keep their
+// format, and other sources (WebP, TIFF, BMP) become PNG if they have
+// transparency and JPEG if not.
+func OutputFormat(spec Spec, src Format, img image.Image) Format {
+	if spec.Format != FormatSource {
+		return spec.Format
+	}
+	switch src {
+	case JPEG, PNG, GIF:
+		return src
+	}
+	if img != nil && !isOpaque(img) {
+		return PNG
+	}
+	return JPEG
+}
+
+func isOpaque(img image.Image) bool {
+	if o, ok := img.(interface{ Opaque() bool }); ok {
+		return o.Opaque()
+	}
+	return false
+}
+
+// makeThumbnail resizes, orients and encodes one thumbnail from a decoded source.
+func makeThumbnail(img image.Image, srcFormat Format, orient int, spec Spec) (Thumbnail, error) {
+	// Resize before rotating: the box is swapped for orientations that
+	// transpose, so we rotate a thumbnail rather than a full-size image.
+	w, h := spec.Width, spec.Height
+	if orient >= 5 && orient <= 8 {
+		w, h = h, w
+	}
+	small := resizeTo(img, w, h, spec)
+	small = applyOrientation(small, orient)
+	format := OutputFormat(spec, srcFormat, img)
+	var buf bytes.Buffer
+	if err := encode(&buf, small, format, spec); err != nil {
+		return Thumbnail{}, err
+	}
+	b := small.Bounds()
+	return Thumbnail{Data: buf.Bytes(), Format: format, Width: b.Dx(), Height: b.Dy()}, nil
+}
+
+// fitSize returns the size of an sw×sh image fitted inside w×h keeping its
+// aspect ratio, never smaller than 1 pixel, and never larger than the
+// source unless upscale is set.
+func fitSize(sw, sh, w, h int, upscale bool) (int, int) {
+	if !upscale && sw <= w && sh <= h {
+		return sw, sh
+	}
+	// Scale by the tighter side, rounding the other (Pillow's thumbnail).
+	if int64(sw)*int64(h) >= int64(sh)*int64(w) {
+		nh := int((float64(sh)*float64(w)/float64(sw) + 0.5))
+		return w, max(nh, 1)
+	}
+	nw := int((float64(sw)*float64(h)/float64(sh) + 0.5))
+	return max(nw, 1), h
+}
+
+// resizeTo fits img into w×h according to spec.
+func resizeTo(img image.Image, w, h int, spec Spec) image.Image {
+	b := img.Bounds()
+	sw, sh := b.Dx(), b.Dy()
+	if spec.Fit == FitCover {
+		if !spec.Upscale && (sw < w || sh < h) {
+			// Crop to the box's aspect ratio, then scale down if still larger.
+			cw, ch := cropSize(sw, sh, w, h)
+			img = imaging.CropAnchor(img, cw, ch, spec.Anchor)
+			tw, th := fitSize(cw, ch, w, h, false)
+			return resample(img, tw, th)
+		}
+		return imaging.Fill(img, w, h, spec.Anchor, imaging.Lanczos)
+	}
+	tw, th := fitSize(sw, sh, w, h, spec.Upscale)
+	return resample(img, tw, th)
+}
+
+// cropSize is the largest w:h-shaped rectangle inside sw×sh.
+func cropSize(sw, sh, w, h int) (int, int) {
+	if int64(sw)*int64(h) > int64(sh)*int64(w) {
+		return max(1, int(float64(sh)*float64(w)/float64(h)+0.5)), sh
+	}
+	return sw, max(1, int(float64(sw)*float64(h)/float64(w)+0.5))
+}
+
+// resample scales img to exactly tw×th with a Lanczos filter.
+func resample(img image.Image, tw, th int) image.Image {
+	b := img.Bounds()
+	if b.Dx() == tw && b.Dy() == th {
+		return img
+	}
+	return imaging.Resize(img, tw, th, imaging.Lanczos)
+}
+
+// applyOrientation undoes an EXIF orientation (1..8).
+func applyOrientation(img image.Image, orient int) image.Image {
+	switch orient {
+	case 2:
+		return imaging.FlipH(img)
+	case 3:
+		return imaging.Rotate180(img)
+	case 4:
+		return imaging.FlipV(img)
+	case 5:
+		return imaging.Transpose(img)
+	case 6:
+		return imaging.Rotate270(img)
+	case 7:
+		return imaging.Transverse(img)
+	case 8:
+		return imaging.Rotate90(img)
+	}
+	return img
+}
+
+// encode writes img in format. Encoding never copies metadata: the output
+// carries no EXIF, comments or orientation from the source.
+func encode(w io.Writer, img image.Image, format Format, spec Spec) error {
+	switch format {
+	case JPEG:
+		q := spec.Quality
+		if q == 0 {
+			q = DefaultQuality
+		}
+		if !isOpaque(img) {
+			img = flatten(img, spec.Background)
+		}
+		return jpeg.Encode(w, img, &jpeg.Options{Quality: q})
+	case PNG:
+		return (&png.Encoder{CompressionLevel: png.DefaultCompression}).Encode(w, img)
+	case GIF:
+		return gif.Encode(w, img, &gif.Options{NumColors: 256})
+	}
+	return wrapf(ErrUnsupportedFormat, "cannot write %q", format)
+}
+
+// flatten draws img over an opaque background (white when bg is zero).
+func flatten(img image.Image, bg color.NRGBA) image.Image {
+	if bg == (color.NRGBA{}) {
+		bg = color.NRGBA{255, 255, 255, 255}
+	}
+	bg.A = 255
+	b := img.Bounds()
+	dst := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	draw.Draw(dst, dst.Bounds(), &image.Uniform{bg}, image.Point{}, draw.Src)
+	draw.Draw(dst, dst.Bounds(), img, b.Min, draw.Over)
+	return dst
+}
+
+// ---------------------------------------------------------------------------
+// Small parsers used by ParseTag.
+
+func parseFit(v string) (Fit, error) {
+	switch v {
+	case "contain":
+		return FitContain, nil
+	case "cover":
+		return FitCover, nil
+	}
+	return 0, fmt.Errorf("fit %q: want contain or cover", v)
+}
+
+var anchors = map[string]Anchor{
+	"center": imaging.Center, "top": imaging.Top, "bottom": imaging.Bottom,
+	"left": imaging.Left, "right": imaging.Right,
+	"topleft": imaging.TopLeft, "topright": imaging.TopRight,
+	"bottomleft": imaging.BottomLeft, "bottomright": imaging.BottomRight,
+}
+
+func parseAnchor(v string) (Anchor, error) {
+	if a, ok := anchors[v]; ok {
+		return a, nil
+	}
+	return 0, fmt.Errorf("anchor %q: want center, top, bottom, left, right, topleft, topright, bottomleft or bottomright", v)
+}
+
+// writableFormats are the formats encode can write.
+var writableFormats = map[Format]bool{JPEG: true, PNG: true, GIF: true}
+
+func parseOutputFormat(v string) (Format, error) {
+	if v == "source" {
+		return FormatSource, nil
+	}
+	if v == "jpg" {
+		v = "jpeg"
+	}
+	if writableFormats[Format(v)] {
+		return Format(v), nil
+	}
+	return "", fmt.Errorf("format %q: want source, jpeg, png or gif", v)
+}
+
+func parseHexColor(v string) (color.NRGBA, error) {
+	s := strings.TrimPrefix(v, "#")
+	n, err := strconv.ParseUint(s, 16, 32)
+	if err != nil || len(s) != 6 {
+		return color.NRGBA{}, fmt.Errorf("background %q: want RRGGBB", v)
+	}
+	return color.NRGBA{uint8(n >> 16), uint8(n >> 8), uint8(n), 255}, nil
+}
+
+// extension is the file extension for a format.
+func extension(f Format) string {
+	if f == JPEG {
+		return "jpg"
+	}
+	return string(f)
+}
+
+// contentType is the MIME type for a format.
+func contentType(f Format) string { return "image/" + string(f) }
