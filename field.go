@@ -60,14 +60,8 @@ func (ImageField) GormDataType() string { return string(schema.String) }
 
 // GormDBDataType implements migrator.GormDataTypeInterface. It picks a plain
 // string column per dialect (an indexable varchar on MySQL, text elsewhere,
-// honouring a `gorm:"size:N"` tag). Migrations also validate the model's
-// gormthumb tags here, so a bad tag fails AutoMigrate with ErrInvalidTag.
+// honouring a `gorm:"size:N"` tag).
 func (ImageField) GormDBDataType(db *gorm.DB, field *schema.Field) string {
-	if field != nil && field.Schema != nil {
-		if _, err := modelSpecOf(field.Schema); err != nil {
-			db.AddError(err)
-		}
-	}
 	size := 1024
 	if field != nil && field.Size > 0 {
 		size = field.Size

@@ -88,6 +88,9 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 		db.ConnPool = &trackingPool{ConnPool: db.ConnPool}
 	}
 	db.Statement.ConnPool = db.ConnPool
+	if _, wrapped := db.Dialector.(validatingDialector); !wrapped {
+		db.Dialector = validatingDialector{Dialector: db.Dialector}
+	}
 
 	cr, up, del := db.Callback().Create(), db.Callback().Update(), db.Callback().Delete()
 	steps := []struct {
@@ -554,6 +557,10 @@ func (p *Plugin) runJob(db *gorm.DB, j *job) {
 	attrs, err := p.bucket.Attributes(ctx, j.src)
 	if err != nil {
 		fail(storageErr("attributes", err))
+		return
+	}
+	if attrs.Size > p.limits.MaxBytes {
+		fail(wrapf(ErrTooLarge, "%d bytes is more than the limit of %d", attrs.Size, p.limits.MaxBytes))
 		return
 	}
 	digests := make([]string, len(thumbs))

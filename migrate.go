@@ -1,0 +1,78 @@
+package gormthumb
+
+import (
+	"gorm.io/gorm"
+)
+
+// GORM's migrator has no hook that can fail, so the plugin wraps the
+// dialector's Migrator to check gormthumb tags before AutoMigrate and
+// CreateTable run: a malformed tag fails the migration with ErrInvalidTag
+// instead of surfacing only at the first save. Everything else is
+// forwarded unchanged.
+
+type validatingDialector struct {
+	gorm.Dialector
+}
+
+// Migrator returns the wrapped dialector's migrator with tag validation.
+func (d validatingDialector) Migrator(db *gorm.DB) gorm.Migrator {
+	return validatingMigrator{Migrator: d.Dialector.Migrator(db), db: db}
+}
+
+// SavePoint forwards to the wrapped dialector (GORM type-asserts for it).
+func (d validatingDialector) SavePoint(tx *gorm.DB, name string) error {
+	if sp, ok := d.Dialector.(gorm.SavePointerDialectorInterface); ok {
+		return sp.SavePoint(tx, name)
+	}
+	return gorm.ErrUnsupportedDriver
+}
+
+// RollbackTo forwards to the wrapped dialector.
+func (d validatingDialector) RollbackTo(tx *gorm.DB, name string) error {
+	if sp, ok := d.Dialector.(gorm.SavePointerDialectorInterface); ok {
+		return sp.RollbackTo(tx, name)
+	}
+	return gorm.ErrUnsupportedDriver
+}
+
+// Translate forwards to the wrapped dialector's error translator, if any.
+func (d validatingDialector) Translate(err error) error {
+	if tr, ok := d.Dialector.(gorm.ErrorTranslator); ok {
+		return tr.Translate(err)
+	}
+	return err
+}
+
+type validatingMigrator struct {
+	gorm.Migrator
+	db *gorm.DB
+}
+
+func (m validatingMigrator) validate(models []any) error {
+	for _, model := range models {
+		stmt := &gorm.Statement{DB: m.db}
+		if err := stmt.Parse(model); err != nil {
+			continue // not a model; the migrator reports it
+		}
+		if _, err := modelSpecOf(stmt.Schema); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AutoMigrate validates gormthumb tags, then migrates.
+func (m validatingMigrator) AutoMigrate(models ...any) error {
+	if err := m.validate(models); err != nil {
+		return err
+	}
+	return m.Migrator.AutoMigrate(models...)
+}
+
+// CreateTable validates gormthumb tags, then creates the tables.
+func (m validatingMigrator) CreateTable(models ...any) error {
+	if err := m.validate(models); err != nil {
+		return err
+	}
+	return m.Migrator.CreateTable(models...)
+}

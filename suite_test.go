@@ -1,0 +1,310 @@
+package gormthumb
+
+// The integration suite's harness, in the spirit of gocloud's drivertest:
+// every test that calls eachBackend runs once per bucket driver and per
+// database we support. Bucket and database backends are registered in the
+// two tables below; backends that need a server add themselves when their
+// environment variable is set.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/blob/memblob"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// bucketBackend opens a fresh, empty bucket for one test.
+type bucketBackend struct {
+	name string
+	open func(t *testing.T) *blob.Bucket
+}
+
+// dbBackend opens a fresh, empty database for one test.
+type dbBackend struct {
+	name string
+	open func(t *testing.T, cfg *gorm.Config) *gorm.DB
+}
+
+var bucketBackends = []bucketBackend{
+	{"mem", func(t *testing.T) *blob.Bucket { return memblob.OpenBucket(nil) }},
+	{"file", func(t *testing.T) *blob.Bucket {
+		dir := t.TempDir()
+		b, err := OpenBucket(context.Background(), "file://"+filepath.ToSlash(dir)+"?no_tmp_dir=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}},
+}
+
+var dbBackends = []dbBackend{
+	{"sqlite", func(t *testing.T, cfg *gorm.Config) *gorm.DB {
+		db, err := gorm.Open(sqlite.Open(filepath.Join(t.TempDir(), "test.db")+"?_busy_timeout=5000&_journal_mode=WAL"), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}},
+}
+
+// env is one backend combination with the plugin registered.
+type env struct {
+	t      *testing.T
+	ctx    context.Context
+	db     *gorm.DB
+	bucket *blob.Bucket
+	plugin *Plugin
+	name   string
+}
+
+type envConfig struct {
+	gorm gorm.Config
+	opts []Option
+}
+
+// eachBackend runs fn against every bucket × database combination.
+func eachBackend(t *testing.T, fn func(t *testing.T, e *env), opts ...Option) {
+	eachBackendConfig(t, envConfig{opts: opts}, fn)
+}
+
+func eachBackendConfig(t *testing.T, cfg envConfig, fn func(t *testing.T, e *env)) {
+	for _, d := range dbBackends {
+		for _, b := range bucketBackends {
+			t.Run(d.name+"+"+b.name, func(t *testing.T) {
+				fn(t, newEnv(t, d, b, cfg))
+			})
+		}
+	}
+}
+
+func newEnv(t *testing.T, d dbBackend, b bucketBackend, cfg envConfig) *env {
+	t.Helper()
+	gcfg := cfg.gorm
+	if gcfg.Logger == nil {
+		gcfg.Logger = logger.Discard
+	}
+	db := d.open(t, &gcfg)
+	bucket := b.open(t)
+	t.Cleanup(func() { bucket.Close() })
+	if sqlDB, err := db.DB(); err == nil {
+		t.Cleanup(func() { sqlDB.Close() })
+	}
+	p := New(bucket, cfg.opts...)
+	if err := db.Use(p); err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, ctx: context.Background(), db: db, bucket: bucket, plugin: p, name: d.name + "+" + b.name}
+}
+
+// migrate creates the tables of models.
+func (e *env) migrate(models ...any) {
+	e.t.Helper()
+	if err := e.db.AutoMigrate(models...); err != nil {
+		e.t.Fatalf("AutoMigrate: %v", err)
+	}
+}
+
+// put writes data into the bucket under key.
+func (e *env) put(key string, data []byte) ImageField {
+	e.t.Helper()
+	if err := e.bucket.WriteAll(e.ctx, key, data, nil); err != nil {
+		e.t.Fatalf("put %s: %v", key, err)
+	}
+	return ImageField{Key: key}
+}
+
+// keys lists every key in the bucket, sorted.
+func (e *env) keys() []string {
+	e.t.Helper()
+	var keys []string
+	it := e.bucket.List(nil)
+	for {
+		o, err := it.Next(e.ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			e.t.Fatalf("list: %v", err)
+		}
+		keys = append(keys, o.Key)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// wantKeys fails unless the bucket holds exactly want.
+func (e *env) wantKeys(want ...string) {
+	e.t.Helper()
+	sort.Strings(want)
+	if got := e.keys(); !reflect.DeepEqual(got, want) && !(len(got) == 0 && len(want) == 0) {
+		e.t.Fatalf("bucket keys:\n got %q\nwant %q", got, want)
+	}
+}
+
+// decode reads key from the bucket and decodes it.
+func (e *env) decode(key string) (image.Image, string) {
+	e.t.Helper()
+	if key == "" {
+		e.t.Fatal("decode: empty key")
+	}
+	data, err := e.bucket.ReadAll(e.ctx, key)
+	if err != nil {
+		e.t.Fatalf("read %s: %v", key, err)
+	}
+	img, format, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		e.t.Fatalf("decode %s: %v", key, err)
+	}
+	return img, format
+}
+
+// wantThumb checks that key holds a w×h image in format.
+func (e *env) wantThumb(key string, w, h int, format string) image.Image {
+	e.t.Helper()
+	img, f := e.decode(key)
+	if f != format || img.Bounds().Dx() != w || img.Bounds().Dy() != h {
+		e.t.Fatalf("%s: got %s %dx%d, want %s %dx%d", key, f, img.Bounds().Dx(), img.Bounds().Dy(), format, w, h)
+	}
+	return img
+}
+
+// count returns the number of rows of model.
+func (e *env) count(model any) int64 {
+	e.t.Helper()
+	var n int64
+	if err := e.db.Model(model).Count(&n).Error; err != nil {
+		e.t.Fatalf("count: %v", err)
+	}
+	return n
+}
+
+// wantErr fails unless err wraps sentinel and its message names every part.
+func wantErr(t *testing.T, err, sentinel error, parts ...string) {
+	t.Helper()
+	if !errors.Is(err, sentinel) {
+		t.Fatalf("got error %v, want one wrapping %v", err, sentinel)
+	}
+	for _, p := range parts {
+		if !strings.Contains(err.Error(), p) {
+			t.Fatalf("error %q does not name %q", err, p)
+		}
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Test images: deterministic and photo-like (smooth gradients plus texture,
+// so JPEG and the resize filter behave as on a photo).
+
+func photo(w, h int, seed int) *image.NRGBA {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			fx, fy := float64(x)/float64(w), float64(y)/float64(h)
+			r := 128 + 100*math.Sin(6*fx+float64(seed))
+			g := 128 + 100*math.Cos(5*fy+2*fx)
+			b := 128 + 60*math.Sin(40*fx*fy+float64(seed)) + 20*math.Sin(float64(x*7+y*13))
+			i := img.PixOffset(x, y)
+			img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = clamp8(r), clamp8(g), clamp8(b), 255
+		}
+	}
+	return img
+}
+
+func clamp8(v float64) uint8 { return uint8(math.Max(0, math.Min(255, v))) }
+
+func jpegBytes(t testing.TB, w, h int) []byte {
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, photo(w, h, 1), &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func pngBytes(t testing.TB, w, h int, alpha bool) []byte {
+	img := photo(w, h, 2)
+	if alpha {
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				img.Pix[img.PixOffset(x, y)+3] = uint8(255 * x / w)
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func gifBytes(t testing.TB, w, h int) []byte {
+	pal := color.Palette{color.Transparent}
+	for i := 1; i < 256; i++ {
+		pal = append(pal, color.NRGBA{uint8(i), uint8(255 - i), uint8(i * 3), 255})
+	}
+	img := image.NewPaletted(image.Rect(0, 0, w, h), pal)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.SetColorIndex(x, y, uint8(1+(x+y)%255))
+		}
+	}
+	var buf bytes.Buffer
+	if err := gif.Encode(&buf, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// corpus returns the path of a file in the shared real-world image corpus,
+// skipping the test when the corpus is absent.
+func corpus(t testing.TB, name string) string {
+	t.Helper()
+	p := filepath.Join("..", "shared", "testdata", "images", name)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("real-world image corpus not found at %s (it lives beside the repo in ../shared): %v", p, err)
+	}
+	return p
+}
+
+func corpusBytes(t testing.TB, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(corpus(t, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func TestHarnessNames(t *testing.T) {
+	// The suite must always cover both built-in buckets on sqlite.
+	var names []string
+	for _, d := range dbBackends {
+		for _, b := range bucketBackends {
+			names = append(names, d.name+"+"+b.name)
+		}
+	}
+	got := fmt.Sprint(names)
+	for _, want := range []string{"sqlite+mem", "sqlite+file"} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("backends %s lack %s", got, want)
+		}
+	}
+}
