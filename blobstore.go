@@ -80,6 +80,16 @@ func thumbDigest(table string, pk string, field string, srcKey, srcETag string, 
 	return hex.EncodeToString(h.Sum(nil))[:digestLen]
 }
 
+// sourceVersion identifies the content of a source blob: its MD5 where the
+// driver has one (fileblob, memblob, S3 single-part uploads), else its ETag
+// (which changes on every write).
+func sourceVersion(a *blob.Attributes) string {
+	if len(a.MD5) > 0 {
+		return "md5:" + hex.EncodeToString(a.MD5)
+	}
+	return "etag:" + a.ETag
+}
+
 // thumbKey builds the key of a thumbnail.
 func thumbKey(srcKey, prefix string, w, h int, digest string, f Format) string {
 	dir := prefix

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"reflect"
 	"runtime"
-	"strings"
 	"sync"
 	"time"
 
@@ -121,14 +120,13 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 // stmtState is what the plugin's callbacks share within one statement.
 type stmtState struct {
 	spec      *modelSpec
-	ownTx     bool                         // we began the transaction (SkipDefaultTransaction)
-	pool      gorm.ConnPool                // the pool to restore after ownTx
-	savepoint string                       // our savepoint inside a caller's transaction
-	update    bool                         // the update chain (only written groups change)
-	written   []*sourceGroup               // update: groups whose source column this statement writes
-	old       map[string]map[string]string // pk -> column -> key in the database before the statement
-	existed   map[string]bool              // create with ON CONFLICT: rows that were there before
-	untracked []func()                     // rollback actions when the tx is not ours to track
+	ownTx     bool           // we began the transaction (SkipDefaultTransaction)
+	pool      gorm.ConnPool  // the pool to restore after ownTx
+	savepoint string         // our savepoint inside a caller's transaction
+	update    bool           // the update chain
+	written   []*sourceGroup // groups whose source column this statement writes
+	old       *oldRows       // image columns in the database before the statement
+	untracked []func()       // rollback actions when the tx is not ours to track
 }
 
 func stateOf(db *gorm.DB) *stmtState {
@@ -245,151 +243,36 @@ func (p *Plugin) deleteLater(db *gorm.DB, keys ...string) {
 }
 
 // ---------------------------------------------------------------------------
-// Rows
-
-// row is one model value the statement writes.
-type row struct {
-	value reflect.Value
-	pk    string // primary key values joined, "" when any is zero
-	pkMap map[string]any
-}
-
-func rowsOf(db *gorm.DB) []row {
-	rv := db.Statement.ReflectValue
-	var values []reflect.Value
-	switch rv.Kind() {
-	case reflect.Slice, reflect.Array:
-		for i := 0; i < rv.Len(); i++ {
-			values = append(values, rv.Index(i))
-		}
-	case reflect.Struct:
-		values = append(values, rv)
-	}
-	ctx := db.Statement.Context
-	var rows []row
-	for _, v := range values {
-		for v.Kind() == reflect.Ptr || v.Kind() == reflect.Interface {
-			if v.IsNil() {
-				break
-			}
-			v = v.Elem()
-		}
-		if v.Kind() != reflect.Struct {
-			continue
-		}
-		r := row{value: v, pkMap: map[string]any{}}
-		var parts []string
-		for _, f := range db.Statement.Schema.PrimaryFields {
-			val, zero := f.ValueOf(ctx, v)
-			if zero {
-				parts = nil
-				break
-			}
-			r.pkMap[f.DBName] = val
-			parts = append(parts, pkString(val))
-		}
-		r.pk = strings.Join(parts, "\x00")
-		rows = append(rows, r)
-	}
-	return rows
-}
-
-func pkString(v any) string {
-	if b, ok := v.([]byte); ok {
-		return string(b)
-	}
-	return fmt.Sprint(v)
-}
-
-// keyFromDB reads a key scanned into an any.
-func keyFromDB(v any) string {
-	switch k := v.(type) {
-	case string:
-		return k
-	case []byte:
-		return string(k)
-	case *string:
-		if k != nil {
-			return *k
-		}
-	}
-	return ""
-}
-
-// loadOld reads the current thumbnail (and, with sources, source) columns
-// of rows from the database, inside the statement's transaction.
-func loadOld(db *gorm.DB, ms *modelSpec, rows []row, withSources bool) (map[string]map[string]string, error) {
-	s := db.Statement.Schema
-	cols := append([]string(nil), s.PrimaryFieldDBNames...)
-	for _, t := range ms.thumbs {
-		cols = append(cols, t.field.DBName)
-	}
-	if withSources {
-		for _, g := range ms.groups {
-			cols = append(cols, g.source.DBName)
-		}
-	}
-	var conds []clause.Expression
-	for _, r := range rows {
-		if r.pk == "" {
-			continue
-		}
-		var eqs []clause.Expression
-		for _, f := range s.PrimaryFields {
-			eqs = append(eqs, clause.Eq{Column: clause.Column{Name: f.DBName}, Value: r.pkMap[f.DBName]})
-		}
-		conds = append(conds, clause.And(eqs...))
-	}
-	old := map[string]map[string]string{}
-	if len(conds) == 0 {
-		return old, nil
-	}
-	var found []map[string]any
-	q := inner(db).Table(db.Statement.Table).Select(cols).Where(clause.Or(conds...))
-	if err := q.Find(&found).Error; err != nil {
-		return nil, err
-	}
-	for _, m := range found {
-		var parts []string
-		for _, f := range s.PrimaryFields {
-			parts = append(parts, pkString(m[f.DBName]))
-		}
-		keys := map[string]string{}
-		for _, c := range cols[len(s.PrimaryFieldDBNames):] {
-			keys[c] = keyFromDB(m[c])
-		}
-		old[strings.Join(parts, "\x00")] = keys
-	}
-	return old, nil
-}
-
-// ---------------------------------------------------------------------------
 // Create and update
 
-// beforeCreate: an upsert (ON CONFLICT) may overwrite existing rows, whose
-// old thumbnails must be known before they are overwritten.
+// beforeCreate decides which sources the INSERT writes (Select/Omit) and,
+// for an upsert (ON CONFLICT), reads the rows it may overwrite, whose
+// thumbnails would otherwise be lost track of.
 func (p *Plugin) beforeCreate(db *gorm.DB) {
 	st := stateOf(db)
 	if st == nil || db.Error != nil || isInternal(db) {
 		return
 	}
-	if _, upsert := db.Statement.Clauses["ON CONFLICT"]; !upsert {
+	st.written = insertedGroups(db.Statement, st.spec)
+	c, upsert := db.Statement.Clauses["ON CONFLICT"]
+	if !upsert || len(st.written) == 0 {
 		return
 	}
-	old, err := loadOld(db, st.spec, rowsOf(db), false)
+	oc, _ := c.Expression.(clause.OnConflict)
+	var conflictCols []string
+	for _, col := range oc.Columns {
+		conflictCols = append(conflictCols, col.Name)
+	}
+	old, err := loadOld(db, st.spec, rowsOf(db), conflictCols, false)
 	if err != nil {
 		db.AddError(&Error{Model: st.spec.name, Err: fmt.Errorf("%w: reading current thumbnails: %w", ErrStorage, err)})
 		return
 	}
 	st.old = old
-	st.existed = map[string]bool{}
-	for pk := range old {
-		st.existed[pk] = true
-	}
 }
 
-// beforeUpdate finds which sources the update writes and reads the
-// thumbnails they will supersede.
+// beforeUpdate finds which sources the update writes and reads, with a row
+// lock where the database has one, the thumbnails they will supersede.
 func (p *Plugin) beforeUpdate(db *gorm.DB) {
 	st := stateOf(db)
 	if st == nil || db.Error != nil || isInternal(db) {
@@ -401,17 +284,15 @@ func (p *Plugin) beforeUpdate(db *gorm.DB) {
 		return
 	}
 	rows := rowsOf(db)
+	bulk := len(rows) == 0
 	for _, r := range rows {
-		if r.pk == "" {
-			db.AddError(&Error{Model: st.spec.name, Field: st.written[0].source.Name, Err: ErrBulkUpdate})
-			return
-		}
+		bulk = bulk || r.pk == ""
 	}
-	if len(rows) == 0 {
+	if bulk {
 		db.AddError(&Error{Model: st.spec.name, Field: st.written[0].source.Name, Err: ErrBulkUpdate})
 		return
 	}
-	old, err := loadOld(db, st.spec, rows, false)
+	old, err := loadOld(db, st.spec, rows, nil, true)
 	if err != nil {
 		db.AddError(&Error{Model: st.spec.name, Err: fmt.Errorf("%w: reading current thumbnails: %w", ErrStorage, err)})
 		return
@@ -419,7 +300,20 @@ func (p *Plugin) beforeUpdate(db *gorm.DB) {
 	st.old = old
 }
 
-// writtenGroups returns the source groups whose column the update writes,
+// insertedGroups returns the source groups whose column an INSERT writes:
+// all of them unless Select/Omit leave the column out.
+func insertedGroups(stmt *gorm.Statement, ms *modelSpec) []*sourceGroup {
+	selected, restricted := stmt.SelectAndOmitColumns(true, false)
+	var out []*sourceGroup
+	for _, g := range ms.groups {
+		if sel, explicit := selected[g.source.DBName]; sel || (!explicit && !restricted) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// writtenGroups returns the source groups whose column an UPDATE writes,
 // following GORM's own rules for maps, structs, Select and Omit.
 func writtenGroups(stmt *gorm.Statement, ms *modelSpec) []*sourceGroup {
 	selected, restricted := stmt.SelectAndOmitColumns(false, true)
@@ -467,33 +361,35 @@ type job struct {
 // persists their columns in the same transaction.
 func (p *Plugin) afterSave(db *gorm.DB) {
 	st := stateOf(db)
-	if st == nil || db.Error != nil || isInternal(db) {
+	if st == nil || db.Error != nil || isInternal(db) || len(st.written) == 0 {
 		return
 	}
-	groups := st.spec.groups
-	if st.update {
-		groups = st.written
-	}
-	if len(groups) == 0 {
-		return
-	}
-	doNothing := false
+	var (
+		upsert    bool
+		onConflct clause.OnConflict
+	)
 	if c, ok := db.Statement.Clauses["ON CONFLICT"]; ok {
-		if oc, ok := c.Expression.(clause.OnConflict); ok && oc.DoNothing {
-			doNothing = true
-		}
+		upsert = true
+		onConflct, _ = c.Expression.(clause.OnConflict)
 	}
 	ctx := db.Statement.Context
 	var jobs []*job
 	for _, r := range rowsOf(db) {
-		if r.pk == "" || (doNothing && st.existed[r.pk]) {
-			continue // not written (ON CONFLICT DO NOTHING)
+		if r.pk == "" {
+			continue // not inserted (ON CONFLICT DO NOTHING)
 		}
-		for _, g := range groups {
+		old := st.old.lookup(db, r)
+		if st.update && old == nil {
+			continue // no such row: the UPDATE changed nothing
+		}
+		for _, g := range st.written {
+			if upsert && old != nil && !upsertWrites(onConflct, g.source.DBName) {
+				continue // the existing row kept its source
+			}
 			src, _ := g.source.ValueOf(ctx, r.value)
 			j := &job{row: r, group: g, src: imageKeyOf(src)}
 			for _, t := range g.thumbs {
-				j.old = append(j.old, st.old[r.pk][t.field.DBName])
+				j.old = append(j.old, old[t.field.DBName])
 			}
 			jobs = append(jobs, j)
 		}
@@ -511,6 +407,23 @@ func (p *Plugin) afterSave(db *gorm.DB) {
 			return
 		}
 	}
+}
+
+// upsertWrites reports whether an ON CONFLICT clause overwrites col of an
+// existing row.
+func upsertWrites(oc clause.OnConflict, col string) bool {
+	if oc.DoNothing {
+		return false
+	}
+	if oc.UpdateAll {
+		return true
+	}
+	for _, a := range oc.DoUpdates {
+		if a.Column.Name == col {
+			return true
+		}
+	}
+	return false
 }
 
 // runJobs processes jobs with bounded concurrency: at most p.concurrency
@@ -566,7 +479,7 @@ func (p *Plugin) runJob(db *gorm.DB, j *job) {
 	digests := make([]string, len(thumbs))
 	var need []int
 	for i, t := range thumbs {
-		digests[i] = thumbDigest(db.Statement.Table, j.row.pk, t.field.Name, j.src, attrs.ETag, t.spec)
+		digests[i] = thumbDigest(db.Statement.Table, j.row.pk, t.field.Name, j.src, sourceVersion(attrs), t.spec)
 		if _, _, d, ok := parseThumbName(j.old[i]); ok && d == digests[i] {
 			j.newKey[i] = j.old[i] // up to date: no read, no decode, no write
 			continue
@@ -673,31 +586,93 @@ func setImage(ctx context.Context, f *schema.Field, rv reflect.Value, key string
 // Delete
 
 // beforeDelete schedules a hard-deleted row's thumbnails (and, with
-// WithDeleteOriginals, its originals) for deletion after commit. A soft
-// delete keeps everything.
+// WithDeleteOriginals, its originals) for deletion after commit. It reads
+// the rows the DELETE will remove with the same conditions, inside the
+// transaction. A soft delete (gorm.DeletedAt) keeps everything until a
+// hard delete (Unscoped).
 func (p *Plugin) beforeDelete(db *gorm.DB) {
 	st := stateOf(db)
 	if st == nil || db.Error != nil || isInternal(db) {
 		return
 	}
-	if !db.Statement.Unscoped && db.Statement.Schema.LookUpField("DeletedAt") != nil && isSoftDelete(db.Statement.Schema) {
+	if !db.Statement.Unscoped && isSoftDelete(db.Statement.Schema) {
 		return
 	}
-	rows := rowsOf(db)
-	old, err := loadOld(db, st.spec, rows, p.deleteOriginals)
-	if err != nil {
+	var conds []clause.Expression
+	if w, ok := db.Statement.Clauses["WHERE"]; ok {
+		if where, ok := w.Expression.(clause.Where); ok {
+			conds = append(conds, where.Exprs...)
+		}
+	}
+	var pks []clause.Expression
+	for _, r := range rowsOf(db) {
+		if r.pk == "" {
+			continue
+		}
+		var eqs []clause.Expression
+		for c, v := range r.pkMap {
+			eqs = append(eqs, clause.Eq{Column: clause.Column{Name: c}, Value: v})
+		}
+		pks = append(pks, clause.And(eqs...))
+	}
+	if len(pks) > 0 {
+		conds = append(conds, clause.Or(pks...))
+	}
+	if len(conds) == 0 && !db.AllowGlobalUpdate {
+		return // GORM refuses a DELETE without conditions
+	}
+	cols := st.spec.imageColumns()
+	q := inner(db).Table(db.Statement.Table).Select(cols)
+	if len(conds) > 0 {
+		q = q.Where(clause.And(conds...))
+	}
+	var found []map[string]any
+	if err := q.Find(&found).Error; err != nil {
 		db.AddError(&Error{Model: st.spec.name, Err: fmt.Errorf("%w: reading thumbnails to delete: %w", ErrStorage, err)})
 		return
 	}
-	var keys []string
-	for _, cols := range old {
-		for _, k := range cols {
-			if k != "" {
-				keys = append(keys, k)
+	var thumbs, originals []string
+	for _, m := range found {
+		for _, g := range st.spec.groups {
+			if k := keyFromDB(m[g.source.DBName]); k != "" && p.deleteOriginals {
+				originals = append(originals, k)
+			}
+			for _, t := range g.thumbs {
+				if k := keyFromDB(m[t.field.DBName]); k != "" {
+					thumbs = append(thumbs, k)
+				}
 			}
 		}
 	}
-	p.deleteLater(db, keys...)
+	p.deleteLater(db, thumbs...)
+	if len(originals) > 0 {
+		p.deleteOriginalsLater(db, st.spec, originals)
+	}
+}
+
+// deleteOriginalsLater deletes originals after commit, unless a row of the
+// same model still references them (rows may share an original).
+func (p *Plugin) deleteOriginalsLater(db *gorm.DB, ms *modelSpec, keys []string) {
+	ctx := context.WithoutCancel(db.Statement.Context)
+	root := db.Session(&gorm.Session{NewDB: true, SkipHooks: true, Context: ctx})
+	root.Statement.ConnPool = db.Config.ConnPool // outside the finished transaction
+	table := db.Statement.Table
+	p.onOutcome(db, func() {
+		for _, k := range keys {
+			q := root.Session(&gorm.Session{NewDB: true}).Table(table)
+			for i, g := range ms.groups {
+				if i == 0 {
+					q = q.Where(clause.Eq{Column: clause.Column{Name: g.source.DBName}, Value: k})
+				} else {
+					q = q.Or(clause.Eq{Column: clause.Column{Name: g.source.DBName}, Value: k})
+				}
+			}
+			var n int64
+			if err := q.Count(&n).Error; err == nil && n == 0 {
+				deleteBlob(ctx, p.bucket, k)
+			}
+		}
+	}, nil)
 }
 
 // isSoftDelete reports whether the schema has a gorm.DeletedAt field.

@@ -1,0 +1,194 @@
+package gormthumb
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// row is one model value a statement writes.
+type row struct {
+	value reflect.Value
+	pk    string // primary key values joined; "" when any is zero
+	pkMap map[string]any
+}
+
+// rowsOf returns the model values of a statement: one for a struct, one per
+// element of a slice (nil pointers skipped).
+func rowsOf(db *gorm.DB) []row {
+	rv := db.Statement.ReflectValue
+	var values []reflect.Value
+	switch rv.Kind() {
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < rv.Len(); i++ {
+			values = append(values, rv.Index(i))
+		}
+	case reflect.Struct:
+		values = append(values, rv)
+	}
+	ctx := db.Statement.Context
+	var rows []row
+	for _, v := range values {
+		for v.Kind() == reflect.Ptr || v.Kind() == reflect.Interface {
+			if v.IsNil() {
+				break
+			}
+			v = v.Elem()
+		}
+		if v.Kind() != reflect.Struct {
+			continue
+		}
+		r := row{value: v, pkMap: map[string]any{}}
+		var parts []string
+		for _, f := range db.Statement.Schema.PrimaryFields {
+			val, zero := f.ValueOf(ctx, v)
+			if zero {
+				parts = nil
+				break
+			}
+			r.pkMap[f.DBName] = val
+			parts = append(parts, pkString(val))
+		}
+		r.pk = strings.Join(parts, "\x00")
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+func pkString(v any) string {
+	if b, ok := v.([]byte); ok {
+		return string(b)
+	}
+	return fmt.Sprint(v)
+}
+
+// keyFromDB reads a key scanned into an any.
+func keyFromDB(v any) string {
+	switch k := v.(type) {
+	case string:
+		return k
+	case []byte:
+		return string(k)
+	}
+	return ""
+}
+
+// oldRows is what the database held before a statement, per row: the
+// columns' keys, by primary key and (for upserts) by conflict-column values.
+type oldRows struct {
+	byPK       map[string]map[string]string
+	byConflict map[string]map[string]string
+	conflict   []string // conflict columns (non-primary) of an upsert
+}
+
+// lookup returns the old keys of r, or nil when the row did not exist.
+func (o *oldRows) lookup(db *gorm.DB, r row) map[string]string {
+	if o == nil {
+		return nil
+	}
+	if m, ok := o.byPK[r.pk]; ok {
+		return m
+	}
+	if len(o.conflict) > 0 {
+		return o.byConflict[conflictKey(db, r, o.conflict)]
+	}
+	return nil
+}
+
+func conflictKey(db *gorm.DB, r row, cols []string) string {
+	var parts []string
+	for _, c := range cols {
+		f := db.Statement.Schema.LookUpField(c)
+		if f == nil {
+			return ""
+		}
+		v, zero := f.ValueOf(db.Statement.Context, r.value)
+		if zero {
+			return ""
+		}
+		parts = append(parts, pkString(v))
+	}
+	return strings.Join(parts, "\x00")
+}
+
+// loadOld reads the image columns (thumbnails and sources) of rows from
+// the database inside the statement's transaction: rows with a primary key
+// by key, others by the upsert's conflict columns. lock takes row locks
+// (SELECT ... FOR UPDATE) where the database supports them, so concurrent
+// saves of one row cannot both supersede the same thumbnail.
+func loadOld(db *gorm.DB, ms *modelSpec, rows []row, conflict []string, lock bool) (*oldRows, error) {
+	s := db.Statement.Schema
+	old := &oldRows{byPK: map[string]map[string]string{}, byConflict: map[string]map[string]string{}}
+	for _, c := range conflict {
+		if f := s.LookUpField(c); f == nil || !f.PrimaryKey {
+			old.conflict = conflict
+		}
+	}
+	cols := append([]string(nil), s.PrimaryFieldDBNames...)
+	cols = append(cols, old.conflict...)
+	imageCols := ms.imageColumns()
+	cols = append(cols, imageCols...)
+
+	var conds []clause.Expression
+	for _, r := range rows {
+		var eqs []clause.Expression
+		switch {
+		case r.pk != "":
+			for c, v := range r.pkMap {
+				eqs = append(eqs, clause.Eq{Column: clause.Column{Name: c}, Value: v})
+			}
+		case len(old.conflict) > 0 && conflictKey(db, r, old.conflict) != "":
+			for _, c := range old.conflict {
+				v, _ := s.LookUpField(c).ValueOf(db.Statement.Context, r.value)
+				eqs = append(eqs, clause.Eq{Column: clause.Column{Name: c}, Value: v})
+			}
+		default:
+			continue
+		}
+		conds = append(conds, clause.And(eqs...))
+	}
+	if len(conds) == 0 {
+		return old, nil
+	}
+	q := inner(db).Table(db.Statement.Table).Select(cols).Where(clause.Or(conds...))
+	if lock && db.Dialector.Name() != "sqlite" {
+		q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
+	}
+	var found []map[string]any
+	if err := q.Find(&found).Error; err != nil {
+		return nil, err
+	}
+	for _, m := range found {
+		keys := map[string]string{}
+		for _, c := range imageCols {
+			keys[c] = keyFromDB(m[c])
+		}
+		var pk, ck []string
+		for _, c := range s.PrimaryFieldDBNames {
+			pk = append(pk, pkString(m[c]))
+		}
+		for _, c := range old.conflict {
+			ck = append(ck, pkString(m[c]))
+		}
+		old.byPK[strings.Join(pk, "\x00")] = keys
+		if len(ck) > 0 {
+			old.byConflict[strings.Join(ck, "\x00")] = keys
+		}
+	}
+	return old, nil
+}
+
+// imageColumns lists the columns of every thumbnail and source field.
+func (ms *modelSpec) imageColumns() []string {
+	var cols []string
+	for _, g := range ms.groups {
+		cols = append(cols, g.source.DBName)
+		for _, t := range g.thumbs {
+			cols = append(cols, t.field.DBName)
+		}
+	}
+	return cols
+}
