@@ -1,0 +1,163 @@
+package gormthumb
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// SweepOptions configures Plugin.Sweep.
+type SweepOptions struct {
+	// Models are the models whose rows reference thumbnails, e.g.
+	// []any{&Product{}, &Poster{}}. Every model whose thumbnails share the
+	// bucket must be listed, or its thumbnails look unreferenced.
+	Models []any
+	// DryRun reports the orphans without deleting them.
+	DryRun bool
+	// MinAge keeps blobs younger than this: a thumbnail written by a
+	// transaction that has not committed yet is not an orphan. Zero means
+	// DefaultSweepMinAge; a negative value keeps nothing back.
+	MinAge time.Duration
+}
+
+// DefaultSweepMinAge is the SweepOptions.MinAge used when it is zero.
+const DefaultSweepMinAge = time.Hour
+
+// SweepReport is what Sweep found and did.
+type SweepReport struct {
+	Checked int      // thumbnail blobs looked at
+	Orphans []string // thumbnail blobs no row references
+	Deleted []string // orphans deleted (empty on a dry run)
+}
+
+// Sweep deletes thumbnail blobs that no row references: the safety net for
+// a process that died between a commit and the deletion of a superseded
+// thumbnail. A blob is a candidate only if it is named like a thumbnail
+// this plugin writes ("name.WxH.digest.ext"), lies in a "thumbnails" folder
+// or under a thumb field's upload prefix, carries the plugin's
+// "gormthumb-source" metadata, is older than MinAge, and is referenced by
+// no thumbnail or source column of any of opts.Models (soft-deleted rows
+// included). Originals are never deleted.
+func (p *Plugin) Sweep(ctx context.Context, db *gorm.DB, opts SweepOptions) (*SweepReport, error) {
+	if len(opts.Models) == 0 {
+		return nil, fmt.Errorf("gormthumb: Sweep needs SweepOptions.Models")
+	}
+	minAge := opts.MinAge
+	if minAge == 0 {
+		minAge = DefaultSweepMinAge
+	}
+	referenced := map[string]bool{}
+	var prefixes []string
+	for _, m := range opts.Models {
+		stmt := &gorm.Statement{DB: db}
+		if err := stmt.Parse(m); err != nil {
+			return nil, fmt.Errorf("gormthumb: Sweep: %w", err)
+		}
+		ms, err := modelSpecOf(stmt.Schema)
+		if err != nil {
+			return nil, err
+		}
+		if ms == nil {
+			continue
+		}
+		for _, t := range ms.thumbs {
+			if t.prefix != "" {
+				prefixes = append(prefixes, literalPrefix(t.prefix))
+			}
+		}
+		if err := collectKeys(ctx, db, stmt.Schema.Table, ms.imageColumns(), referenced); err != nil {
+			return nil, &Error{Model: ms.name, Err: fmt.Errorf("%w: Sweep reading rows: %w", ErrStorage, err)}
+		}
+	}
+
+	report := &SweepReport{}
+	cutoff := p.now().Add(-minAge)
+	it := p.bucket.List(nil)
+	for {
+		obj, err := it.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return report, storageErr("list", err)
+		}
+		if obj.IsDir || !isThumbLocation(obj.Key, prefixes) {
+			continue
+		}
+		report.Checked++
+		if referenced[obj.Key] || (minAge > 0 && obj.ModTime.After(cutoff)) {
+			continue
+		}
+		attrs, err := p.bucket.Attributes(ctx, obj.Key)
+		if err != nil || attrs.Metadata["gormthumb-source"] == "" {
+			continue // not written by the plugin (or gone): leave it
+		}
+		report.Orphans = append(report.Orphans, obj.Key)
+		if opts.DryRun {
+			continue
+		}
+		if err := deleteBlob(ctx, p.bucket, obj.Key); err != nil {
+			return report, storageErr("delete", err)
+		}
+		report.Deleted = append(report.Deleted, obj.Key)
+	}
+	return report, nil
+}
+
+// isThumbLocation reports whether key is named and placed like a thumbnail.
+func isThumbLocation(key string, prefixes []string) bool {
+	if _, _, _, ok := parseThumbName(key); !ok {
+		return false
+	}
+	if dir := path.Dir(key); dir == "thumbnails" || strings.HasSuffix(dir, "/thumbnails") {
+		return true
+	}
+	for _, p := range prefixes {
+		if p != "" && strings.HasPrefix(key, p+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// literalPrefix is the part of an upload prefix before its first date part.
+func literalPrefix(prefix string) string {
+	p := strings.Trim(prefix, "/")
+	i := strings.Index(p, "%")
+	if i < 0 {
+		return p
+	}
+	// Keep whole folders only: "thumbs/%Y" and "thumbs/t-%Y" both give "thumbs".
+	return p[:max(strings.LastIndex(p[:i], "/"), 0)]
+}
+
+// collectKeys adds every non-empty value of cols in table to keys,
+// streaming the rows (soft-deleted ones included: Table has no scopes).
+func collectKeys(ctx context.Context, db *gorm.DB, table string, cols []string, keys map[string]bool) error {
+	rows, err := db.WithContext(ctx).Session(&gorm.Session{NewDB: true}).Table(table).Select(cols).Rows()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		for _, v := range vals {
+			if k := keyFromDB(v); k != "" {
+				keys[k] = true
+			}
+		}
+	}
+	return rows.Err()
+}
