@@ -54,6 +54,7 @@ var bucketBackends = []bucketBackend{
 		}
 		return b
 	}},
+	{"s3", openS3Bucket}, // backends_test.go
 }
 
 var dbBackends = []dbBackend{
@@ -64,6 +65,8 @@ var dbBackends = []dbBackend{
 		}
 		return db
 	}},
+	{"postgres", openPostgres}, // backends_test.go: skipped unless GORMTHUMB_TEST_POSTGRES_DSN is set
+	{"mysql", openMySQL},       // backends_test.go: skipped unless GORMTHUMB_TEST_MYSQL_DSN is set
 }
 
 // env is one backend combination with the plugin registered.
@@ -294,7 +297,7 @@ func corpusBytes(t testing.TB, name string) []byte {
 }
 
 func TestHarnessNames(t *testing.T) {
-	// The suite must always cover both built-in buckets on sqlite.
+	// The suite must always cover every bucket on every database.
 	var names []string
 	for _, d := range dbBackends {
 		for _, b := range bucketBackends {
@@ -302,7 +305,7 @@ func TestHarnessNames(t *testing.T) {
 		}
 	}
 	got := fmt.Sprint(names)
-	for _, want := range []string{"sqlite+mem", "sqlite+file"} {
+	for _, want := range []string{"sqlite+mem", "sqlite+file", "sqlite+s3", "postgres+s3", "mysql+file"} {
 		if !strings.Contains(got, want) {
 			t.Fatalf("backends %s lack %s", got, want)
 		}
