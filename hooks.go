@@ -622,7 +622,10 @@ func (p *Plugin) beforeDelete(db *gorm.DB) {
 		return // GORM refuses a DELETE without conditions
 	}
 	cols := st.spec.imageColumns()
-	q := inner(db).Table(db.Statement.Table).Select(cols)
+	// A fresh model value lets conditions name the primary key the way
+	// Delete(&T{}, id) does; Unscoped so soft-deleted rows are found too.
+	model := reflect.New(db.Statement.Schema.ModelType).Interface()
+	q := inner(db).Model(model).Table(db.Statement.Table).Unscoped().Select(cols)
 	if len(conds) > 0 {
 		q = q.Where(clause.And(conds...))
 	}

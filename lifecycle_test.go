@@ -1,0 +1,629 @@
+package gormthumb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// countingProcessor counts decodes.
+type countingProcessor struct {
+	Processor
+	n atomic.Int64
+}
+
+func (c *countingProcessor) Process(ctx context.Context, src io.Reader, specs []Spec, lim Limits) ([]Thumbnail, error) {
+	c.n.Add(1)
+	return c.Processor.Process(ctx, src, specs, lim)
+}
+
+// counted swaps the env's plugin onto a counting bucket and processor.
+func (e *env) counted() (*countingBucket, *countingProcessor) {
+	b, cb := newCountingBucket(e.bucket)
+	cp := &countingProcessor{Processor: e.plugin.processor}
+	e.plugin.bucket, e.plugin.processor = b, cp
+	return cb, cp
+}
+
+// thumbKeys lists the bucket keys that are thumbnails.
+func (e *env) thumbKeys() []string {
+	var out []string
+	for _, k := range e.keys() {
+		if isThumbLocation(k, []string{"posters/small"}) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// wantOnlyThumbs fails unless the thumbnails in the bucket are exactly
+// those the rows of Product reference, each decodable.
+func (e *env) wantNoOrphans() {
+	e.t.Helper()
+	var ps []Product
+	if err := e.db.Unscoped().Find(&ps).Error; err != nil {
+		e.t.Fatal(err)
+	}
+	var want []string
+	for _, p := range ps {
+		if p.CoverThumb.Key != "" {
+			want = append(want, p.CoverThumb.Key)
+			e.decode(p.CoverThumb.Key)
+		}
+	}
+	sort.Strings(want)
+	got := e.thumbKeys()
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		e.t.Fatalf("thumbnails in bucket:\n got %q\nwant %q (referenced by rows)", got, want)
+	}
+}
+
+func (e *env) exists(key string) bool {
+	ok, err := e.bucket.Exists(e.ctx, key)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return ok
+}
+
+func TestUnchangedSourceCostsNothing(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		e.migrate(&Product{})
+		p := Product{Name: "a", Cover: e.put("u/a.jpg", jpegBytes(t, 300, 200))}
+		if err := e.db.Create(&p).Error; err != nil {
+			t.Fatal(err)
+		}
+		key := p.CoverThumb
+		cb, cp := e.counted()
+		saves := []func() error{
+			func() error { p.Name = "b"; return e.db.Save(&p).Error },
+			func() error { return e.db.Model(&p).Updates(map[string]any{"name": "c"}).Error },
+			func() error { return e.db.Model(&p).Updates(Product{Name: "d", Cover: p.Cover}).Error },
+			func() error { return e.db.Model(&p).Update("cover", p.Cover).Error },
+		}
+		for i, save := range saves {
+			if err := save(); err != nil {
+				t.Fatal(err)
+			}
+			n := cb.counts()
+			if n["read"] != 0 || n["write"] != 0 || n["delete"] != 0 || n["attributes"] > 1 {
+				t.Fatalf("save %d of an unchanged source touched the bucket: %v", i, n)
+			}
+			if p.CoverThumb != key {
+				t.Fatalf("save %d changed the key %q -> %q", i, key.Key, p.CoverThumb.Key)
+			}
+		}
+		if cp.n.Load() != 0 {
+			t.Fatalf("%d decodes for unchanged sources", cp.n.Load())
+		}
+		e.wantNoOrphans()
+	})
+}
+
+func TestChangedSourceSupersedes(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		e.migrate(&Product{})
+		p := Product{Cover: e.put("c/a.jpg", jpegBytes(t, 300, 200))}
+		e.db.Create(&p)
+		first := p.CoverThumb.Key
+
+		// New key.
+		p.Cover = e.put("c/b.jpg", jpegBytes(t, 200, 300))
+		if err := e.db.Save(&p).Error; err != nil {
+			t.Fatal(err)
+		}
+		if p.CoverThumb.Key == first || e.exists(first) {
+			t.Fatalf("superseded thumbnail %q still there (new %q)", first, p.CoverThumb.Key)
+		}
+		e.wantThumb(p.CoverThumb.Key, 100, 150, "jpeg")
+		second := p.CoverThumb.Key
+
+		// New bytes under the same key, same size in bytes or not.
+		e.put("c/b.jpg", pngBytes(t, 150, 150, false))
+		if err := e.db.Save(&p).Error; err != nil {
+			t.Fatal(err)
+		}
+		if p.CoverThumb.Key == second || e.exists(second) {
+			t.Fatalf("in-place change of the source not picked up: %q", p.CoverThumb.Key)
+		}
+		e.wantThumb(p.CoverThumb.Key, 110, 110, "png")
+		third := p.CoverThumb.Key
+
+		// A change that rolls back keeps the old thumbnail and drops the new.
+		errBoom := errors.New("boom")
+		var inside string
+		err := e.db.Transaction(func(tx *gorm.DB) error {
+			q := p
+			q.Cover = e.put("c/c.jpg", jpegBytes(t, 400, 100))
+			if err := tx.Save(&q).Error; err != nil {
+				return err
+			}
+			inside = q.CoverThumb.Key
+			if !e.exists(third) {
+				t.Error("old thumbnail deleted before commit")
+			}
+			return errBoom
+		})
+		if !errors.Is(err, errBoom) {
+			t.Fatal(err)
+		}
+		if e.exists(inside) || !e.exists(third) {
+			t.Fatalf("after rollback: new %q exists=%v, old %q exists=%v", inside, e.exists(inside), third, e.exists(third))
+		}
+		var got Product
+		e.db.First(&got, p.ID)
+		if got.CoverThumb.Key != third {
+			t.Fatalf("row after rollback %+v", got)
+		}
+
+		// Clearing the source clears the column and deletes the blob.
+		if err := e.db.Model(&got).Update("cover", ImageField{}).Error; err != nil {
+			t.Fatal(err)
+		}
+		e.db.First(&got, p.ID)
+		if !got.CoverThumb.IsZero() || e.exists(third) {
+			t.Fatalf("cleared source: row %+v, blob exists=%v", got, e.exists(third))
+		}
+		e.wantNoOrphans()
+	})
+}
+
+func TestSharedSourcesAndDelete(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		e.migrate(&Product{})
+		data := jpegBytes(t, 300, 300)
+		shared := e.put("s/shared.jpg", data)
+		twin := e.put("s/twin.jpg", data) // same bytes, another key
+		rows := []*Product{{Name: "a", Cover: shared}, {Name: "b", Cover: shared}, {Name: "c", Cover: twin}}
+		if err := e.db.Create(&rows).Error; err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, r := range rows {
+			if seen[r.CoverThumb.Key] {
+				t.Fatalf("two rows share thumbnail %q", r.CoverThumb.Key)
+			}
+			seen[r.CoverThumb.Key] = true
+		}
+		// Superseding a's thumbnail leaves b's alone.
+		rows[0].Cover = twin
+		if err := e.db.Save(rows[0]).Error; err != nil {
+			t.Fatal(err)
+		}
+		e.wantThumb(rows[1].CoverThumb.Key, 110, 110, "jpeg")
+		// Hard delete by value: its thumbnail goes, the shared original stays.
+		if err := e.db.Delete(rows[1]).Error; err != nil {
+			t.Fatal(err)
+		}
+		if e.exists(rows[1].CoverThumb.Key) || !e.exists("s/shared.jpg") {
+			t.Fatal("delete by value: thumbnail kept or original removed")
+		}
+		// Delete by id and by condition.
+		if err := e.db.Delete(&Product{}, rows[0].ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := e.db.Where("name = ?", "c").Delete(&Product{}).Error; err != nil {
+			t.Fatal(err)
+		}
+		if e.exists(rows[0].CoverThumb.Key) || e.exists(rows[2].CoverThumb.Key) {
+			t.Fatal("delete by id / condition kept a thumbnail")
+		}
+		e.wantKeys("s/shared.jpg", "s/twin.jpg")
+	})
+}
+
+// SoftProduct has gorm.DeletedAt: a soft delete keeps every blob.
+type SoftProduct struct {
+	ID         uint
+	Cover      ImageField
+	CoverThumb ImageField `thumb:"64x64,source=Cover"`
+	DeletedAt  gorm.DeletedAt
+}
+
+func TestSoftDeleteAndOriginals(t *testing.T) {
+	eachBackendConfig(t, envConfig{opts: []Option{WithDeleteOriginals(true)}}, func(t *testing.T, e *env) {
+		e.migrate(&SoftProduct{}, &Product{})
+		p := SoftProduct{Cover: e.put("sd/a.jpg", jpegBytes(t, 100, 100))}
+		e.db.Create(&p)
+		if err := e.db.Delete(&p).Error; err != nil {
+			t.Fatal(err)
+		}
+		if !e.exists(p.CoverThumb.Key) || !e.exists("sd/a.jpg") {
+			t.Fatal("soft delete removed blobs")
+		}
+		if err := e.db.Unscoped().Delete(&p).Error; err != nil {
+			t.Fatal(err)
+		}
+		if e.exists(p.CoverThumb.Key) || e.exists("sd/a.jpg") {
+			t.Fatal("hard delete with WithDeleteOriginals kept blobs")
+		}
+		// An original shared by two rows survives the delete of one.
+		shared := e.put("sd/shared.jpg", jpegBytes(t, 100, 100))
+		a, b := Product{Cover: shared}, Product{Cover: shared}
+		e.db.Create(&a)
+		e.db.Create(&b)
+		e.db.Delete(&a)
+		if !e.exists("sd/shared.jpg") || e.exists(a.CoverThumb.Key) || !e.exists(b.CoverThumb.Key) {
+			t.Fatal("deleting one of two rows sharing an original removed it")
+		}
+		e.db.Delete(&b)
+		e.wantKeys()
+	})
+}
+
+func TestOriginalsKeptByDefault(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		e.migrate(&Product{})
+		p := Product{Cover: e.put("k/a.jpg", jpegBytes(t, 100, 100))}
+		e.db.Create(&p)
+		e.db.Delete(&p)
+		e.wantKeys("k/a.jpg")
+	})
+}
+
+// SKUProduct has a unique column for upserts.
+type SKUProduct struct {
+	ID         uint
+	SKU        string `gorm:"uniqueIndex;size:64"`
+	Name       string
+	Cover      ImageField
+	CoverThumb ImageField `thumb:"64x64,source=Cover"`
+}
+
+func TestWritePaths(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		e.migrate(&Product{}, &SKUProduct{})
+		a := e.put("w/a.jpg", jpegBytes(t, 200, 100))
+		b := e.put("w/b.jpg", jpegBytes(t, 100, 200))
+		reload := func(id uint) Product {
+			var p Product
+			if err := e.db.First(&p, id).Error; err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+		wantSize := func(p Product, w, h int) {
+			t.Helper()
+			if got := reload(p.ID); got.CoverThumb != p.CoverThumb {
+				t.Fatalf("row %q, value %q", got.CoverThumb.Key, p.CoverThumb.Key)
+			}
+			e.wantThumb(p.CoverThumb.Key, w, h, "jpeg")
+		}
+
+		// Updates with a map setting the source key as a plain string.
+		p := Product{Cover: a}
+		e.db.Create(&p)
+		if err := e.db.Model(&p).Updates(map[string]any{"cover": "w/b.jpg"}).Error; err != nil {
+			t.Fatal(err)
+		}
+		wantSize(p, 75, 150)
+
+		// UpdateColumn (SkipHooks) still keeps the thumbnail in step.
+		if err := e.db.Model(&p).UpdateColumn("cover", a).Error; err != nil {
+			t.Fatal(err)
+		}
+		wantSize(p, 110, 55)
+
+		// FirstOrCreate: miss creates, hit with Assign updates.
+		var f Product
+		if err := e.db.Where(Product{Name: "foc"}).Attrs(Product{Cover: a}).FirstOrCreate(&f).Error; err != nil {
+			t.Fatal(err)
+		}
+		wantSize(f, 110, 55)
+		var g Product
+		if err := e.db.Where(Product{Name: "foc"}).Assign(map[string]any{"cover": b}).FirstOrCreate(&g).Error; err != nil {
+			t.Fatal(err)
+		}
+		g = reload(f.ID)
+		wantSize(g, 75, 150)
+
+		// Omit the source on create: no thumbnail. Omit the thumbnail column: still persisted.
+		o := Product{Name: "omit", Cover: a}
+		if err := e.db.Omit("cover").Create(&o).Error; err != nil {
+			t.Fatal(err)
+		}
+		if got := reload(o.ID); !got.CoverThumb.IsZero() || !got.Cover.IsZero() {
+			t.Fatalf("Omit(cover) create: %+v", got)
+		}
+		o2 := Product{Name: "omit2", Cover: a}
+		if err := e.db.Omit("cover_thumb").Create(&o2).Error; err != nil {
+			t.Fatal(err)
+		}
+		wantSize(o2, 110, 55)
+
+		// Save with Select/Omit leaving out the source: thumbnail unchanged.
+		before := o2.CoverThumb
+		o2.Cover = b
+		if err := e.db.Omit("cover").Save(&o2).Error; err != nil {
+			t.Fatal(err)
+		}
+		if got := reload(o2.ID); got.CoverThumb != before || got.Cover != a {
+			t.Fatalf("Omit(cover).Save changed %+v", got)
+		}
+		if err := e.db.Select("name").Save(&o2).Error; err != nil {
+			t.Fatal(err)
+		}
+		if got := reload(o2.ID); got.CoverThumb != before {
+			t.Fatalf("Select(name).Save changed %+v", got)
+		}
+		// Select the source: remade.
+		if err := e.db.Model(&o2).Select("cover").Updates(Product{Cover: b}).Error; err != nil {
+			t.Fatal(err)
+		}
+		wantSize(o2, 75, 150)
+		if e.exists(before.Key) {
+			t.Fatal("superseded thumbnail not deleted")
+		}
+
+		// Upserts by primary key (Save of a slice is one).
+		up := []Product{{ID: p.ID, Name: "up", Cover: b}, {Name: "new", Cover: a}}
+		old := reload(p.ID).CoverThumb
+		if err := e.db.Save(&up).Error; err != nil {
+			t.Fatal(err)
+		}
+		wantSize(up[0], 75, 150)
+		wantSize(up[1], 110, 55)
+		if e.exists(old.Key) {
+			t.Fatal("upsert left the overwritten row's thumbnail behind")
+		}
+
+		// Upserts on a unique column.
+		s1 := SKUProduct{SKU: "x1", Cover: a}
+		e.db.Create(&s1)
+		s2 := SKUProduct{SKU: "x1", Cover: b}
+		err := e.db.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "sku"}}, UpdateAll: true}).Create(&s2).Error
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sk SKUProduct
+		e.db.Where("sku = ?", "x1").First(&sk)
+		if sk.Cover != b || sk.CoverThumb.IsZero() || e.exists(s1.CoverThumb.Key) {
+			t.Fatalf("upsert on sku: row %+v, old thumb exists=%v", sk, e.exists(s1.CoverThumb.Key))
+		}
+		e.wantThumb(sk.CoverThumb.Key, 32, 64, "jpeg")
+		// DO NOTHING on a conflict leaves the row and its thumbnail.
+		s3 := SKUProduct{SKU: "x1", Cover: a}
+		if err := e.db.Clauses(clause.OnConflict{DoNothing: true}).Create(&s3).Error; err != nil {
+			t.Fatal(err)
+		}
+		var sk2 SKUProduct
+		e.db.Where("sku = ?", "x1").First(&sk2)
+		if sk2 != sk || !e.exists(sk.CoverThumb.Key) {
+			t.Fatalf("DO NOTHING changed %+v -> %+v", sk, sk2)
+		}
+		// DO UPDATE of other columns only keeps the existing source's thumbnail.
+		s4 := SKUProduct{SKU: "x1", Name: "renamed", Cover: a}
+		err = e.db.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "sku"}}, DoUpdates: clause.AssignmentColumns([]string{"name"})}).Create(&s4).Error
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sk3 SKUProduct
+		e.db.Where("sku = ?", "x1").First(&sk3)
+		if sk3.Name != "renamed" || sk3.Cover != b || sk3.CoverThumb != sk.CoverThumb {
+			t.Fatalf("DO UPDATE name: %+v, want thumb %q", sk3, sk.CoverThumb.Key)
+		}
+		e.wantNoOrphansFor(&SKUProduct{}, &Product{})
+	})
+}
+
+// wantNoOrphansFor checks with Sweep's dry run that no thumbnail blob is
+// unreferenced by the given models.
+func (e *env) wantNoOrphansFor(models ...any) {
+	e.t.Helper()
+	r, err := e.plugin.Sweep(e.ctx, e.db, SweepOptions{Models: models, DryRun: true, MinAge: -1})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if len(r.Orphans) > 0 {
+		e.t.Fatalf("orphaned thumbnails: %q", r.Orphans)
+	}
+}
+
+func TestUserTransactions(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		e.migrate(&Product{})
+		a := e.put("t/a.jpg", jpegBytes(t, 200, 100))
+		b := e.put("t/b.jpg", jpegBytes(t, 100, 200))
+		p := Product{Cover: a}
+		e.db.Create(&p)
+		first := p.CoverThumb.Key
+
+		// Commit: the superseded thumbnail goes only at commit.
+		err := e.db.Transaction(func(tx *gorm.DB) error {
+			p.Cover = b
+			if err := tx.Save(&p).Error; err != nil {
+				return err
+			}
+			if !e.exists(first) {
+				t.Error("superseded thumbnail deleted before commit")
+			}
+			return nil
+		})
+		if err != nil || e.exists(first) || !e.exists(p.CoverThumb.Key) {
+			t.Fatalf("after commit: err=%v old exists=%v new exists=%v", err, e.exists(first), e.exists(p.CoverThumb.Key))
+		}
+		second := p.CoverThumb.Key
+
+		// Begin / Rollback by hand.
+		tx := e.db.Begin()
+		q := Product{Cover: a}
+		if err := tx.Create(&q).Error; err != nil {
+			t.Fatal(err)
+		}
+		p.Cover = a
+		if err := tx.Save(&p).Error; err != nil {
+			t.Fatal(err)
+		}
+		tx.Rollback()
+		if e.exists(q.CoverThumb.Key) || e.exists(p.CoverThumb.Key) || !e.exists(second) {
+			t.Fatal("Begin/Rollback left new thumbnails or lost the old one")
+		}
+
+		// Nested: the inner transaction rolls back to its savepoint, the
+		// outer commits.
+		var innerKey, outerKey string
+		err = e.db.Transaction(func(tx *gorm.DB) error {
+			o := Product{Name: "outer", Cover: b}
+			if err := tx.Create(&o).Error; err != nil {
+				return err
+			}
+			outerKey = o.CoverThumb.Key
+			tx.Transaction(func(tx2 *gorm.DB) error {
+				i := Product{Name: "inner", Cover: a}
+				if err := tx2.Create(&i).Error; err != nil {
+					return err
+				}
+				innerKey = i.CoverThumb.Key
+				return errors.New("inner fails")
+			})
+			return nil
+		})
+		if err != nil || e.exists(innerKey) || !e.exists(outerKey) {
+			t.Fatalf("nested: err=%v inner exists=%v outer exists=%v", err, e.exists(innerKey), e.exists(outerKey))
+		}
+		var names []string
+		e.db.Model(&Product{}).Order("id").Pluck("name", &names)
+		if strings.Join(names, ",") != ",outer" {
+			t.Fatalf("rows %q", names)
+		}
+		e.wantNoOrphans()
+	})
+}
+
+func TestSeveralSizesOneDecode(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		e.migrate(&Poster{})
+		src := e.put("p/a.jpg", jpegBytes(t, 800, 800))
+		cb, cp := e.counted()
+		p := Poster{Image: src}
+		if err := e.db.Create(&p).Error; err != nil {
+			t.Fatal(err)
+		}
+		n := cb.counts()
+		if cp.n.Load() != 1 || n["read"] != 1 || n["write"] != 2 {
+			t.Fatalf("two sizes from one source: %d decodes, bucket %v", cp.n.Load(), n)
+		}
+		e.wantThumb(p.Small.Key, 64, 64, "jpeg")
+		e.wantThumb(p.Large.Key, 600, 600, "jpeg")
+	})
+}
+
+func TestConcurrentSaves(t *testing.T) {
+	eachBackendConfig(t, envConfig{}, func(t *testing.T, e *env) {
+		e.migrate(&Product{})
+		var sources []ImageField
+		for i := 0; i < 6; i++ {
+			sources = append(sources, e.put(fmt.Sprintf("cc/%d.jpg", i), jpegBytes(t, 60+10*i, 50)))
+		}
+		const rows = 40
+		ids := make([]uint, rows)
+		for i := range ids {
+			p := Product{Name: fmt.Sprint(i), Cover: sources[i%len(sources)]}
+			if err := e.db.Create(&p).Error; err != nil {
+				t.Fatal(err)
+			}
+			ids[i] = p.ID
+		}
+		var wg sync.WaitGroup
+		var failures atomic.Int64
+		for g := 0; g < 16; g++ {
+			wg.Add(1)
+			go func(g int) {
+				defer wg.Done()
+				rng := rand.New(rand.NewSource(int64(g)))
+				for k := 0; k < 200/16+1; k++ {
+					var p Product
+					if err := e.db.First(&p, ids[rng.Intn(rows)]).Error; err != nil {
+						failures.Add(1)
+						t.Error(err)
+						return
+					}
+					p.Cover = sources[rng.Intn(len(sources))]
+					if rng.Intn(5) == 0 {
+						p.Cover = ImageField{}
+					}
+					if err := e.db.Save(&p).Error; err != nil {
+						failures.Add(1)
+						t.Error(err)
+						return
+					}
+				}
+			}(g)
+		}
+		wg.Wait()
+		if failures.Load() > 0 {
+			t.FailNow()
+		}
+		// Every row's thumbnail is there and matches its current source.
+		var ps []Product
+		e.db.Find(&ps)
+		for _, p := range ps {
+			if p.Cover.IsZero() {
+				if !p.CoverThumb.IsZero() {
+					t.Fatalf("row %d: thumb %q without a source", p.ID, p.CoverThumb.Key)
+				}
+				continue
+			}
+			attrs, _ := e.bucket.Attributes(e.ctx, p.Cover.Key)
+			want := thumbDigest("products", fmt.Sprint(p.ID), "CoverThumb", p.Cover.Key, sourceVersion(attrs), Spec{Width: 110, Height: 150})
+			if _, _, d, ok := parseThumbName(p.CoverThumb.Key); !ok || d != want {
+				t.Fatalf("row %d: thumb %q does not match source %q", p.ID, p.CoverThumb.Key, p.Cover.Key)
+			}
+		}
+		e.wantNoOrphans()
+	})
+}
+
+func TestSweep(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		e.migrate(&Product{}, &Poster{})
+		p := Product{Cover: e.put("sw/a.jpg", jpegBytes(t, 100, 100))}
+		e.db.Create(&p)
+		ps := Poster{Image: p.Cover}
+		e.db.Create(&ps)
+		// A crash between commit and delete leaves an orphan behind.
+		orphan := "sw/thumbnails/a.64x64.0123456789ab.jpg"
+		if err := writeBlob(e.ctx, e.bucket, orphan, jpegBytes(t, 64, 64), JPEG, "sw/a.jpg"); err != nil {
+			t.Fatal(err)
+		}
+		orphan2 := "posters/small/x.64x64.ba9876543210.jpg"
+		writeBlob(e.ctx, e.bucket, orphan2, jpegBytes(t, 64, 64), JPEG, "sw/a.jpg")
+		// Look-alikes the plugin did not write, and originals, are never touched.
+		e.put("sw/thumbnails/mine.64x64.0123456789ab.jpg", jpegBytes(t, 64, 64))
+		e.put("sw/thumbnails/holiday.jpg", jpegBytes(t, 64, 64))
+
+		models := []any{&Product{}, &Poster{}}
+		// Young blobs are kept by default (a transaction may still commit them).
+		r, err := e.plugin.Sweep(e.ctx, e.db, SweepOptions{Models: models})
+		if err != nil || len(r.Orphans) != 0 {
+			t.Fatalf("default MinAge: %+v %v", r, err)
+		}
+		r, err = e.plugin.Sweep(e.ctx, e.db, SweepOptions{Models: models, DryRun: true, MinAge: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sort.Strings(r.Orphans)
+		if fmt.Sprint(r.Orphans) != fmt.Sprint([]string{orphan2, orphan}) || len(r.Deleted) != 0 || !e.exists(orphan) {
+			t.Fatalf("dry run: %+v", r)
+		}
+		r, err = e.plugin.Sweep(e.ctx, e.db, SweepOptions{Models: models, MinAge: -1})
+		if err != nil || len(r.Deleted) != 2 || e.exists(orphan) || e.exists(orphan2) {
+			t.Fatalf("sweep: %+v %v", r, err)
+		}
+		for _, k := range []string{"sw/a.jpg", p.CoverThumb.Key, ps.Small.Key, ps.Large.Key, "sw/thumbnails/mine.64x64.0123456789ab.jpg", "sw/thumbnails/holiday.jpg"} {
+			if !e.exists(k) {
+				t.Fatalf("sweep deleted %q", k)
+			}
+		}
+	})
+}
