@@ -59,7 +59,7 @@ var bucketBackends = []bucketBackend{
 
 var dbBackends = []dbBackend{
 	{"sqlite", func(t *testing.T, cfg *gorm.Config) *gorm.DB {
-		db, err := gorm.Open(sqlite.Open(filepath.Join(t.TempDir(), "test.db")+"?_busy_timeout=5000&_journal_mode=WAL"), cfg)
+		db, err := gorm.Open(sqlite.Open(filepath.Join(t.TempDir(), "test.db")+"?_busy_timeout=5000&_journal_mode=WAL&_txlock=immediate"), cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
