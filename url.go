@@ -1,0 +1,188 @@
+package gormthumb
+
+import (
+	"context"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
+)
+
+// URLOptions says how URLs of images are made.
+type URLOptions struct {
+	// BaseURL, when set, makes plain public URLs: BaseURL + "/" + key (each
+	// path segment escaped), with no call to the bucket. Use it when the
+	// bucket, a CDN in front of it, or ServeBlobs serves the keys publicly.
+	// Thumbnail keys change whenever their content does, so such URLs can
+	// be cached forever.
+	BaseURL string
+	// Expiry is how long a signed URL stays valid (default one hour). It is
+	// used only when BaseURL is empty.
+	Expiry time.Duration
+}
+
+// DefaultURLExpiry is the validity of a signed URL when URLOptions.Expiry
+// is zero.
+const DefaultURLExpiry = time.Hour
+
+// URLs turns ImageFields into URLs for templates: a public URL under
+// URLOptions.BaseURL, or else a URL signed by the bucket's driver (S3, GCS
+// and Azure sign; a fileblob bucket signs when opened with a URL signer,
+// e.g. "file:///srv/media?base_url=/media&secret_key_path=media.key").
+type URLs struct {
+	bucket *blob.Bucket
+	opts   URLOptions
+}
+
+// NewURLs returns a URL maker for images stored in bucket.
+func NewURLs(bucket *blob.Bucket, opts URLOptions) *URLs {
+	if opts.Expiry <= 0 {
+		opts.Expiry = DefaultURLExpiry
+	}
+	opts.BaseURL = strings.TrimSuffix(opts.BaseURL, "/")
+	return &URLs{bucket: bucket, opts: opts}
+}
+
+// URLs returns a URL maker for the plugin's bucket.
+func (p *Plugin) URLs(opts URLOptions) *URLs { return NewURLs(p.bucket, opts) }
+
+// URL returns the URL of the image, or "" for an empty field. A bucket
+// that cannot sign URLs (memblob, fileblob without a signer) gives an
+// error wrapping ErrStorage whose gcerrors.Code is Unimplemented: set
+// URLOptions.BaseURL for such buckets.
+func (u *URLs) URL(ctx context.Context, f ImageField) (string, error) {
+	if f.Key == "" {
+		return "", nil
+	}
+	if err := checkKey(f.Key); err != nil {
+		return "", &Error{Key: f.Key, Err: err}
+	}
+	if u.opts.BaseURL != "" {
+		return u.opts.BaseURL + "/" + escapeKey(f.Key), nil
+	}
+	signed, err := u.bucket.SignedURL(ctx, f.Key, &blob.SignedURLOptions{Expiry: u.opts.Expiry})
+	if err != nil {
+		hint := ""
+		if gcerrors.Code(err) == gcerrors.Unimplemented {
+			hint = " (this bucket cannot sign URLs: set URLOptions.BaseURL, or open a fileblob bucket with base_url and secret_key_path)"
+		}
+		return "", &Error{Key: f.Key, Err: fmt.Errorf("%w: signed URL%s: %w", ErrStorage, hint, err)}
+	}
+	return signed, nil
+}
+
+// ImageRef is what a template needs for an <img>: its URL and, for a
+// thumbnail the plugin made, its pixel size (0 for an original, whose size
+// is not known without reading it).
+type ImageRef struct {
+	URL    string
+	Width  int
+	Height int
+}
+
+// Ref returns the URL and pixel size of the image. The size comes from the
+// thumbnail's key (see ImageField.Size): no blob is read.
+func (u *URLs) Ref(ctx context.Context, f ImageField) (ImageRef, error) {
+	s, err := u.URL(ctx, f)
+	if err != nil {
+		return ImageRef{}, err
+	}
+	w, h, _ := f.Size()
+	return ImageRef{URL: s, Width: w, Height: h}, nil
+}
+
+// FuncMap returns template functions bound to ctx:
+//
+//	imageURL ImageField -> string
+//	image    ImageField -> ImageRef
+//
+// for example
+//
+//	{{with image .CoverThumb}}{{if .URL}}<img src="{{.URL}}" width="{{.Width}}" height="{{.Height}}" alt="">{{end}}{{end}}
+//
+// The map works with html/template and (converted) text/template.
+func (u *URLs) FuncMap(ctx context.Context) template.FuncMap {
+	return template.FuncMap{
+		"imageURL": func(f ImageField) (string, error) { return u.URL(ctx, f) },
+		"image":    func(f ImageField) (ImageRef, error) { return u.Ref(ctx, f) },
+	}
+}
+
+// escapeKey escapes each path segment of a key for a URL path.
+func escapeKey(key string) string {
+	segs := strings.Split(key, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return strings.Join(segs, "/")
+}
+
+// KeyVerifier checks a signed URL and returns the key it grants, as
+// fileblob's *URLSignerHMAC does.
+type KeyVerifier interface {
+	KeyFromURL(ctx context.Context, u *url.URL) (string, error)
+}
+
+// ServeBlobs returns an http.Handler that serves the bucket's blobs for GET
+// and HEAD, with their content type, cache control and ETag, and with
+// Range and conditional requests handled by http.ServeContent.
+//
+// With verify nil, the key is the request path: mount it under the path of
+// URLOptions.BaseURL with http.StripPrefix. Every blob of the bucket is
+// then public, originals included.
+//
+// With a verifier (a fileblob *URLSignerHMAC), only URLs the bucket signed
+// are served: the key comes from the URL, and a bad signature or an
+// expired URL gets 403.
+func ServeBlobs(bucket *blob.Bucket, verify KeyVerifier) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		key := strings.TrimPrefix(r.URL.Path, "/")
+		if verify != nil {
+			k, err := verify.KeyFromURL(r.Context(), r.URL)
+			if err != nil {
+				http.Error(w, "forbidden: bad or expired signature", http.StatusForbidden)
+				return
+			}
+			key = k
+		}
+		if checkKey(key) != nil {
+			http.NotFound(w, r)
+			return
+		}
+		rd, err := bucket.NewReader(r.Context(), key, nil)
+		if err != nil {
+			if gcerrors.Code(err) == gcerrors.NotFound {
+				http.NotFound(w, r)
+				return
+			}
+			http.Error(w, "storage error", http.StatusBadGateway)
+			return
+		}
+		defer rd.Close()
+		h := w.Header()
+		h.Set("Content-Type", rd.ContentType())
+		h.Set("X-Content-Type-Options", "nosniff")
+		if attrs, err := bucket.Attributes(r.Context(), key); err == nil {
+			if attrs.CacheControl != "" {
+				h.Set("Cache-Control", attrs.CacheControl)
+			}
+			if etag := attrs.ETag; etag != "" {
+				if !strings.HasPrefix(etag, `"`) && !strings.HasPrefix(etag, `W/"`) {
+					etag = `"` + etag + `"`
+				}
+				h.Set("ETag", etag)
+			}
+		}
+		http.ServeContent(w, r, "", rd.ModTime(), rd)
+	})
+}
