@@ -1,0 +1,358 @@
+package gormthumb
+
+// Quality and correctness of the fast resize path in resize.go: the box
+// pre-shrink followed by Lanczos must stay within 40 dB PSNR (and 0.99
+// SSIM) of one plain Lanczos pass over the whole source, for every pixel
+// layout it reads directly.
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"math"
+	"testing"
+
+	"github.com/disintegration/imaging"
+)
+
+// perfPhoto makes a deterministic w×h image with what photos have: smooth
+// gradients of light and colour, hard-edged objects, fine texture and a
+// little sensor noise. alpha < 255 makes a translucent, varying alpha.
+func perfPhoto(w, h int, seed uint64, alpha bool) *image.NRGBA {
+	rng := seed*0x9E3779B97F4A7C15 + 1
+	next := func() uint64 { // xorshift64*
+		rng ^= rng >> 12
+		rng ^= rng << 25
+		rng ^= rng >> 27
+		return rng * 2685821657736338717
+	}
+	unit := func() float64 { return float64(next()>>11) / (1 << 53) }
+	// A coarse grid of colours, interpolated: light and large shapes.
+	const gw, gh = 9, 7
+	var grid [gh][gw][3]float64
+	for y := range gh {
+		for x := range gw {
+			for c := range 3 {
+				grid[y][x][c] = 30 + 190*unit()
+			}
+		}
+	}
+	// Objects with hard edges.
+	type disc struct {
+		x, y, r2 float64
+		c        [3]float64
+	}
+	discs := make([]disc, 12)
+	for i := range discs {
+		r := (0.03 + 0.12*unit()) * float64(min(w, h))
+		discs[i] = disc{unit() * float64(w), unit() * float64(h), r * r, [3]float64{255 * unit(), 255 * unit(), 255 * unit()}}
+	}
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		fy := float64(y) / float64(h) * (gh - 1)
+		iy := min(int(fy), gh-2)
+		ty := fy - float64(iy)
+		row := img.Pix[y*img.Stride : y*img.Stride+4*w]
+		for x := range w {
+			fx := float64(x) / float64(w) * (gw - 1)
+			ix := min(int(fx), gw-2)
+			tx := fx - float64(ix)
+			var c [3]float64
+			for k := range 3 {
+				a := grid[iy][ix][k]*(1-tx) + grid[iy][ix+1][k]*tx
+				b := grid[iy+1][ix][k]*(1-tx) + grid[iy+1][ix+1][k]*tx
+				c[k] = a*(1-ty) + b*ty
+			}
+			for _, d := range discs {
+				dx, dy := float64(x)-d.x, float64(y)-d.y
+				if dx*dx+dy*dy < d.r2 {
+					c = d.c
+				}
+			}
+			// Fine texture (fabric, foliage) and noise.
+			tex := 12 * math.Sin(float64(x)*0.31+float64(y)*0.17) * math.Sin(float64(y)*0.23)
+			n := next()
+			p := row[4*x : 4*x+4 : 4*x+4]
+			for k := range 3 {
+				p[k] = clampU8(c[k] + tex + float64(int(n>>(8*k)&15)-8))
+			}
+			p[3] = 255
+			if alpha {
+				p[3] = uint8(96 + (x*159/w+y*64/h)%160)
+			}
+		}
+	}
+	return img
+}
+
+// perfJPEGDecoded returns img as Go's JPEG decoder returns it (*image.YCbCr, 4:2:0).
+func perfJPEGDecoded(t testing.TB, img image.Image, quality int) image.Image {
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: quality}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := jpeg.Decode(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// perfPremul returns the premultiplied 8-bit RGBA of every pixel of img.
+func perfPremul(img image.Image) []float64 {
+	b := img.Bounds()
+	out := make([]float64, 0, 4*b.Dx()*b.Dy())
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bb, a := img.At(x, y).RGBA()
+			out = append(out, float64(r>>8), float64(g>>8), float64(bb>>8), float64(a>>8))
+		}
+	}
+	return out
+}
+
+// perfPSNR of img against ref (same size), over premultiplied RGBA.
+func perfPSNR(t testing.TB, img, ref image.Image) float64 {
+	if img.Bounds().Size() != ref.Bounds().Size() {
+		t.Fatalf("size %v, reference %v", img.Bounds().Size(), ref.Bounds().Size())
+	}
+	a, b := perfPremul(img), perfPremul(ref)
+	var se float64
+	for i := range a {
+		d := a[i] - b[i]
+		se += d * d
+	}
+	mse := se / float64(len(a))
+	if mse == 0 {
+		return math.Inf(1)
+	}
+	return 10 * math.Log10(255*255/mse)
+}
+
+// perfSSIM is the mean SSIM of the luma of img and ref over 8×8 windows.
+func perfSSIM(img, ref image.Image) float64 {
+	luma := func(im image.Image) [][]float64 {
+		b := im.Bounds()
+		out := make([][]float64, b.Dy())
+		for y := range out {
+			out[y] = make([]float64, b.Dx())
+			for x := range out[y] {
+				r, g, bb, _ := im.At(b.Min.X+x, b.Min.Y+y).RGBA()
+				out[y][x] = (0.299*float64(r) + 0.587*float64(g) + 0.114*float64(bb)) / 257
+			}
+		}
+		return out
+	}
+	p, q := luma(img), luma(ref)
+	const c1, c2 = (0.01 * 255) * (0.01 * 255), (0.03 * 255) * (0.03 * 255)
+	var sum float64
+	var n int
+	for y := 0; y+8 <= len(p); y += 4 {
+		for x := 0; x+8 <= len(p[0]); x += 4 {
+			var mp, mq, vp, vq, cov float64
+			for j := range 8 {
+				for i := range 8 {
+					mp += p[y+j][x+i]
+					mq += q[y+j][x+i]
+				}
+			}
+			mp, mq = mp/64, mq/64
+			for j := range 8 {
+				for i := range 8 {
+					dp, dq := p[y+j][x+i]-mp, q[y+j][x+i]-mq
+					vp, vq, cov = vp+dp*dp, vq+dq*dq, cov+dp*dq
+				}
+			}
+			vp, vq, cov = vp/63, vq/63, cov/63
+			sum += (2*mp*mq + c1) * (2*cov + c2) / ((mp*mp + mq*mq + c1) * (vp + vq + c2))
+			n++
+		}
+	}
+	return sum / float64(n)
+}
+
+// perfPaletted quantises img to a 6×6×6 colour cube plus a transparent entry.
+func perfPaletted(img *image.NRGBA) *image.Paletted {
+	var pal color.Palette
+	for r := range 6 {
+		for g := range 6 {
+			for b := range 6 {
+				pal = append(pal, color.NRGBA{uint8(r * 51), uint8(g * 51), uint8(b * 51), 255})
+			}
+		}
+	}
+	pal = append(pal, color.NRGBA{})
+	b := img.Bounds()
+	out := image.NewPaletted(b, pal)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			c := img.NRGBAAt(x, y)
+			i := int(c.R+25)/51*36 + int(c.G+25)/51*6 + int(c.B+25)/51
+			if (x/40+y/40)%7 == 0 {
+				i = len(pal) - 1 // transparent patches
+			}
+			out.Pix[out.PixOffset(x, y)] = uint8(i)
+		}
+	}
+	return out
+}
+
+func perfGray(img image.Image) *image.Gray {
+	b := img.Bounds()
+	g := image.NewGray(b)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			g.Set(x, y, img.At(x, y))
+		}
+	}
+	return g
+}
+
+func perfRGBA(img image.Image) *image.RGBA {
+	b := img.Bounds()
+	out := image.NewRGBA(b)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			out.Set(x, y, img.At(x, y))
+		}
+	}
+	return out
+}
+
+func perfCMYK(img image.Image) *image.CMYK {
+	b := img.Bounds()
+	out := image.NewCMYK(b)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			out.Set(x, y, img.At(x, y))
+		}
+	}
+	return out
+}
+
+// TestFastResizeQuality: the fast path (box pre-shrink + Lanczos) against a
+// single Lanczos pass over the full source, on every pixel layout the box
+// pass reads natively, for fitted and cropped (sub-image) sources.
+func TestFastResizeQuality(t *testing.T) {
+	w, h := 1600, 1200
+	if testing.Short() {
+		w, h = 800, 600
+	}
+	photo := perfPhoto(w, h, 1, false)
+	translucent := perfPhoto(w, h, 2, true)
+	ycbcr := perfJPEGDecoded(t, photo, 90)
+	if _, ok := ycbcr.(*image.YCbCr); !ok {
+		t.Fatalf("JPEG decoded as %T, want *image.YCbCr", ycbcr)
+	}
+	odd := image.Rect(101, 37, w-3, h-51) // odd origin: chroma grid alignment
+	sources := []struct {
+		name string
+		img  image.Image
+	}{
+		{"ycbcr420", ycbcr},
+		{"ycbcr420-subimage", ycbcr.(*image.YCbCr).SubImage(odd)},
+		{"nrgba-opaque", photo},
+		{"nrgba-alpha", translucent},
+		{"nrgba-subimage", translucent.SubImage(odd)},
+		{"rgba-alpha", perfRGBA(translucent)},
+		{"gray", perfGray(photo)},
+		{"paletted", perfPaletted(photo)},
+		{"cmyk", perfCMYK(photo)},
+	}
+	boxes := [][2]int{{110, 150}, {200, 200}, {64, 64}}
+	for _, s := range sources {
+		t.Run(s.name, func(t *testing.T) {
+			b := s.img.Bounds()
+			for _, box := range boxes {
+				tw, th := fitSize(b.Dx(), b.Dy(), box[0], box[1], false)
+				if preshrink(s.img, tw, th) == nil {
+					t.Fatalf("%T %v → %dx%d: no fast path taken", s.img, b, tw, th)
+				}
+				got := resample(s.img, tw, th)
+				want := imaging.Resize(s.img, tw, th, imaging.Lanczos)
+				p, q := perfPSNR(t, got, want), perfSSIM(got, want)
+				t.Logf("%v → %dx%d: PSNR %.1f dB, SSIM %.4f", b.Size(), tw, th, p, q)
+				if p < 40 {
+					t.Errorf("%dx%d: PSNR %.1f dB against single-pass Lanczos, want >= 40", tw, th, p)
+				}
+				if q < 0.99 {
+					t.Errorf("%dx%d: SSIM %.4f against single-pass Lanczos, want >= 0.99", tw, th, q)
+				}
+			}
+		})
+	}
+}
+
+// TestPreshrinkUniform: the box average of a flat colour is that colour
+// exactly, with alpha handled as weights (non-premultiplied colour kept).
+func TestPreshrinkUniform(t *testing.T) {
+	c := color.NRGBA{200, 100, 50, 128}
+	src := image.NewNRGBA(image.Rect(0, 0, 1000, 800))
+	for i := 0; i < len(src.Pix); i += 4 {
+		copy(src.Pix[i:], []uint8{c.R, c.G, c.B, c.A})
+	}
+	got := preshrink(src, 100, 80)
+	if got == nil {
+		t.Fatal("no fast path for NRGBA")
+	}
+	b := got.Bounds()
+	if b.Dx() < 100 || b.Dy() < 80 || b.Dx() > 2*preshrinkMargin*100 || b.Dy() > 2*preshrinkMargin*80 {
+		t.Fatalf("pre-shrunk to %v, want at most %dx the target 100x80", b.Size(), 2*preshrinkMargin)
+	}
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if p := got.(*image.NRGBA).NRGBAAt(x, y); p != c {
+				t.Fatalf("pixel %d,%d = %v, want %v", x, y, p, c)
+			}
+		}
+	}
+}
+
+// TestCoverCropsWithoutCopy: fit=cover crops the source as a sub-image
+// sharing its pixels, at the anchor asked for.
+func TestCoverCropsWithoutCopy(t *testing.T) {
+	src := image.NewNRGBA(image.Rect(0, 0, 2000, 1000))
+	for y := range 1000 {
+		for x := range 2000 {
+			c := color.NRGBA{255, 0, 0, 255} // left half red
+			if x >= 1000 {
+				c = color.NRGBA{0, 0, 255, 255} // right half blue
+			}
+			src.SetNRGBA(x, y, c)
+		}
+	}
+	crop := cropAnchor(src, 1000, 1000, imaging.Left)
+	if n, ok := crop.(*image.NRGBA); !ok || &n.Pix[0] != &src.Pix[0] {
+		t.Fatalf("crop is a %T not sharing the source's pixels", crop)
+	}
+	for anchor, want := range map[Anchor]color.NRGBA{
+		imaging.Left:  {255, 0, 0, 255},
+		imaging.Right: {0, 0, 255, 255},
+	} {
+		got := resizeTo(src, 100, 100, Spec{Width: 100, Height: 100, Fit: FitCover, Anchor: anchor})
+		if s := got.Bounds().Size(); s != image.Pt(100, 100) {
+			t.Fatalf("anchor %v: size %v, want 100x100", anchor, s)
+		}
+		if c := color.NRGBAModel.Convert(got.At(50, 50)).(color.NRGBA); c != want {
+			t.Errorf("anchor %v: centre %v, want %v", anchor, c, want)
+		}
+	}
+}
+
+// TestPreshrinkBadPaletteIndex: an index past the palette's end (which
+// image.Paletted allows) reads as transparent, not a panic.
+func TestPreshrinkBadPaletteIndex(t *testing.T) {
+	src := image.NewPaletted(image.Rect(0, 0, 400, 400), color.Palette{color.White})
+	for i := range src.Pix {
+		src.Pix[i] = uint8(i % 3) // 1 and 2 are out of range
+	}
+	got := preshrink(src, 40, 40)
+	if got == nil {
+		t.Fatal("no fast path for Paletted")
+	}
+	c := got.(*image.NRGBA).NRGBAAt(5, 5)
+	if c.R != 255 || c.A < 70 || c.A > 100 {
+		t.Errorf("pixel = %v, want white at a third opacity", c)
+	}
+}
