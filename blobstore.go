@@ -63,20 +63,32 @@ func storageErr(op string, err error) error {
 //
 // A thumbnail of "images/cover/cat.jpg" is written as
 //
-//	images/cover/thumbnails/cat.110x83.1a2b3c4d5e6f.jpg
+//	images/cover/thumbnails/cat.110x83.1a2b3c4d5e9f8e7d.jpg
 //
 // (or under the thumbnail field's own `upload` prefix). 110x83 is its pixel
-// size; 1a2b3c4d5e6f is a digest of the row, the field, the source key, the
-// source's ETag and the spec. The digest changes whenever the source bytes or
-// the size change (a CDN may cache a key forever), and differs between rows
-// that share a source (deleting one row's thumbnail never touches another's).
+// size. The 16 hex digits are a 10-digit digest of what the thumbnail was
+// made from (the row, the field, the source key, the source's MD5 or ETag,
+// and the spec) followed by 6 random digits:
+//
+//   - the digest changes whenever the source bytes or the size change, so a
+//     CDN may cache a key forever, and a save whose digest matches the
+//     stored key's is skipped without reading the source;
+//   - it includes the row, so rows sharing a source never share a thumbnail
+//     and deleting one row's thumbnail never touches another's;
+//   - the random part makes every written key new, so a key deleted after
+//     one transaction commits can never be one that a concurrent transaction
+//     has just written again (reverting a row to an earlier source makes a
+//     new key, not the old one).
 
-const digestLen = 12
+const (
+	digestLen = 10
+	nonceLen  = 6
+)
 
 // thumbDigest identifies what a thumbnail was made from.
-func thumbDigest(table string, pk string, field string, srcKey, srcETag string, spec Spec) string {
+func thumbDigest(table string, pk string, field string, srcKey, srcVersion string, spec Spec) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "v1\x00%s\x00%s\x00%s\x00%s\x00%s\x00%+v", table, pk, field, srcKey, srcETag, spec)
+	fmt.Fprintf(h, "v1\x00%s\x00%s\x00%s\x00%s\x00%s\x00%+v", table, pk, field, srcKey, srcVersion, spec)
 	return hex.EncodeToString(h.Sum(nil))[:digestLen]
 }
 
@@ -90,7 +102,7 @@ func sourceVersion(a *blob.Attributes) string {
 	return "etag:" + a.ETag
 }
 
-// thumbKey builds the key of a thumbnail.
+// thumbKey builds a new, never-used key for a thumbnail.
 func thumbKey(srcKey, prefix string, w, h int, digest string, f Format) string {
 	dir := prefix
 	if dir == "" {
@@ -101,7 +113,9 @@ func thumbKey(srcKey, prefix string, w, h int, digest string, f Format) string {
 	}
 	base := path.Base(srcKey)
 	base = strings.TrimSuffix(base, path.Ext(base))
-	return fmt.Sprintf("%s/%s.%dx%d.%s.%s", dir, base, w, h, digest, extension(f))
+	var nonce [nonceLen / 2]byte
+	rand.Read(nonce[:])
+	return fmt.Sprintf("%s/%s.%dx%d.%s%x.%s", dir, base, w, h, digest, nonce, extension(f))
 }
 
 // parseThumbName reads the size and digest back from a thumbnail key.
@@ -110,12 +124,12 @@ func parseThumbName(key string) (w, h int, digest string, ok bool) {
 	if len(parts) < 4 {
 		return 0, 0, "", false
 	}
-	digest = parts[len(parts)-2]
+	token := parts[len(parts)-2]
 	ws, hs, found := strings.Cut(parts[len(parts)-3], "x")
-	if !found || len(digest) != digestLen {
+	if !found || len(token) != digestLen+nonceLen {
 		return 0, 0, "", false
 	}
-	if _, err := hex.DecodeString(digest); err != nil {
+	if _, err := hex.DecodeString(token); err != nil {
 		return 0, 0, "", false
 	}
 	w, errW := strconv.Atoi(ws)
@@ -123,7 +137,7 @@ func parseThumbName(key string) (w, h int, digest string, ok bool) {
 	if errW != nil || errH != nil || w <= 0 || h <= 0 {
 		return 0, 0, "", false
 	}
-	return w, h, digest, true
+	return w, h, token[:digestLen], true
 }
 
 // ---------------------------------------------------------------------------

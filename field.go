@@ -81,7 +81,7 @@ func (ImageField) GormDBDataType(db *gorm.DB, field *schema.Field) string {
 }
 
 // Size returns the pixel width and height that the plugin encodes in the
-// name of every thumbnail it writes ("cat.110x83.1a2b3c4d5e6f.jpg"), so an
+// name of every thumbnail it writes ("cat.110x83.1a2b3c4d5e9f8e7d.jpg"), so an
 // <img width height> needs no blob read. ok is false for keys the plugin did
 // not make (originals).
 func (f ImageField) Size() (width, height int, ok bool) {

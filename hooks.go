@@ -87,7 +87,7 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 		db.ConnPool = &trackingPool{ConnPool: db.ConnPool}
 	}
 	db.Statement.ConnPool = db.ConnPool
-	if _, wrapped := db.Dialector.(validatingDialector); !wrapped {
+	if _, wrapped := db.Dialector.(validatingDialector); !wrapped && validatedDialects[db.Dialector.Name()] {
 		db.Dialector = validatingDialector{Dialector: db.Dialector}
 	}
 
@@ -263,7 +263,7 @@ func (p *Plugin) beforeCreate(db *gorm.DB) {
 	for _, col := range oc.Columns {
 		conflictCols = append(conflictCols, col.Name)
 	}
-	old, err := loadOld(db, st.spec, rowsOf(db), conflictCols, false)
+	old, err := loadOld(db, st.spec, rowsOf(db), conflictCols, true)
 	if err != nil {
 		db.AddError(&Error{Model: st.spec.name, Err: fmt.Errorf("%w: reading current thumbnails: %w", ErrStorage, err)})
 		return
@@ -373,8 +373,23 @@ func (p *Plugin) afterSave(db *gorm.DB) {
 		onConflct, _ = c.Expression.(clause.OnConflict)
 	}
 	ctx := db.Statement.Context
+	rows := rowsOf(db)
+	var now *oldRows
+	if upsert {
+		if db.Statement.RowsAffected == 0 {
+			return // every row conflicted and nothing was written
+		}
+		// What the upsert really left in each row: with DO NOTHING or a DO
+		// UPDATE of other columns an existing row keeps its source (and
+		// MySQL may even report another row's id for it).
+		var err error
+		if now, err = loadOld(db, st.spec, rows, nil, false); err != nil {
+			db.AddError(&Error{Model: st.spec.name, Err: fmt.Errorf("%w: reading rows after upsert: %w", ErrStorage, err)})
+			return
+		}
+	}
 	var jobs []*job
-	for _, r := range rowsOf(db) {
+	for _, r := range rows {
 		if r.pk == "" {
 			continue // not inserted (ON CONFLICT DO NOTHING)
 		}
@@ -383,10 +398,13 @@ func (p *Plugin) afterSave(db *gorm.DB) {
 			continue // no such row: the UPDATE changed nothing
 		}
 		for _, g := range st.written {
-			if upsert && old != nil && !upsertWrites(onConflct, g.source.DBName) {
-				continue // the existing row kept its source
-			}
 			src, _ := g.source.ValueOf(ctx, r.value)
+			if upsert {
+				stored, ok := now.byPK[r.pk]
+				if !ok || stored[g.source.DBName] != imageKeyOf(src) || (old != nil && !upsertWrites(onConflct, g.source.DBName)) {
+					continue // the row kept its own source
+				}
+			}
 			j := &job{row: r, group: g, src: imageKeyOf(src)}
 			for _, t := range g.thumbs {
 				j.old = append(j.old, old[t.field.DBName])

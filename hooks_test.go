@@ -34,7 +34,7 @@ type Poster struct {
 	Large ImageField  `thumb:"600x600,source=Image"`
 }
 
-var thumbKeyRE = regexp.MustCompile(`^images/thumbnails/cat\.110x83\.[0-9a-f]{12}\.jpg$`)
+var thumbKeyRE = regexp.MustCompile(`^images/thumbnails/cat\.110x83\.[0-9a-f]{16}\.jpg$`)
 
 func TestCreateMakesThumbnail(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {

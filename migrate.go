@@ -2,13 +2,21 @@ package gormthumb
 
 import (
 	"gorm.io/gorm"
+	"gorm.io/gorm/migrator"
+	"gorm.io/gorm/schema"
 )
 
 // GORM's migrator has no hook that can fail, so the plugin wraps the
 // dialector's Migrator to check gormthumb tags before AutoMigrate and
 // CreateTable run: a malformed tag fails the migration with ErrInvalidTag
 // instead of surfacing only at the first save. Everything else is
-// forwarded unchanged.
+// forwarded unchanged, including the optional interfaces GORM type-asserts
+// (SavePointerDialectorInterface, ErrorTranslator, BuildIndexOptions). It is
+// installed only for the dialects we test (sqlite, postgres, mysql); with
+// others a bad tag is reported at the first save.
+
+// validatedDialects are the dialects whose migrator we wrap.
+var validatedDialects = map[string]bool{"sqlite": true, "postgres": true, "mysql": true}
 
 type validatingDialector struct {
 	gorm.Dialector
@@ -75,4 +83,13 @@ func (m validatingMigrator) CreateTable(models ...any) error {
 		return err
 	}
 	return m.Migrator.CreateTable(models...)
+}
+
+// BuildIndexOptions forwards to the wrapped migrator (GORM's CreateTable
+// type-asserts for it).
+func (m validatingMigrator) BuildIndexOptions(opts []schema.IndexOption, stmt *gorm.Statement) []any {
+	if b, ok := m.Migrator.(migrator.BuildIndexOptionsInterface); ok {
+		return b.BuildIndexOptions(opts, stmt)
+	}
+	return nil
 }
