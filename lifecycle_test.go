@@ -627,3 +627,51 @@ func TestSweep(t *testing.T) {
 		}
 	})
 }
+
+// The same lifecycle holds without GORM's default transaction (the plugin
+// opens its own for models with thumb fields) and with prepared statements
+// (the pool the plugin wraps is GORM's PreparedStmtDB).
+func TestLifecycleConfigs(t *testing.T) {
+	for name, cfg := range map[string]gorm.Config{
+		"SkipDefaultTransaction": {SkipDefaultTransaction: true},
+		"PrepareStmt":            {PrepareStmt: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			eachBackendConfig(t, envConfig{gorm: cfg}, func(t *testing.T, e *env) {
+				e.migrate(&Product{})
+				p := Product{Cover: e.put("l/a.jpg", jpegBytes(t, 200, 100))}
+				if err := e.db.Create(&p).Error; err != nil {
+					t.Fatal(err)
+				}
+				first := p.CoverThumb.Key
+				p.Cover = e.put("l/b.jpg", jpegBytes(t, 100, 200))
+				if err := e.db.Save(&p).Error; err != nil {
+					t.Fatal(err)
+				}
+				if e.exists(first) || !e.exists(p.CoverThumb.Key) {
+					t.Fatal("superseded thumbnail kept or new one missing")
+				}
+				second := p.CoverThumb.Key
+				p.Cover = ImageField{Key: "l/missing.jpg"}
+				wantErr(t, e.db.Save(&p).Error, ErrSourceNotFound)
+				var got Product
+				e.db.First(&got, p.ID)
+				if got.CoverThumb.Key != second || got.Cover.Key != "l/b.jpg" {
+					t.Fatalf("failed save changed the row: %+v", got)
+				}
+				err := e.db.Transaction(func(tx *gorm.DB) error {
+					q := Product{Cover: ImageField{Key: "l/a.jpg"}}
+					if err := tx.Create(&q).Error; err != nil {
+						return err
+					}
+					return errors.New("roll back")
+				})
+				if err == nil {
+					t.Fatal("transaction did not fail")
+				}
+				e.db.Delete(&got)
+				e.wantKeys("l/a.jpg", "l/b.jpg")
+			})
+		})
+	}
+}
