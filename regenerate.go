@@ -1,0 +1,350 @@
+package gormthumb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"runtime"
+	"strconv"
+	"sync"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
+)
+
+// RegenerateOptions configures Regenerate. The zero value walks the whole
+// table in batches of 100 rows, GOMAXPROCS rows at a time.
+type RegenerateOptions struct {
+	// BatchSize is how many primary keys are read per query (default 100).
+	BatchSize int
+	// Concurrency bounds how many rows are processed at once (default
+	// runtime.GOMAXPROCS(0)). On sqlite, writers take turns; use a DSN with
+	// _txlock=immediate (or Concurrency 1) so they wait instead of failing.
+	Concurrency int
+	// After resumes a previous run: only rows whose primary key is greater
+	// than After are visited. Pass RegenerateReport.LastKey of the run that
+	// stopped. A string is converted for integer keys ("500" -> 500).
+	After any
+	// DryRun writes nothing: it counts the rows whose thumbnails are out of
+	// date (Made) or up to date (Skipped), and the rows whose source would
+	// fail (Failed: missing, or not an image by its header; the pixels are
+	// not decoded, so a source corrupt past its header counts as Made).
+	DryRun bool
+	// Progress, if set, is called after every row, never concurrently.
+	Progress func(RegenerateProgress)
+}
+
+// RegenerateProgress is passed to RegenerateOptions.Progress.
+type RegenerateProgress struct {
+	Done, Total           int // rows visited so far; rows to visit (counted at the start)
+	Made, Skipped, Failed int // as in RegenerateReport
+	LastKey               any // resume point so far (see RegenerateReport.LastKey)
+}
+
+// RegenerateReport is the outcome of Regenerate.
+type RegenerateReport struct {
+	Rows    int // rows visited
+	Made    int // rows with at least one thumbnail (re)made or cleared
+	Skipped int // rows whose thumbnails were all up to date (or that have no source)
+	// Failed lists the rows whose thumbnails could not be made, each with
+	// its primary key and an *Error wrapping a sentinel. Those rows were
+	// left exactly as they were; the rest of the table was still done.
+	Failed []RowError
+	// LastKey is the primary key of the last row of the last batch that was
+	// finished; pass it as RegenerateOptions.After to resume. nil if no
+	// batch finished.
+	LastKey any
+}
+
+// RowError is one row that Regenerate could not bring up to date.
+type RowError struct {
+	Key any   // the row's primary key
+	Err error // why
+}
+
+func (e RowError) Error() string { return fmt.Sprintf("row %v: %v", e.Key, e.Err) }
+
+// Regenerate brings the thumbnails of every row of model's table up to
+// date: after a thumb tag was added or changed, or after sources were
+// copied in behind the plugin's back. It walks the table in primary-key
+// order, in batches, and saves each row's source columns through the
+// plugin's normal update path (UpdateColumns, so neither UpdatedAt nor the
+// model's hooks run), which remakes only thumbnails whose digest (row,
+// field, source key and version, spec) changed, in a transaction per row,
+// and deletes the superseded blobs after commit. Each row is re-read under
+// a row lock inside its transaction, so a concurrent edit is never
+// overwritten.
+//
+// db must have the plugin registered; model is a pointer to the model
+// (&Product{}) and needs a single-column primary key. A row whose source is
+// missing or broken is reported in Failed and the walk goes on. The error
+// is non-nil only when the walk itself failed (bad model, database down,
+// ctx cancelled); the report is then what was done so far.
+func Regenerate(ctx context.Context, db *gorm.DB, model any, opts RegenerateOptions) (*RegenerateReport, error) {
+	rep := &RegenerateReport{}
+	p, _ := db.Config.Plugins[(&Plugin{}).Name()].(*Plugin)
+	if p == nil {
+		return rep, errors.New("gormthumb: Regenerate: the gormthumb plugin is not registered on db (db.Use(gormthumb.New(bucket)))")
+	}
+	stmt := &gorm.Statement{DB: db}
+	if err := stmt.Parse(model); err != nil {
+		return rep, fmt.Errorf("gormthumb: Regenerate: %w", err)
+	}
+	s := stmt.Schema
+	ms, err := modelSpecOf(s)
+	if err != nil {
+		return rep, err
+	}
+	if ms == nil || len(ms.thumbs) == 0 {
+		return rep, &Error{Model: s.Name, Err: wrapf(ErrInvalidTag, "no thumb fields to regenerate")}
+	}
+	if len(s.PrimaryFields) != 1 {
+		return rep, &Error{Model: s.Name, Err: fmt.Errorf("gormthumb: Regenerate needs a single-column primary key, %s has %d", s.Name, len(s.PrimaryFields))}
+	}
+	pkField := s.PrimaryFields[0]
+	after, err := convertKey(opts.After, pkField)
+	if err != nil {
+		return rep, &Error{Model: s.Name, Field: pkField.Name, Err: err}
+	}
+	batch := opts.BatchSize
+	if batch <= 0 {
+		batch = 100
+	}
+	workers := opts.Concurrency
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var sources []string
+	for _, g := range ms.groups {
+		sources = append(sources, g.source.DBName)
+	}
+	r := &regenerator{p: p, db: db.WithContext(ctx), s: s, ms: ms, pk: pkField, sources: sources, dryRun: opts.DryRun}
+
+	scope := func() *gorm.DB {
+		q := r.db.Model(reflect.New(s.ModelType).Interface())
+		if after != nil {
+			q = q.Where(clause.Gt{Column: clause.Column{Name: pkField.DBName}, Value: after})
+		}
+		return q
+	}
+	var total int64
+	if err := scope().Count(&total).Error; err != nil {
+		return rep, fmt.Errorf("gormthumb: Regenerate: counting rows: %w", err)
+	}
+	prog := RegenerateProgress{Total: int(total), LastKey: opts.After}
+	report := func() {
+		prog.Done, prog.Made, prog.Skipped, prog.Failed = rep.Rows, rep.Made, rep.Skipped, len(rep.Failed)
+		if opts.Progress != nil {
+			opts.Progress(prog)
+		}
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		keys := reflect.New(reflect.SliceOf(pkField.FieldType))
+		q := scope().Order(clause.OrderByColumn{Column: clause.Column{Name: pkField.DBName}}).Limit(batch)
+		if err := q.Pluck(pkField.DBName, keys.Interface()).Error; err != nil {
+			return rep, fmt.Errorf("gormthumb: Regenerate: reading keys after %v: %w", after, err)
+		}
+		n := keys.Elem().Len()
+		if n == 0 {
+			return rep, nil
+		}
+		outcomes := make(chan rowOutcome)
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, workers)
+		go func() {
+			for i := 0; i < n; i++ {
+				key := keys.Elem().Index(i).Interface()
+				sem <- struct{}{}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					defer func() { <-sem }()
+					outcomes <- r.row(ctx, key)
+				}()
+			}
+			wg.Wait()
+			close(outcomes)
+		}()
+		for o := range outcomes {
+			rep.Rows++
+			switch {
+			case o.err != nil:
+				rep.Failed = append(rep.Failed, RowError{Key: o.key, Err: o.err})
+			case o.made:
+				rep.Made++
+			default:
+				rep.Skipped++
+			}
+			report()
+		}
+		if err := ctx.Err(); err != nil {
+			return rep, err // the batch may be incomplete: LastKey stays at the previous one
+		}
+		after = keys.Elem().Index(n - 1).Interface()
+		rep.LastKey, prog.LastKey = after, after
+		report()
+	}
+}
+
+// convertKey turns a resume key given as a string into the primary key's
+// Go type where that is an integer.
+func convertKey(after any, pk *schema.Field) (any, error) {
+	str, ok := after.(string)
+	if !ok {
+		return after, nil
+	}
+	if str == "" {
+		return nil, nil
+	}
+	switch pk.IndirectFieldType.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v, err := strconv.ParseInt(str, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("resume key %q is not an integer like the primary key", str)
+		}
+		return v, nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		v, err := strconv.ParseUint(str, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("resume key %q is not an unsigned integer like the primary key", str)
+		}
+		return v, nil
+	}
+	return str, nil
+}
+
+type regenerator struct {
+	p       *Plugin
+	db      *gorm.DB
+	s       *schema.Schema
+	ms      *modelSpec
+	pk      *schema.Field
+	sources []string
+	dryRun  bool
+}
+
+type rowOutcome struct {
+	key  any
+	made bool
+	err  error
+}
+
+// row brings one row up to date in its own transaction.
+func (r *regenerator) row(ctx context.Context, key any) rowOutcome {
+	out := rowOutcome{key: key}
+	if err := ctx.Err(); err != nil {
+		out.err = err
+		return out
+	}
+	err := r.db.Transaction(func(tx *gorm.DB) error {
+		fresh := reflect.New(r.s.ModelType)
+		q := tx.Where(clause.Eq{Column: clause.Column{Name: r.pk.DBName}, Value: key})
+		if tx.Dialector.Name() != "sqlite" {
+			q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
+		}
+		if err := q.Take(fresh.Interface()).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return nil // deleted since the batch was read: nothing to do
+			}
+			return err
+		}
+		before := r.thumbKeys(ctx, fresh.Elem())
+		if r.dryRun {
+			made, err := r.outOfDate(ctx, fresh.Elem(), before)
+			out.made = made
+			return err
+		}
+		if err := tx.Model(fresh.Interface()).Select(r.sources).UpdateColumns(fresh.Interface()).Error; err != nil {
+			return err
+		}
+		after := r.thumbKeys(ctx, fresh.Elem())
+		out.made = !reflect.DeepEqual(before, after)
+		return nil
+	})
+	if err != nil {
+		var pe *Error
+		if !errors.As(err, &pe) {
+			err = &Error{Model: r.s.Name, Err: fmt.Errorf("%w: %w", ErrStorage, err)}
+		}
+		out.err = err
+		out.made = false
+	}
+	return out
+}
+
+// thumbKeys returns the keys of every thumbnail field of a row value.
+func (r *regenerator) thumbKeys(ctx context.Context, rv reflect.Value) []string {
+	keys := make([]string, len(r.ms.thumbs))
+	for i, t := range r.ms.thumbs {
+		v, _ := t.field.ValueOf(ctx, rv)
+		keys[i] = imageKeyOf(v)
+	}
+	return keys
+}
+
+// outOfDate tells whether saving the row would change any thumbnail: the
+// same digest comparison the plugin makes after a save, plus a header check
+// of each source that would be read.
+func (r *regenerator) outOfDate(ctx context.Context, rv reflect.Value, old []string) (bool, error) {
+	pkVal, _ := r.pk.ValueOf(ctx, rv)
+	pk := pkString(pkVal)
+	index := map[*thumbField]int{}
+	for i, t := range r.ms.thumbs {
+		index[t] = i
+	}
+	stale := false
+	for _, g := range r.ms.groups {
+		sv, _ := g.source.ValueOf(ctx, rv)
+		src := imageKeyOf(sv)
+		if src == "" {
+			for _, t := range g.thumbs {
+				stale = stale || old[index[t]] != ""
+			}
+			continue
+		}
+		fail := func(err error) (bool, error) {
+			return false, &Error{Model: r.ms.name, Field: g.thumbs[0].field.Name, Key: src, Err: err}
+		}
+		if err := checkKey(src); err != nil {
+			return fail(err)
+		}
+		attrs, err := r.p.bucket.Attributes(ctx, src)
+		if err != nil {
+			return fail(storageErr("attributes", err))
+		}
+		groupStale := false
+		for _, t := range g.thumbs {
+			d := thumbDigest(r.s.Table, pk, t.field.Name, src, sourceVersion(attrs), t.spec)
+			if _, _, got, ok := parseThumbName(old[index[t]]); !ok || got != d {
+				groupStale = true
+			}
+		}
+		if !groupStale {
+			continue
+		}
+		// It would be remade: check the header as the save would, so a
+		// source that is not an image is reported, without decoding pixels.
+		if attrs.Size > r.p.limits.MaxBytes {
+			return fail(wrapf(ErrTooLarge, "%d bytes is more than the limit of %d", attrs.Size, r.p.limits.MaxBytes))
+		}
+		rd, err := r.p.bucket.NewReader(ctx, src, nil)
+		if err != nil {
+			return fail(storageErr("read", err))
+		}
+		_, _, _, _, err = sniff(&limitedReader{r: rd, n: r.p.limits.MaxBytes}, r.p.limits)
+		rd.Close()
+		if err != nil {
+			if !isTyped(err) {
+				err = storageErr("read", err)
+			}
+			return fail(err)
+		}
+		stale = true
+	}
+	return stale, nil
+}
