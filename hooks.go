@@ -126,7 +126,8 @@ type stmtState struct {
 	update    bool           // the update chain
 	written   []*sourceGroup // groups whose source column this statement writes
 	old       *oldRows       // image columns in the database before the statement
-	untracked []func()       // rollback actions when the tx is not ours to track
+	mu        sync.Mutex
+	untracked []func() // rollback actions when the tx is not ours to track
 }
 
 func stateOf(db *gorm.DB) *stmtState {
@@ -206,10 +207,16 @@ func (p *Plugin) finish(db *gorm.DB) {
 		db.Error = nil
 		rbErr := inner(db).RollbackTo(st.savepoint).Error
 		db.Error = errors.Join(err, rbErr)
+	case st.savepoint != "":
+		// Release it, so a long transaction does not pile up savepoints.
+		db.AddError(inner(db).Exec("RELEASE SAVEPOINT " + st.savepoint).Error)
 	}
 	if db.Error != nil {
-		for _, undo := range st.untracked {
-			undo()
+		st.mu.Lock()
+		undo := st.untracked
+		st.mu.Unlock()
+		for _, f := range undo {
+			f()
 		}
 	}
 }
@@ -224,8 +231,10 @@ func (p *Plugin) onOutcome(db *gorm.DB, onCommit, onRollback func()) {
 	// A transaction begun outside our pool wrapper (should not happen once
 	// the plugin is registered): undo on error, and leave superseded
 	// thumbnails to Sweep.
-	if onRollback != nil {
-		stateOf(db).untracked = append(stateOf(db).untracked, onRollback)
+	if st := stateOf(db); st != nil && onRollback != nil {
+		st.mu.Lock()
+		st.untracked = append(st.untracked, onRollback)
+		st.mu.Unlock()
 	}
 }
 
@@ -365,12 +374,12 @@ func (p *Plugin) afterSave(db *gorm.DB) {
 		return
 	}
 	var (
-		upsert    bool
-		onConflct clause.OnConflict
+		upsert     bool
+		onConflict clause.OnConflict
 	)
 	if c, ok := db.Statement.Clauses["ON CONFLICT"]; ok {
 		upsert = true
-		onConflct, _ = c.Expression.(clause.OnConflict)
+		onConflict, _ = c.Expression.(clause.OnConflict)
 	}
 	ctx := db.Statement.Context
 	rows := rowsOf(db)
@@ -401,7 +410,7 @@ func (p *Plugin) afterSave(db *gorm.DB) {
 			src, _ := g.source.ValueOf(ctx, r.value)
 			if upsert {
 				stored, ok := now.byPK[r.pk]
-				if !ok || stored[g.source.DBName] != imageKeyOf(src) || (old != nil && !upsertWrites(onConflct, g.source.DBName)) {
+				if !ok || stored[g.source.DBName] != imageKeyOf(src) || (old != nil && !upsertWrites(onConflict, g.source.DBName)) {
 					continue // the row kept its own source
 				}
 			}
