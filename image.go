@@ -16,15 +16,15 @@ import (
 	"strings"
 
 	"github.com/disintegration/imaging"
-	_ "golang.org/x/image/bmp"  // register BMP
-	_ "golang.org/x/image/tiff" // register TIFF
-	_ "golang.org/x/image/webp" // register WebP (decode only)
+	"golang.org/x/image/bmp"
+	"golang.org/x/image/tiff"
+	xwebp "golang.org/x/image/webp"
 )
 
 // Format is an image format name as returned by image.DecodeConfig.
 type Format string
 
-// Formats the plugin knows. JPEG, PNG and GIF are read and written; WebP,
+// Formats the plugin knows. JPEG, PNG, GIF and WebP are read and written;
 // TIFF and BMP are read only.
 const (
 	FormatSource Format = "" // in a Spec: write the source's format (see OutputFormat)
@@ -60,8 +60,8 @@ type Spec struct {
 	Width, Height int
 	Fit           Fit
 	Anchor        Anchor      // FitCover only; zero value is imaging.Center
-	Format        Format      // FormatSource (default), JPEG, PNG or GIF
-	Quality       int         // JPEG quality 1..100; 0 means DefaultQuality
+	Format        Format      // FormatSource (default), JPEG, PNG, GIF or WebP
+	Quality       int         // JPEG and WebP quality 1..100; 0 means DefaultQuality
 	Upscale       bool        // allow enlarging sources smaller than the box
 	Background    color.NRGBA // fill for transparent pixels written as JPEG; zero value means white
 }
@@ -105,12 +105,19 @@ type Processor interface {
 }
 
 // GoProcessor is the default, pure-Go Processor.
+//
+// It reads the source once: the header is sniffed through a recorder and
+// checked against the Limits before any pixel is decoded, then replayed into
+// the decoder. GIFs are the exception that proves the rule: their frame
+// sizes and count are only known after scanning the whole stream, so a GIF
+// is buffered (at most Limits.MaxBytes of compressed bytes), scanned, and
+// decoded from that buffer (see gif.go).
 type GoProcessor struct{}
 
 // Process implements Processor.
 func (GoProcessor) Process(ctx context.Context, src io.Reader, specs []Spec, lim Limits) ([]Thumbnail, error) {
 	lim = lim.withDefaults()
-	img, format, orient, err := decodeLimited(src, lim)
+	s, err := decodeSource(&limitedReader{r: src, n: lim.MaxBytes}, lim, wantsAnimation(specs))
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +126,7 @@ func (GoProcessor) Process(ctx context.Context, src io.Reader, specs []Spec, lim
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		t, err := makeThumbnail(img, format, orient, spec)
+		t, err := s.thumbnail(spec)
 		if err != nil {
 			return nil, err
 		}
@@ -141,32 +148,94 @@ func (r *recorder) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// codec is one image format we read. The table below is used instead of
+// image.RegisterFormat's global registry, so which decoder runs on untrusted
+// bytes never depends on what else the program imports (the WebP encoder
+// package, for one, registers a libwebp-based decoder of its own).
+type codec struct {
+	format Format
+	magic  string // '?' matches any byte
+	decode func(io.Reader) (image.Image, error)
+	config func(io.Reader) (image.Config, error)
+}
+
+var codecs = []codec{
+	{JPEG, "\xff\xd8", jpeg.Decode, jpeg.DecodeConfig},
+	{PNG, "\x89PNG\r\n\x1a\n", png.Decode, png.DecodeConfig},
+	{GIF, "GIF8?a", gif.Decode, gif.DecodeConfig},
+	{WebP, "RIFF????WEBPVP8", decodeWebP, xwebp.DecodeConfig},
+	{TIFF, "II*\x00", tiff.Decode, tiff.DecodeConfig},
+	{TIFF, "MM\x00*", tiff.Decode, tiff.DecodeConfig},
+	{BMP, "BM????\x00\x00\x00\x00", bmp.Decode, bmp.DecodeConfig},
+}
+
+// sniffLen is the longest magic in codecs.
+const sniffLen = 16
+
+func match(magic string, b []byte) bool {
+	if len(b) < len(magic) {
+		return false
+	}
+	for i := 0; i < len(magic); i++ {
+		if magic[i] != '?' && magic[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// codecFor returns the codec whose magic starts b.
+func codecFor(b []byte) (codec, bool) {
+	for _, c := range codecs {
+		if match(c.magic, b) {
+			return c, true
+		}
+	}
+	return codec{}, false
+}
+
 // sniff reads just enough of src to learn its format and dimensions, and
 // checks them against lim before any pixel is decoded. It returns a reader
 // that replays the sniffed bytes followed by the rest of src.
 func sniff(src io.Reader, lim Limits) (image.Config, Format, []byte, io.Reader, error) {
+	cfg, c, head, r, err := sniffCodec(src, lim)
+	return cfg, c.format, head, r, err
+}
+
+func sniffCodec(src io.Reader, lim Limits) (image.Config, codec, []byte, io.Reader, error) {
+	var cfg image.Config
 	rec := &recorder{r: src}
-	cfg, name, err := image.DecodeConfig(rec)
+	magic := make([]byte, sniffLen)
+	n, err := io.ReadFull(rec, magic)
+	magic = magic[:n]
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return cfg, codec{}, nil, nil, err // the byte limit or the bucket
+	}
+	if n == 0 {
+		return cfg, codec{}, nil, nil, wrapf(ErrNotImage, "empty file")
+	}
+	c, ok := codecFor(magic)
+	if !ok {
+		if f := knownUnsupported(magic); f != "" {
+			return cfg, codec{}, nil, nil, wrapf(ErrUnsupportedFormat, "%s images are not supported", f)
+		}
+		return cfg, codec{}, nil, nil, wrapf(ErrNotImage, "unknown format")
+	}
+	cfg, err = c.config(io.MultiReader(bytes.NewReader(magic), rec))
 	head := rec.buf.Bytes()
 	if err != nil {
 		if errors.Is(err, ErrTooLarge) {
-			return cfg, "", nil, nil, err
+			return cfg, c, nil, nil, err
 		}
-		if errors.Is(err, image.ErrFormat) {
-			if f := knownUnsupported(head); f != "" {
-				return cfg, "", nil, nil, wrapf(ErrUnsupportedFormat, "%s images are not supported", f)
-			}
-			return cfg, "", nil, nil, wrapf(ErrNotImage, "unknown format")
-		}
-		return cfg, "", nil, nil, wrapf(ErrNotImage, "%s header: %v", name, err)
+		return cfg, c, nil, nil, wrapf(ErrNotImage, "%s header: %v", c.format, err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return cfg, "", nil, nil, wrapf(ErrNotImage, "%s with empty size %dx%d", name, cfg.Width, cfg.Height)
+		return cfg, c, nil, nil, wrapf(ErrNotImage, "%s with empty size %dx%d", c.format, cfg.Width, cfg.Height)
 	}
 	if int64(cfg.Width)*int64(cfg.Height) > lim.MaxPixels {
-		return cfg, "", nil, nil, wrapf(ErrTooLarge, "%dx%d is more than %d pixels", cfg.Width, cfg.Height, lim.MaxPixels)
+		return cfg, c, nil, nil, wrapf(ErrTooLarge, "%dx%d is more than %d pixels", cfg.Width, cfg.Height, lim.MaxPixels)
 	}
-	return cfg, Format(name), head, io.MultiReader(bytes.NewReader(head), src), nil
+	return cfg, c, head, io.MultiReader(bytes.NewReader(head), src), nil
 }
 
 // knownUnsupported names image formats we recognise but do not decode.
@@ -186,31 +255,67 @@ func knownUnsupported(head []byte) string {
 	return ""
 }
 
+// source is a decoded source image, ready to be thumbnailed.
+type source struct {
+	img    image.Image // the still picture (a GIF's first frame on its canvas)
+	format Format
+	orient int      // EXIF orientation 1..8
+	anim   *gif.GIF // every frame of an animated GIF, when kept (see gif.go)
+}
+
+// wantsAnimation reports whether any spec could write an animated GIF.
+func wantsAnimation(specs []Spec) bool {
+	for _, s := range specs {
+		if s.Format == FormatSource || s.Format == GIF {
+			return true
+		}
+	}
+	return false
+}
+
+// decodeSource decodes src after checking its header against lim. GIFs
+// keep all their frames when animate is set and the animation fits the
+// limits (see decodeGIF).
+func decodeSource(src io.Reader, lim Limits, animate bool) (*source, error) {
+	cfg, c, head, r, err := sniffCodec(src, lim)
+	if err != nil {
+		return nil, err
+	}
+	if c.format == GIF {
+		return decodeGIF(cfg, r, lim, animate)
+	}
+	orient := 1
+	if c.format == JPEG {
+		orient = exifOrientation(head)
+	}
+	img, err := c.decode(r)
+	if err != nil {
+		if errors.Is(err, ErrTooLarge) {
+			return nil, err
+		}
+		return nil, wrapf(ErrNotImage, "decoding %s: %v", c.format, err)
+	}
+	return &source{img: img, format: c.format, orient: orient}, nil
+}
+
 // decodeLimited decodes src after checking its header against lim. It
-// returns the image, its format and its EXIF orientation (1..8).
+// returns the image (a GIF's first frame), its format and its EXIF
+// orientation (1..8).
 func decodeLimited(src io.Reader, lim Limits) (image.Image, Format, int, error) {
-	_, format, head, r, err := sniff(src, lim)
+	s, err := decodeSource(src, lim.withDefaults(), false)
 	if err != nil {
 		return nil, "", 0, err
 	}
-	orient := 1
-	if format == JPEG {
-		orient = exifOrientation(head)
-	}
-	if format == GIF {
-		if err := checkGIF(head, r, lim); err != nil {
-			return nil, "", 0, err
-		}
-	}
-	img, _, err := image.Decode(r)
-	if err != nil {
-		return nil, "", 0, wrapf(ErrNotImage, "decoding %s: %v", format, err)
-	}
-	return img, format, orient, nil
+	return s.img, s.format, s.orient, nil
 }
 
-// checkGIF is filled in by gif.go's frame scan; see there.
-var checkGIF = func(head []byte, r io.Reader, lim Limits) error { return nil }
+// thumbnail makes one thumbnail of s.
+func (s *source) thumbnail(spec Spec) (Thumbnail, error) {
+	if s.anim != nil && OutputFormat(spec, s.format, s.img) == GIF {
+		return animatedThumbnail(s.anim, spec)
+	}
+	return makeThumbnail(s.img, s.format, s.orient, spec)
+}
 
 // OutputFormat is the format a thumbnail of a source in format src is
 // written in: spec.Format if set; otherwise JPEG, PNG and GIF keep their
@@ -293,7 +398,9 @@ func encode(w io.Writer, img image.Image, format Format, spec Spec) error {
 	case PNG:
 		return (&png.Encoder{CompressionLevel: png.DefaultCompression}).Encode(w, img)
 	case GIF:
-		return gif.Encode(w, img, &gif.Options{NumColors: 256})
+		return gif.Encode(w, toPaletted(img, nil), nil)
+	case WebP:
+		return encodeWebP(w, img, spec.Quality)
 	}
 	return wrapf(ErrUnsupportedFormat, "cannot write %q", format)
 }
@@ -339,7 +446,7 @@ func parseAnchor(v string) (Anchor, error) {
 }
 
 // writableFormats are the formats encode can write.
-var writableFormats = map[Format]bool{JPEG: true, PNG: true, GIF: true}
+var writableFormats = map[Format]bool{JPEG: true, PNG: true, GIF: true, WebP: true}
 
 func parseOutputFormat(v string) (Format, error) {
 	if v == "source" {
@@ -351,7 +458,7 @@ func parseOutputFormat(v string) (Format, error) {
 	if writableFormats[Format(v)] {
 		return Format(v), nil
 	}
-	return "", fmt.Errorf("format %q: want source, jpeg, png or gif", v)
+	return "", fmt.Errorf("format %q: want source, jpeg, png, gif or webp", v)
 }
 
 func parseHexColor(v string) (color.NRGBA, error) {

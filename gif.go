@@ -1,0 +1,255 @@
+package gormthumb
+
+import (
+	"bytes"
+	"encoding/binary"
+	"image"
+	"image/color"
+	"image/color/palette"
+	"image/draw"
+	"image/gif"
+	"io"
+)
+
+// GIF needs more care than the other formats: image.DecodeConfig reads only
+// the logical screen, but every frame carries its own size, and a GIF can
+// hold any number of frames. A 44-byte file can declare a 32x32 screen and
+// then a 65535x1321 frame, and Go's decoder allocates frames as it meets
+// them. So before decoding a GIF we scan its block structure, which costs no
+// decompression: every frame must lie inside the screen and within
+// MaxPixels, and there may be at most MaxFrames of them.
+//
+// The scan needs the whole stream before the decoder starts, and the stream
+// is read only once, so a GIF is buffered: its compressed bytes (bounded by
+// MaxBytes) are read into memory, scanned, and decoded from that buffer.
+// Other formats are streamed into their decoders.
+//
+// Animated thumbnails. When a thumbnail is written as GIF (format=source or
+// format=gif) and the source has several frames, every frame is composed on
+// the canvas as a viewer would show it (disposal methods honoured), resized,
+// and written with its delay; the loop count is kept. Go's gif.DecodeAll
+// holds every frame at once (one byte per pixel), so the animation is kept
+// only when frames × canvas pixels ≤ 2 × MaxPixels: the frames then take at
+// most half the memory of one full-size RGBA decode, and resizing them costs
+// no more than resizing two full-size stills. Larger animations (and every
+// other output format) get a thumbnail of the first frame.
+
+// gifInfo is what scanGIF learns from a GIF's block structure.
+type gifInfo struct {
+	width, height int // logical screen
+	frames        int
+}
+
+// animationBudget is the largest frames × canvas pixels kept as an animation.
+func animationBudget(lim Limits) int64 { return 2 * lim.MaxPixels }
+
+// scanGIF walks the blocks of a complete GIF stream without decompressing
+// anything and checks every frame against lim. Errors wrap ErrTooLarge
+// (frame over MaxPixels, more than MaxFrames frames) or ErrNotImage
+// (truncated, malformed, frame outside the screen, no frame at all).
+func scanGIF(b []byte, lim Limits) (gifInfo, error) {
+	var info gifInfo
+	if len(b) < 13 || !match("GIF8?a", b) {
+		return info, wrapf(ErrNotImage, "gif: bad header")
+	}
+	info.width = int(binary.LittleEndian.Uint16(b[6:]))
+	info.height = int(binary.LittleEndian.Uint16(b[8:]))
+	p := 13
+	if b[10]&0x80 != 0 {
+		p += 3 << (b[10]&7 + 1)
+	}
+	truncated := wrapf(ErrNotImage, "gif: truncated")
+	// skipSubBlocks skips a chain of data sub-blocks ending in a zero length.
+	skipSubBlocks := func() bool {
+		for {
+			if p >= len(b) {
+				return false
+			}
+			n := int(b[p])
+			p += 1 + n
+			if n == 0 {
+				return p <= len(b)
+			}
+		}
+	}
+	for {
+		if p >= len(b) {
+			return info, truncated
+		}
+		switch b[p] {
+		case 0x21: // extension: label, then sub-blocks
+			p += 2
+			if !skipSubBlocks() {
+				return info, truncated
+			}
+		case 0x2C: // image descriptor
+			if p+10 > len(b) {
+				return info, truncated
+			}
+			left := int(binary.LittleEndian.Uint16(b[p+1:]))
+			top := int(binary.LittleEndian.Uint16(b[p+3:]))
+			w := int(binary.LittleEndian.Uint16(b[p+5:]))
+			h := int(binary.LittleEndian.Uint16(b[p+7:]))
+			flags := b[p+9]
+			info.frames++
+			if int64(w)*int64(h) > lim.MaxPixels {
+				return info, wrapf(ErrTooLarge, "gif frame %d is %dx%d, more than %d pixels", info.frames, w, h, lim.MaxPixels)
+			}
+			if left+w > info.width || top+h > info.height {
+				return info, wrapf(ErrNotImage, "gif frame %d (%dx%d at %d,%d) lies outside the %dx%d screen",
+					info.frames, w, h, left, top, info.width, info.height)
+			}
+			if info.frames > lim.MaxFrames {
+				return info, wrapf(ErrTooLarge, "gif has more than %d frames", lim.MaxFrames)
+			}
+			p += 10
+			if flags&0x80 != 0 {
+				p += 3 << (flags&7 + 1)
+			}
+			p++ // LZW minimum code size
+			if !skipSubBlocks() {
+				return info, truncated
+			}
+		case 0x3B: // trailer
+			if info.frames == 0 {
+				return info, wrapf(ErrNotImage, "gif has no frames")
+			}
+			return info, nil
+		default:
+			return info, wrapf(ErrNotImage, "gif: unknown block 0x%02x", b[p])
+		}
+	}
+}
+
+// decodeGIF buffers a GIF (r replays the sniffed header and the rest of the
+// source), scans it and decodes either every frame or just the first.
+func decodeGIF(cfg image.Config, r io.Reader, lim Limits, animate bool) (*source, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err // the byte limit (ErrTooLarge) or the bucket
+	}
+	info, err := scanGIF(data, lim)
+	if err != nil {
+		return nil, err
+	}
+	canvas := image.Rect(0, 0, info.width, info.height)
+	s := &source{format: GIF, orient: 1}
+	if animate && info.frames > 1 && int64(info.frames)*int64(info.width)*int64(info.height) <= animationBudget(lim) {
+		g, err := gif.DecodeAll(bytes.NewReader(data))
+		if err != nil {
+			return nil, wrapf(ErrNotImage, "decoding gif: %v", err)
+		}
+		s.anim = g
+		s.img = onCanvas(g.Image[0], canvas)
+		return s, nil
+	}
+	first, err := gif.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, wrapf(ErrNotImage, "decoding gif: %v", err)
+	}
+	s.img = onCanvas(first, canvas)
+	return s, nil
+}
+
+// onCanvas places a frame on a transparent canvas (as browsers show a GIF,
+// ignoring its background colour), unless the frame already covers it.
+func onCanvas(frame image.Image, canvas image.Rectangle) image.Image {
+	if frame.Bounds() == canvas {
+		return frame
+	}
+	dst := image.NewNRGBA(canvas)
+	draw.Draw(dst, frame.Bounds(), frame, frame.Bounds().Min, draw.Over)
+	return dst
+}
+
+// animatedThumbnail resizes every frame of g as it appears on screen and
+// encodes the result as an animated GIF with the same delays and loop count.
+// Every output frame covers the whole thumbnail and is disposed to the
+// background, so transparent areas show what they should and nothing else.
+func animatedThumbnail(g *gif.GIF, spec Spec) (Thumbnail, error) {
+	canvas := image.NewNRGBA(image.Rect(0, 0, g.Config.Width, g.Config.Height))
+	var saved *image.NRGBA
+	out := &gif.GIF{LoopCount: g.LoopCount}
+	for i, frame := range g.Image {
+		disposal := byte(0)
+		if i < len(g.Disposal) {
+			disposal = g.Disposal[i]
+		}
+		if disposal == gif.DisposalPrevious {
+			if saved == nil {
+				saved = image.NewNRGBA(canvas.Rect)
+			}
+			copy(saved.Pix, canvas.Pix)
+		}
+		fb := frame.Bounds()
+		draw.Draw(canvas, fb, frame, fb.Min, draw.Over)
+		small := toPaletted(resizeTo(canvas, spec.Width, spec.Height, spec), frame.Palette)
+		out.Image = append(out.Image, small)
+		delay := 0
+		if i < len(g.Delay) {
+			delay = g.Delay[i]
+		}
+		out.Delay = append(out.Delay, delay)
+		out.Disposal = append(out.Disposal, gif.DisposalBackground)
+		switch disposal {
+		case gif.DisposalBackground:
+			draw.Draw(canvas, fb, image.Transparent, image.Point{}, draw.Src)
+		case gif.DisposalPrevious:
+			copy(canvas.Pix, saved.Pix)
+		}
+	}
+	b := out.Image[0].Bounds()
+	out.Config = image.Config{Width: b.Dx(), Height: b.Dy()}
+	var buf bytes.Buffer
+	if err := gif.EncodeAll(&buf, out); err != nil {
+		return Thumbnail{}, err
+	}
+	return Thumbnail{Data: buf.Bytes(), Format: GIF, Width: b.Dx(), Height: b.Dy()}, nil
+}
+
+// toPaletted converts img to at most 256 colours for GIF output: the opaque
+// colours of base (a GIF frame's own palette) or, when there is none, the
+// Plan 9 palette, with Floyd–Steinberg dithering. Pixels less than half
+// opaque become a transparent palette entry, so transparency survives.
+func toPaletted(img image.Image, base color.Palette) *image.Paletted {
+	if p, ok := img.(*image.Paletted); ok && p.Rect.Min == (image.Point{}) {
+		return p
+	}
+	if base == nil {
+		if p, ok := img.(*image.Paletted); ok {
+			base = p.Palette
+		} else {
+			base = palette.Plan9
+		}
+	}
+	pal := make(color.Palette, 0, 256)
+	for _, c := range base {
+		if _, _, _, a := c.RGBA(); a == 0xffff && len(pal) < 255 {
+			pal = append(pal, c)
+		}
+	}
+	if len(pal) == 0 {
+		pal = append(pal, color.Black)
+	}
+	b := img.Bounds()
+	solid := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	draw.Draw(solid, solid.Rect, img, b.Min, draw.Src)
+	var holes []int // offsets of pixels that become transparent
+	for i := 3; i < len(solid.Pix); i += 4 {
+		if solid.Pix[i] < 128 {
+			holes = append(holes, i/4)
+		}
+		solid.Pix[i] = 255
+	}
+	dst := image.NewPaletted(solid.Rect, pal)
+	draw.FloydSteinberg.Draw(dst, dst.Rect, solid, image.Point{})
+	if len(holes) > 0 {
+		dst.Palette = append(dst.Palette, color.Transparent)
+		t := uint8(len(dst.Palette) - 1)
+		w := solid.Rect.Dx()
+		for _, o := range holes {
+			dst.Pix[(o/w)*dst.Stride+o%w] = t
+		}
+	}
+	return dst
+}

@@ -1,0 +1,210 @@
+package gormthumb
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"image"
+	"image/color"
+	"image/gif"
+	"image/png"
+	"runtime"
+	"testing"
+)
+
+// processBytes runs the processor on data with lim and reports how many
+// bytes it allocated while doing so.
+func processBytes(t testing.TB, data []byte, specs []Spec, lim Limits) ([]Thumbnail, uint64, error) {
+	t.Helper()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	out, err := GoProcessor{}.Process(context.Background(), bytes.NewReader(data), specs, lim)
+	runtime.ReadMemStats(&after)
+	return out, after.TotalAlloc - before.TotalAlloc, err
+}
+
+// wantSentinel fails unless err wraps sentinel (and nothing else of ours).
+func wantSentinel(t testing.TB, what string, err, sentinel error) {
+	t.Helper()
+	if !errors.Is(err, sentinel) {
+		t.Fatalf("%s: got %v, want an error wrapping %v", what, err, sentinel)
+	}
+	for _, other := range []error{ErrNotImage, ErrUnsupportedFormat, ErrTooLarge} {
+		if other != sentinel && errors.Is(err, other) {
+			t.Fatalf("%s: %v wraps %v too", what, err, other)
+		}
+	}
+}
+
+// Broken and hostile real-world files: each fails with its typed error,
+// and none costs more than a few MB (the PNG bomb would take about 1 GB).
+func TestHostileCorpus(t *testing.T) {
+	cases := []struct {
+		name     string
+		sentinel error
+	}{
+		{"png-bomb-32000x32000.png", ErrTooLarge},
+		{"gif-bomb-huge-frame.gif", ErrTooLarge},
+		{"jpeg-truncated-progressive.jpg", ErrNotImage},
+		{"png-truncated.png", ErrNotImage},
+		{"png-bad-idat-crc.png", ErrNotImage},
+		{"png-bad-signature.png", ErrNotImage},
+		{"png-garbage-after-signature.png", ErrNotImage},
+		{"png-missing-idat.png", ErrNotImage},
+		{"not-an-image-ole-doc.jpg", ErrNotImage},
+		{"not-an-image-text.png", ErrNotImage},
+	}
+	for _, c := range cases {
+		_, alloc, err := processBytes(t, corpusBytes(t, c.name), []Spec{{Width: 100, Height: 100}}, Limits{})
+		wantSentinel(t, c.name, err, c.sentinel)
+		if alloc > 16<<20 {
+			t.Errorf("%s: allocated %d MB before failing", c.name, alloc>>20)
+		}
+	}
+}
+
+// gifFrames is an n-frame GIF on a 2x2 screen.
+func gifFrames(t testing.TB, n int) []byte {
+	pal := color.Palette{color.Black, color.White}
+	g := &gif.GIF{}
+	for i := 0; i < n; i++ {
+		fr := image.NewPaletted(image.Rect(0, 0, 2, 2), pal)
+		fr.Pix[i%4] = 1
+		g.Image = append(g.Image, fr)
+		g.Delay = append(g.Delay, 2)
+	}
+	var buf bytes.Buffer
+	if err := gif.EncodeAll(&buf, g); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func pngOf(t testing.TB, img image.Image) []byte {
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestHostileGenerated(t *testing.T) {
+	spec := []Spec{{Width: 100, Height: 100}}
+	small := gifBytes(t, 10, 10)
+	outside := append([]byte{}, small...)
+	binary.LittleEndian.PutUint16(outside[6:], 5) // screen 5 wide, frame 10 wide
+	cases := []struct {
+		what     string
+		data     []byte
+		lim      Limits
+		sentinel error
+	}{
+		{"zero bytes", nil, Limits{}, ErrNotImage},
+		{"HTML", []byte("<!doctype html><html><body>hello</body></html>"), Limits{}, ErrNotImage},
+		{"JPEG magic then garbage", append([]byte("\xff\xd8\xff\xe0"), bytes.Repeat([]byte{0x41}, 300)...), Limits{}, ErrNotImage},
+		{"GIF magic then garbage", append([]byte("GIF89a"), bytes.Repeat([]byte{0xff}, 300)...), Limits{}, ErrNotImage},
+		{"WebP magic then garbage", append([]byte("RIFF\x20\x00\x00\x00WEBPVP8 "), bytes.Repeat([]byte{0x55}, 40)...), Limits{}, ErrNotImage},
+		{"TIFF magic then garbage", append([]byte("II*\x00\x08\x00\x00\x00"), bytes.Repeat([]byte{0xee}, 64)...), Limits{}, ErrNotImage},
+		{"BMP magic then garbage", append([]byte("BM\x00\x00\x00\x00\x00\x00\x00\x00"), bytes.Repeat([]byte{0x01}, 64)...), Limits{}, ErrNotImage},
+		{"HEIC", append([]byte("\x00\x00\x00\x18ftypheic"), make([]byte, 64)...), Limits{}, ErrUnsupportedFormat},
+		{"ICO", append([]byte{0, 0, 1, 0, 1, 0}, make([]byte, 64)...), Limits{}, ErrUnsupportedFormat},
+		{"PSD", append([]byte("8BPS\x00\x01"), make([]byte, 64)...), Limits{}, ErrUnsupportedFormat},
+		{"truncated GIF", small[:len(small)/2], Limits{}, ErrNotImage},
+		{"GIF without frames", append(append([]byte{}, small[:13+3*256]...), 0x3B), Limits{}, ErrNotImage},
+		{"GIF frame outside its screen", outside, Limits{}, ErrNotImage},
+		{"GIF with 1001 frames", gifFrames(t, 1001), Limits{}, ErrTooLarge},
+		{"GIF with more frames than the limit", gifFrames(t, 11), Limits{MaxFrames: 10}, ErrTooLarge},
+		{"pixels over the limit", jpegBytes(t, 20, 20), Limits{MaxPixels: 399}, ErrTooLarge},
+		{"GIF frame over the limit", small, Limits{MaxPixels: 99}, ErrTooLarge},
+		{"bytes over the limit", jpegBytes(t, 200, 200), Limits{MaxBytes: 1000}, ErrTooLarge},
+		{"GIF bytes over the limit", gifFrames(t, 100), Limits{MaxBytes: 1000}, ErrTooLarge},
+	}
+	for _, c := range cases {
+		_, _, err := processBytes(t, c.data, spec, c.lim)
+		wantSentinel(t, c.what, err, c.sentinel)
+	}
+	// Right at the limits is fine.
+	for _, c := range []struct {
+		what string
+		data []byte
+		lim  Limits
+	}{
+		{"GIF with 1000 frames", gifFrames(t, 1000), Limits{}},
+		{"pixels at the limit", jpegBytes(t, 20, 20), Limits{MaxPixels: 400}},
+	} {
+		if _, _, err := processBytes(t, c.data, spec, c.lim); err != nil {
+			t.Errorf("%s: %v", c.what, err)
+		}
+	}
+	// A 1x100000 strip and a 100000x1 line: thumbnails of sensible size.
+	for _, c := range []struct {
+		img        image.Image
+		spec       Spec
+		wantW, wnH int
+	}{
+		{image.NewGray(image.Rect(0, 0, 1, 100000)), Spec{Width: 100, Height: 100}, 1, 100},
+		{image.NewGray(image.Rect(0, 0, 100000, 1)), Spec{Width: 100, Height: 100}, 100, 1},
+		{image.NewGray(image.Rect(0, 0, 1, 100000)), Spec{Width: 100, Height: 100, Fit: FitCover}, 1, 1},
+		{image.NewGray(image.Rect(0, 0, 1, 100000)), Spec{Width: 100, Height: 100, Fit: FitCover, Upscale: true}, 100, 100},
+	} {
+		th, _ := thumb(t, pngOf(t, c.img), c.spec)
+		if th.Width != c.wantW || th.Height != c.wnH {
+			t.Errorf("%v with %+v: %dx%d, want %dx%d", c.img.Bounds(), c.spec, th.Width, th.Height, c.wantW, c.wnH)
+		}
+	}
+}
+
+// The GIF bomb fails before any frame is decoded: a handful of KB.
+func TestGIFBombCheapToRefuse(t *testing.T) {
+	_, alloc, err := processBytes(t, corpusBytes(t, "gif-bomb-huge-frame.gif"), []Spec{{Width: 100, Height: 100}}, Limits{})
+	wantSentinel(t, "gif bomb", err, ErrTooLarge)
+	if alloc > 1<<20 {
+		t.Fatalf("allocated %d KB to refuse a 44-byte file", alloc>>10)
+	}
+}
+
+// Sketch is the model of the end-to-end hostile-input cases.
+type Sketch struct {
+	ID    uint
+	Name  string
+	Image ImageField
+	Thumb ImageField `thumb:"64x64,source=Image"`
+}
+
+// Through the plugin: typed errors naming model, field and key; no row and
+// no blob left behind; good rows of the same model still work.
+func TestHostileInputThroughPlugin(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		e.migrate(&Sketch{})
+		cases := []struct {
+			key      string
+			data     []byte
+			sentinel error
+		}{
+			{"hostile/bomb.png", corpusBytes(t, "png-bomb-32000x32000.png"), ErrTooLarge},
+			{"hostile/bomb.gif", corpusBytes(t, "gif-bomb-huge-frame.gif"), ErrTooLarge},
+			{"hostile/frames.gif", gifFrames(t, 1001), ErrTooLarge},
+			{"hostile/readme.png", corpusBytes(t, "not-an-image-text.png"), ErrNotImage},
+			{"hostile/cut.jpg", corpusBytes(t, "jpeg-truncated-progressive.jpg"), ErrNotImage},
+			{"hostile/empty.jpg", nil, ErrNotImage},
+		}
+		for _, c := range cases {
+			e.put(c.key, c.data)
+		}
+		originals := e.keys()
+		for _, c := range cases {
+			err := e.db.Create(&Sketch{Name: c.key, Image: ImageField{Key: c.key}}).Error
+			wantErr(t, err, c.sentinel, "Sketch", "Thumb", c.key)
+		}
+		if n := e.count(&Sketch{}); n != 0 {
+			t.Fatalf("%d rows written by failed creates", n)
+		}
+		e.wantKeys(originals...)
+		ok := Sketch{Image: e.put("fine/anim.gif", corpusBytes(t, "gif-animated-small.gif"))}
+		if err := e.db.Create(&ok).Error; err != nil {
+			t.Fatal(err)
+		}
+		e.wantThumb(ok.Thumb.Key, 64, 64, "gif")
+	})
+}
