@@ -234,7 +234,7 @@ func parseModel(s *schema.Schema) (*modelSpec, error) {
 // ParseTag parses the value of a `thumb` struct tag:
 //
 //	WxH[,source=Field][,fit=contain|cover][,anchor=center|top|bottom|left|right|topleft|topright|bottomleft|bottomright]
-//	   [,format=source|jpeg|png|gif][,quality=1..100][,upscale=true|false][,background=RRGGBB]
+//	   [,format=source|jpeg|png|gif|webp][,quality=1..100][,upscale=true|false][,background=RRGGBB]
 //
 // It returns the Spec and the source field name. Errors wrap ErrInvalidTag.
 func ParseTag(tag string) (Spec, string, error) {
