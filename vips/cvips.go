@@ -1,0 +1,206 @@
+package vips
+
+/*
+#cgo pkg-config: vips
+#include <stdlib.h>
+#include <string.h>
+#include <vips/vips.h>
+
+static void gt_quiet(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer data) {}
+
+// gt_init starts libvips once per process. Its warnings (about damaged
+// files, which come back as errors anyway) are not printed.
+static int gt_init(void) {
+	if (VIPS_INIT("gormthumb")) return -1;
+	g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING, gt_quiet, NULL);
+	vips_cache_set_max(0); // every source is new: the operation cache only costs memory
+#if VIPS_MAJOR_VERSION > 8 || (VIPS_MAJOR_VERSION == 8 && VIPS_MINOR_VERSION >= 13)
+	vips_block_untrusted_set(TRUE); // never reach ImageMagick, SVG, PDF, ... loaders
+#endif
+	return 0;
+}
+
+// gt_header reads only the header of buf with the loader for format (the
+// pixels stay undecoded) and reports size, page count and orientation.
+static int gt_header(int format, const void *buf, size_t len, int *w, int *h, int *pages, int *orient) {
+	VipsImage *img = NULL;
+	int r = -1;
+	switch (format) {
+	case 0: r = vips_jpegload_buffer((void *) buf, len, &img, NULL); break;
+	case 1: r = vips_pngload_buffer((void *) buf, len, &img, NULL); break;
+	case 2: r = vips_webpload_buffer((void *) buf, len, &img, NULL); break;
+	case 3: r = vips_tiffload_buffer((void *) buf, len, &img, NULL); break;
+	}
+	if (r) return -1;
+	*w = vips_image_get_width(img);
+	*h = vips_image_get_height(img);
+	*pages = vips_image_get_n_pages(img);
+	*orient = vips_image_get_orientation(img);
+	g_object_unref(img);
+	return 0;
+}
+
+// gt_thumbnail makes a w×h thumbnail of buf: shrink-on-load, EXIF
+// orientation applied, decoding errors (truncation too) fatal, 8-bit sRGB
+// or grey out.
+static int gt_thumbnail(const void *buf, size_t len, int w, int h, VipsSize size, VipsInteresting crop, VipsImage **out) {
+	VipsImage *t = NULL, *u = NULL;
+	if (vips_thumbnail_buffer((void *) buf, len, &t, w, "height", h, "size", size, "crop", crop,
+			"option_string", "fail_on=truncated", NULL))
+		return -1;
+	switch (t->Type) {
+	case VIPS_INTERPRETATION_RGB16:
+		if (vips_colourspace(t, &u, VIPS_INTERPRETATION_sRGB, NULL)) { g_object_unref(t); return -1; }
+		g_object_unref(t); t = u;
+		break;
+	case VIPS_INTERPRETATION_GREY16:
+		if (vips_colourspace(t, &u, VIPS_INTERPRETATION_B_W, NULL)) { g_object_unref(t); return -1; }
+		g_object_unref(t); t = u;
+		break;
+	default:
+		break;
+	}
+	if (t->BandFmt != VIPS_FORMAT_UCHAR) {
+		if (vips_cast_uchar(t, &u, NULL)) { g_object_unref(t); return -1; }
+		g_object_unref(t); t = u;
+	}
+	*out = t;
+	return 0;
+}
+
+// gt_flatten draws in over an opaque background colour.
+static int gt_flatten(VipsImage *in, double r, double g, double b, VipsImage **out) {
+	double bg[3] = {r, g, b};
+	int n = in->Bands >= 3 ? 3 : 1;
+	if (n == 1) bg[0] = 0.299 * r + 0.587 * g + 0.114 * b;
+	VipsArrayDouble *a = vips_array_double_new(bg, n);
+	int ret = vips_flatten(in, out, "background", a, NULL);
+	vips_area_unref(VIPS_AREA(a));
+	return ret;
+}
+
+// gt_save encodes in as format 0 JPEG, 1 PNG or 2 WebP, without metadata.
+static int gt_save(VipsImage *in, int format, int quality, void **buf, size_t *len) {
+	switch (format) {
+	case 0: return vips_jpegsave_buffer(in, buf, len, "Q", quality, "strip", TRUE, "optimize_coding", TRUE, NULL);
+	case 1: return vips_pngsave_buffer(in, buf, len, "strip", TRUE, "compression", 6, NULL);
+	case 2: return vips_webpsave_buffer(in, buf, len, "Q", quality, "strip", TRUE, NULL);
+	}
+	return -1;
+}
+
+static int gt_has_alpha(VipsImage *in) { return vips_image_hasalpha(in); }
+static int gt_width(VipsImage *in) { return vips_image_get_width(in); }
+static int gt_height(VipsImage *in) { return vips_image_get_height(in); }
+static void gt_unref(VipsImage *in) { g_object_unref(in); }
+
+// gt_error takes the error message libvips collected and clears it.
+static char *gt_error(void) {
+	char *s = g_strdup(vips_error_buffer());
+	vips_error_clear();
+	return s;
+}
+*/
+import "C"
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"unsafe"
+)
+
+// Formats the C side knows, in its numbering.
+const (
+	cJPEG = 0
+	cPNG  = 1
+	cWebP = 2
+	cTIFF = 3
+)
+
+var (
+	initOnce sync.Once
+	initErr  error
+)
+
+// start initialises libvips once.
+func start() error {
+	initOnce.Do(func() {
+		if C.gt_init() != 0 {
+			initErr = errors.New("vips: cannot start libvips: " + lastError())
+		}
+	})
+	return initErr
+}
+
+// lastError returns and clears libvips's error message.
+func lastError() string {
+	s := C.gt_error()
+	defer C.g_free(C.gpointer(s))
+	return strings.TrimSpace(C.GoString(s))
+}
+
+// header reads the size, page count and EXIF orientation of data without
+// decoding its pixels.
+func header(format int, data []byte) (w, h, pages, orient int, err error) {
+	var cw, ch, cp, co C.int
+	p := unsafe.Pointer(unsafe.SliceData(data))
+	if C.gt_header(C.int(format), p, C.size_t(len(data)), &cw, &ch, &cp, &co) != 0 {
+		return 0, 0, 0, 0, errors.New(lastError())
+	}
+	return int(cw), int(ch), int(cp), int(co), nil
+}
+
+// vimage is a libvips image handle.
+type vimage struct{ p *C.VipsImage }
+
+func (im vimage) close()      { C.gt_unref(im.p) }
+func (im vimage) width() int  { return int(C.gt_width(im.p)) }
+func (im vimage) height() int { return int(C.gt_height(im.p)) }
+func (im vimage) alpha() bool { return C.gt_has_alpha(im.p) != 0 }
+
+// sizeMode and interesting are libvips's VipsSize and VipsInteresting.
+type (
+	sizeMode    C.VipsSize
+	interesting C.VipsInteresting
+)
+
+// Size modes and crop positions passed to thumbnail.
+const (
+	sizeBoth  sizeMode    = C.VIPS_SIZE_BOTH
+	sizeForce sizeMode    = C.VIPS_SIZE_FORCE
+	cropNone  interesting = C.VIPS_INTERESTING_NONE
+	cropLow   interesting = C.VIPS_INTERESTING_LOW
+	cropMid   interesting = C.VIPS_INTERESTING_CENTRE
+	cropHigh  interesting = C.VIPS_INTERESTING_HIGH
+)
+
+// thumbnail makes a w×h thumbnail of data (see gt_thumbnail).
+func thumbnail(data []byte, w, h int, size sizeMode, crop interesting) (vimage, error) {
+	var out *C.VipsImage
+	p := unsafe.Pointer(unsafe.SliceData(data))
+	if C.gt_thumbnail(p, C.size_t(len(data)), C.int(w), C.int(h), C.VipsSize(size), C.VipsInteresting(crop), &out) != 0 {
+		return vimage{}, errors.New(lastError())
+	}
+	return vimage{out}, nil
+}
+
+// flatten returns im drawn over an opaque colour.
+func (im vimage) flatten(r, g, b uint8) (vimage, error) {
+	var out *C.VipsImage
+	if C.gt_flatten(im.p, C.double(r), C.double(g), C.double(b), &out) != 0 {
+		return vimage{}, errors.New(lastError())
+	}
+	return vimage{out}, nil
+}
+
+// save encodes im; this is where libvips decodes the source pixels.
+func (im vimage) save(format, quality int) ([]byte, error) {
+	var buf unsafe.Pointer
+	var n C.size_t
+	if C.gt_save(im.p, C.int(format), C.int(quality), &buf, &n) != 0 {
+		return nil, errors.New(lastError())
+	}
+	defer C.g_free(C.gpointer(buf))
+	return C.GoBytes(buf, C.int(n)), nil
+}
