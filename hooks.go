@@ -18,13 +18,14 @@ import (
 // Plugin is the gorm.Plugin that makes thumbnails. Create it with New and
 // register it with db.Use(plugin).
 type Plugin struct {
-	bucket          *blob.Bucket
-	processor       Processor
-	limits          Limits
-	concurrency     int
-	deleteOriginals bool
-	now             func() time.Time
-	schemas         sync.Map // schema cache for Upload
+	bucket           *blob.Bucket
+	processor        Processor
+	limits           Limits
+	concurrency      int
+	deleteOriginals  bool
+	immutableSources bool
+	now              func() time.Time
+	schemas          sync.Map // schema cache for Upload
 }
 
 // Option configures a Plugin.
@@ -50,6 +51,14 @@ func WithConcurrency(n int) Option {
 // images (the source fields), not only the thumbnails the plugin made.
 // Originals belong to the application, so this is off by default.
 func WithDeleteOriginals(on bool) Option { return func(pl *Plugin) { pl.deleteOriginals = on } }
+
+// WithImmutableSources tells the plugin that the bytes under a source key
+// never change (true of keys written by Plugin.Upload, which never
+// overwrites). A save then compares keys only: an unchanged source costs no
+// bucket call at all, but new bytes written in place under an existing key
+// are not noticed. Off by default: each save of a row whose source column
+// is written looks up the source's attributes (MD5 or ETag).
+func WithImmutableSources(on bool) Option { return func(pl *Plugin) { pl.immutableSources = on } }
 
 // New returns a plugin that stores thumbnails in bucket.
 func New(bucket *blob.Bucket, opts ...Option) *Plugin {
@@ -494,19 +503,13 @@ func (p *Plugin) runJob(db *gorm.DB, j *job) {
 		fail(err)
 		return
 	}
-	attrs, err := p.bucket.Attributes(ctx, j.src)
+	digests, err := p.sourceDigests(ctx, db.Statement.Table, j.row.pk, j.group, j.src)
 	if err != nil {
-		fail(storageErr("attributes", err))
+		fail(err)
 		return
 	}
-	if attrs.Size > p.limits.MaxBytes {
-		fail(wrapf(ErrTooLarge, "%d bytes is more than the limit of %d", attrs.Size, p.limits.MaxBytes))
-		return
-	}
-	digests := make([]string, len(thumbs))
 	var need []int
-	for i, t := range thumbs {
-		digests[i] = thumbDigest(db.Statement.Table, j.row.pk, t.field.Name, j.src, sourceVersion(attrs), t.spec)
+	for i := range thumbs {
 		if _, _, d, ok := parseThumbName(j.old[i]); ok && d == digests[i] {
 			j.newKey[i] = j.old[i] // up to date: no read, no decode, no write
 			continue
@@ -550,6 +553,29 @@ func (p *Plugin) runJob(db *gorm.DB, j *job) {
 		p.onOutcome(db, nil, func() { deleteBlob(wctx, p.bucket, key) })
 		j.newKey[i] = key
 	}
+}
+
+// sourceDigests returns, for each thumbnail of group, the digest its key
+// must carry to be up to date with the source src of the row pk. It looks
+// up the source's attributes (MD5 or ETag, and size against the byte limit)
+// unless the plugin was told sources are immutable.
+func (p *Plugin) sourceDigests(ctx context.Context, table, pk string, g *sourceGroup, src string) ([]string, error) {
+	version := ""
+	if !p.immutableSources {
+		attrs, err := p.bucket.Attributes(ctx, src)
+		if err != nil {
+			return nil, storageErr("attributes", err)
+		}
+		if attrs.Size > p.limits.MaxBytes {
+			return nil, wrapf(ErrTooLarge, "%d bytes is more than the limit of %d", attrs.Size, p.limits.MaxBytes)
+		}
+		version = sourceVersion(attrs)
+	}
+	digests := make([]string, len(g.thumbs))
+	for i, t := range g.thumbs {
+		digests[i] = thumbDigest(table, pk, t.field.Name, src, version, t.spec)
+	}
+	return digests, nil
 }
 
 // isTyped reports whether err already wraps one of our sentinels.

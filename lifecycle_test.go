@@ -680,3 +680,35 @@ func TestLifecycleConfigs(t *testing.T) {
 		})
 	}
 }
+
+// With WithImmutableSources an unchanged save makes no bucket call at all.
+func TestImmutableSources(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		e.migrate(&Product{})
+		p := Product{Name: "a", Cover: e.put("i/a.jpg", jpegBytes(t, 300, 200))}
+		if err := e.db.Create(&p).Error; err != nil {
+			t.Fatal(err)
+		}
+		first := p.CoverThumb
+		cb, _ := e.counted()
+		p.Name = "b"
+		if err := e.db.Save(&p).Error; err != nil {
+			t.Fatal(err)
+		}
+		if n := cb.counts(); len(n) != 0 || p.CoverThumb != first {
+			t.Fatalf("unchanged save with immutable sources: bucket calls %v, thumb %q", n, p.CoverThumb.Key)
+		}
+		// A new key is still a change.
+		p.Cover = e.put("i/b.jpg", jpegBytes(t, 200, 300))
+		if err := e.db.Save(&p).Error; err != nil {
+			t.Fatal(err)
+		}
+		e.wantThumb(p.CoverThumb.Key, 100, 150, "jpeg")
+		if n := cb.counts(); n["attributes"] != 0 || n["read"] != 1 || n["write"] != 1 || n["delete"] != 1 {
+			t.Fatalf("changed source with immutable sources: bucket calls %v", n)
+		}
+		// A missing source is still an error.
+		p.Cover = ImageField{Key: "i/missing.jpg"}
+		wantErr(t, e.db.Save(&p).Error, ErrSourceNotFound, "i/missing.jpg")
+	}, WithImmutableSources(true))
+}

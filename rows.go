@@ -157,8 +157,8 @@ func loadOld(db *gorm.DB, ms *modelSpec, rows []row, conflict []string, lock boo
 	if lock && db.Dialector.Name() != "sqlite" {
 		q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
 	}
-	var found []map[string]any
-	if err := q.Find(&found).Error; err != nil {
+	found, err := scanMaps(q, cols)
+	if err != nil {
 		return nil, err
 	}
 	for _, m := range found {
@@ -191,4 +191,32 @@ func (ms *modelSpec) imageColumns() []string {
 		}
 	}
 	return cols
+}
+
+// scanMaps runs q and returns its rows as column -> value maps. It scans
+// with database/sql directly, which is cheaper than GORM's Find into maps
+// on this path that runs for every save.
+func scanMaps(q *gorm.DB, cols []string) ([]map[string]any, error) {
+	rows, err := q.Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []map[string]any
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		m := make(map[string]any, len(cols))
+		for i, c := range cols {
+			m[c] = vals[i]
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
 }
