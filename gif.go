@@ -140,7 +140,7 @@ func decodeGIF(cfg image.Config, r io.Reader, lim Limits, animate bool) (*source
 			return nil, wrapf(ErrNotImage, "decoding gif: %v", err)
 		}
 		s.anim = g
-		s.img = onCanvas(g.Image[0], canvas)
+		s.img, s.pal = onCanvas(g.Image[0], canvas), g.Image[0].Palette
 		return s, nil
 	}
 	first, err := gif.Decode(bytes.NewReader(data))
@@ -148,6 +148,9 @@ func decodeGIF(cfg image.Config, r io.Reader, lim Limits, animate bool) (*source
 		return nil, wrapf(ErrNotImage, "decoding gif: %v", err)
 	}
 	s.img = onCanvas(first, canvas)
+	if p, ok := first.(*image.Paletted); ok {
+		s.pal = p.Palette
+	}
 	return s, nil
 }
 
@@ -164,12 +167,17 @@ func onCanvas(frame image.Image, canvas image.Rectangle) image.Image {
 
 // animatedThumbnail resizes every frame of g as it appears on screen and
 // encodes the result as an animated GIF with the same delays and loop count.
-// Every output frame covers the whole thumbnail and is disposed to the
-// background, so transparent areas show what they should and nothing else.
+//
+// Frames are mapped to their own palette without dithering, so areas that
+// do not change map to the same pixels, and then written as deltas
+// (deltaFrames) when no frame shows transparency; otherwise every frame is
+// written whole and disposed to the background, so transparent areas show
+// what they should and nothing else.
 func animatedThumbnail(g *gif.GIF, spec Spec) (Thumbnail, error) {
 	canvas := image.NewNRGBA(image.Rect(0, 0, g.Config.Width, g.Config.Height))
 	var saved *image.NRGBA
 	out := &gif.GIF{LoopCount: g.LoopCount}
+	opaque := true
 	for i, frame := range g.Image {
 		disposal := byte(0)
 		if i < len(g.Disposal) {
@@ -183,7 +191,8 @@ func animatedThumbnail(g *gif.GIF, spec Spec) (Thumbnail, error) {
 		}
 		fb := frame.Bounds()
 		draw.Draw(canvas, fb, frame, fb.Min, draw.Over)
-		small := toPaletted(resizeTo(canvas, spec.Width, spec.Height, spec), frame.Palette)
+		small := mapToPalette(resizeTo(canvas, spec.Width, spec.Height, spec), frame.Palette, false)
+		opaque = opaque && small.Opaque()
 		out.Image = append(out.Image, small)
 		delay := 0
 		if i < len(g.Delay) {
@@ -199,6 +208,9 @@ func animatedThumbnail(g *gif.GIF, spec Spec) (Thumbnail, error) {
 		}
 	}
 	b := out.Image[0].Bounds()
+	if opaque {
+		deltaFrames(out)
+	}
 	out.Config = image.Config{Width: b.Dx(), Height: b.Dy()}
 	var buf bytes.Buffer
 	if err := gif.EncodeAll(&buf, out); err != nil {
@@ -207,14 +219,64 @@ func animatedThumbnail(g *gif.GIF, spec Spec) (Thumbnail, error) {
 	return Thumbnail{Data: buf.Bytes(), Format: GIF, Width: b.Dx(), Height: b.Dy()}, nil
 }
 
-// toPaletted converts img to at most 256 colours for GIF output: the opaque
-// colours of base (a GIF frame's own palette) or, when there is none, the
-// Plan 9 palette, with Floyd–Steinberg dithering. Pixels less than half
-// opaque become a transparent palette entry, so transparency survives.
+// deltaFrames rewrites the whole, opaque frames of g so each one after the
+// first holds only the rectangle that changed, with unchanged pixels in it
+// transparent, and is left in place (DisposalNone) for the next to draw
+// over. A frame that changes nothing is dropped and its delay added to the
+// previous one. What a viewer shows is unchanged; the file is much smaller.
+func deltaFrames(g *gif.GIF) {
+	prev := g.Image[0]
+	imgs, delays := []*image.Paletted{prev}, []int{g.Delay[0]}
+	for i := 1; i < len(g.Image); i++ {
+		cur := g.Image[i]
+		changed := image.Rectangle{}
+		for y := cur.Rect.Min.Y; y < cur.Rect.Max.Y; y++ {
+			for x := cur.Rect.Min.X; x < cur.Rect.Max.X; x++ {
+				if cur.At(x, y) != prev.At(x, y) {
+					changed = changed.Union(image.Rect(x, y, x+1, y+1))
+				}
+			}
+		}
+		if changed.Empty() {
+			delays[len(delays)-1] += g.Delay[i]
+			continue
+		}
+		d := cur.SubImage(changed).(*image.Paletted)
+		if len(cur.Palette) < 256 {
+			pal := append(append(color.Palette{}, cur.Palette...), color.Transparent)
+			d = image.NewPaletted(changed, pal)
+			t := uint8(len(pal) - 1)
+			for y := changed.Min.Y; y < changed.Max.Y; y++ {
+				for x := changed.Min.X; x < changed.Max.X; x++ {
+					if c := cur.ColorIndexAt(x, y); cur.Palette[c] != prev.At(x, y) {
+						d.SetColorIndex(x, y, c)
+					} else {
+						d.SetColorIndex(x, y, t)
+					}
+				}
+			}
+		}
+		imgs, delays = append(imgs, d), append(delays, g.Delay[i])
+		prev = cur
+	}
+	g.Image, g.Delay = imgs, delays
+	g.Disposal = make([]byte, len(imgs)) // all DisposalNone: each frame stays under the next
+}
+
+// toPaletted converts img to at most 256 colours for a still GIF, with
+// Floyd–Steinberg dithering (see mapToPalette).
 func toPaletted(img image.Image, base color.Palette) *image.Paletted {
 	if p, ok := img.(*image.Paletted); ok && p.Rect.Min == (image.Point{}) {
 		return p
 	}
+	return mapToPalette(img, base, true)
+}
+
+// mapToPalette converts img to at most 256 colours: the opaque colours of
+// base (a GIF frame's own palette) or, when there is none, the Plan 9
+// palette, dithered or nearest. Pixels less than half opaque become a
+// transparent palette entry, so transparency survives.
+func mapToPalette(img image.Image, base color.Palette, dither bool) *image.Paletted {
 	if base == nil {
 		if p, ok := img.(*image.Paletted); ok {
 			base = p.Palette
@@ -242,13 +304,25 @@ func toPaletted(img image.Image, base color.Palette) *image.Paletted {
 		solid.Pix[i] = 255
 	}
 	dst := image.NewPaletted(solid.Rect, pal)
-	draw.FloydSteinberg.Draw(dst, dst.Rect, solid, image.Point{})
+	if dither {
+		draw.FloydSteinberg.Draw(dst, dst.Rect, solid, image.Point{})
+	} else {
+		nearest := map[[3]uint8]uint8{}
+		for i, o := 0, 0; o < len(solid.Pix); i, o = i+1, o+4 {
+			k := [3]uint8{solid.Pix[o], solid.Pix[o+1], solid.Pix[o+2]}
+			idx, ok := nearest[k]
+			if !ok {
+				idx = uint8(pal.Index(color.NRGBA{k[0], k[1], k[2], 255}))
+				nearest[k] = idx
+			}
+			dst.Pix[i] = idx
+		}
+	}
 	if len(holes) > 0 {
 		dst.Palette = append(dst.Palette, color.Transparent)
 		t := uint8(len(dst.Palette) - 1)
-		w := solid.Rect.Dx()
 		for _, o := range holes {
-			dst.Pix[(o/w)*dst.Stride+o%w] = t
+			dst.Pix[o] = t
 		}
 	}
 	return dst

@@ -259,8 +259,9 @@ func knownUnsupported(head []byte) string {
 type source struct {
 	img    image.Image // the still picture (a GIF's first frame on its canvas)
 	format Format
-	orient int      // EXIF orientation 1..8
-	anim   *gif.GIF // every frame of an animated GIF, when kept (see gif.go)
+	orient int           // EXIF orientation 1..8
+	anim   *gif.GIF      // every frame of an animated GIF, when kept (see gif.go)
+	pal    color.Palette // a GIF's first-frame palette, reused for GIF output
 }
 
 // wantsAnimation reports whether any spec could write an animated GIF.
@@ -314,7 +315,7 @@ func (s *source) thumbnail(spec Spec) (Thumbnail, error) {
 	if s.anim != nil && OutputFormat(spec, s.format, s.img) == GIF {
 		return animatedThumbnail(s.anim, spec)
 	}
-	return makeThumbnail(s.img, s.format, s.orient, spec)
+	return makeThumbnail(s.img, s.format, s.orient, spec, s.pal)
 }
 
 // OutputFormat is the format a thumbnail of a source in format src is
@@ -342,8 +343,9 @@ func isOpaque(img image.Image) bool {
 	return false
 }
 
-// makeThumbnail resizes, orients and encodes one thumbnail from a decoded source.
-func makeThumbnail(img image.Image, srcFormat Format, orient int, spec Spec) (Thumbnail, error) {
+// makeThumbnail resizes, orients and encodes one thumbnail from a decoded
+// source. pal, if any, is the palette to write a GIF with.
+func makeThumbnail(img image.Image, srcFormat Format, orient int, spec Spec, pal color.Palette) (Thumbnail, error) {
 	// Resize before rotating: the box is swapped for orientations that
 	// transpose, so we rotate a thumbnail rather than a full-size image.
 	w, h := spec.Width, spec.Height
@@ -354,7 +356,7 @@ func makeThumbnail(img image.Image, srcFormat Format, orient int, spec Spec) (Th
 	small = applyOrientation(small, orient)
 	format := OutputFormat(spec, srcFormat, img)
 	var buf bytes.Buffer
-	if err := encode(&buf, small, format, spec); err != nil {
+	if err := encode(&buf, small, format, spec, pal); err != nil {
 		return Thumbnail{}, err
 	}
 	b := small.Bounds()
@@ -382,9 +384,10 @@ func applyOrientation(img image.Image, orient int) image.Image {
 	return img
 }
 
-// encode writes img in format. Encoding never copies metadata: the output
-// carries no EXIF, comments or orientation from the source.
-func encode(w io.Writer, img image.Image, format Format, spec Spec) error {
+// encode writes img in format (a GIF with the colours of pal when given).
+// Encoding never copies metadata: the output carries no EXIF, comments or
+// orientation from the source.
+func encode(w io.Writer, img image.Image, format Format, spec Spec, pal color.Palette) error {
 	switch format {
 	case JPEG:
 		q := spec.Quality
@@ -398,7 +401,7 @@ func encode(w io.Writer, img image.Image, format Format, spec Spec) error {
 	case PNG:
 		return (&png.Encoder{CompressionLevel: png.DefaultCompression}).Encode(w, img)
 	case GIF:
-		return gif.Encode(w, toPaletted(img, nil), nil)
+		return gif.Encode(w, toPaletted(img, pal), nil)
 	case WebP:
 		return encodeWebP(w, img, spec.Quality)
 	}
