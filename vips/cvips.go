@@ -89,6 +89,16 @@ static int gt_save(VipsImage *in, int format, int quality, void **buf, size_t *l
 	return -1;
 }
 
+static size_t gt_mem_highwater(void) { return vips_tracked_get_mem_highwater(); }
+// gt_progressive re-encodes a JPEG as progressive (benchmark input only).
+static int gt_progressive(const void *buf, size_t len, void **out, size_t *outlen) {
+	VipsImage *img = NULL;
+	if (vips_jpegload_buffer((void *) buf, len, &img, NULL)) return -1;
+	int r = vips_jpegsave_buffer(img, out, outlen, "Q", 90, "interlace", TRUE, "subsample_mode", VIPS_FOREIGN_SUBSAMPLE_ON, NULL);
+	g_object_unref(img);
+	return r;
+}
+
 static int gt_has_alpha(VipsImage *in) { return vips_image_hasalpha(in); }
 static int gt_width(VipsImage *in) { return vips_image_get_width(in); }
 static int gt_height(VipsImage *in) { return vips_image_get_height(in); }
@@ -138,6 +148,21 @@ func lastError() string {
 	s := C.gt_error()
 	defer C.g_free(C.gpointer(s))
 	return strings.TrimSpace(C.GoString(s))
+}
+
+// memHighwater is the peak of the memory libvips has allocated itself
+// (pixel buffers; not the codecs' own) since it started.
+func memHighwater() int64 { return int64(C.gt_mem_highwater()) }
+
+// progressiveJPEG re-encodes a JPEG as a progressive one at quality 90.
+func progressiveJPEG(data []byte) ([]byte, error) {
+	var buf unsafe.Pointer
+	var n C.size_t
+	if C.gt_progressive(unsafe.Pointer(unsafe.SliceData(data)), C.size_t(len(data)), &buf, &n) != 0 {
+		return nil, errors.New(lastError())
+	}
+	defer C.g_free(C.gpointer(buf))
+	return C.GoBytes(buf, C.int(n)), nil
 }
 
 // header reads the size, page count and EXIF orientation of data without
