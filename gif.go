@@ -27,17 +27,29 @@ import (
 // Animated thumbnails. When a thumbnail is written as GIF (format=source or
 // format=gif) and the source has several frames, every frame is composed on
 // the canvas as a viewer would show it (disposal methods honoured), resized,
-// and written with its delay; the loop count is kept. Go's gif.DecodeAll
-// holds every frame at once (one byte per pixel), so the animation is kept
-// only when frames × canvas pixels ≤ 2 × MaxPixels: the frames then take at
-// most half the memory of one full-size RGBA decode, and resizing them costs
-// no more than resizing two full-size stills. Larger animations (and every
-// other output format) get a thumbnail of the first frame.
+// and written with its delay; the loop count is kept. Frames are decoded one
+// at a time from the buffer (each with the stream's header in front, as a
+// one-frame GIF), never all at once as gif.DecodeAll would: besides the
+// compressed bytes, an animation holds one RGBA canvas, one decoded frame
+// and, for "restore previous" frames, a copy of the area that frame covers.
+// The resize work is bounded instead: the animation is kept when frames ×
+// canvas pixels ≤ 2 × MaxPixels (no more than resizing two of the largest
+// stills); longer ones, and every other output format, get a thumbnail of
+// the first frame.
 
 // gifInfo is what scanGIF learns from a GIF's block structure.
 type gifInfo struct {
 	width, height int // logical screen
-	frames        int
+	header        int // length of the header, screen descriptor and global palette
+	loopCount     int // as gif.GIF.LoopCount: -1 without a NETSCAPE2.0 block
+	frames        []gifFrame
+}
+
+// gifFrame locates one frame in the stream.
+type gifFrame struct {
+	start, end int  // its blocks: extensions before it, descriptor, image data
+	delay      int  // 1/100 s
+	disposal   byte // gif.DisposalNone, ...
 }
 
 // animationBudget is the largest frames × canvas pixels kept as an animation.
@@ -48,7 +60,7 @@ func animationBudget(lim Limits) int64 { return 2 * lim.MaxPixels }
 // (frame over MaxPixels, more than MaxFrames frames) or ErrNotImage
 // (truncated, malformed, frame outside the screen, no frame at all).
 func scanGIF(b []byte, lim Limits) (gifInfo, error) {
-	var info gifInfo
+	info := gifInfo{loopCount: -1}
 	if len(b) < 13 || !match("GIF8?a", b) {
 		return info, wrapf(ErrNotImage, "gif: bad header")
 	}
@@ -58,6 +70,7 @@ func scanGIF(b []byte, lim Limits) (gifInfo, error) {
 	if b[10]&0x80 != 0 {
 		p += 3 << (b[10]&7 + 1)
 	}
+	info.header = p
 	truncated := wrapf(ErrNotImage, "gif: truncated")
 	// skipSubBlocks skips a chain of data sub-blocks ending in a zero length.
 	skipSubBlocks := func() bool {
@@ -72,12 +85,22 @@ func scanGIF(b []byte, lim Limits) (gifInfo, error) {
 			}
 		}
 	}
+	start, delay, disposal := p, 0, byte(0)
 	for {
 		if p >= len(b) {
 			return info, truncated
 		}
 		switch b[p] {
 		case 0x21: // extension: label, then sub-blocks
+			if p+2 < len(b) {
+				ext := b[p+2:]
+				switch {
+				case b[p+1] == 0xF9 && len(ext) >= 5 && ext[0] == 4: // graphic control
+					disposal, delay = ext[1]>>2&7, int(binary.LittleEndian.Uint16(ext[2:]))
+				case b[p+1] == 0xFF && len(ext) >= 16 && string(ext[:12]) == "\x0bNETSCAPE2.0" && ext[12] == 3 && ext[13] == 1:
+					info.loopCount = int(binary.LittleEndian.Uint16(ext[14:]))
+				}
+			}
 			p += 2
 			if !skipSubBlocks() {
 				return info, truncated
@@ -91,15 +114,15 @@ func scanGIF(b []byte, lim Limits) (gifInfo, error) {
 			w := int(binary.LittleEndian.Uint16(b[p+5:]))
 			h := int(binary.LittleEndian.Uint16(b[p+7:]))
 			flags := b[p+9]
-			info.frames++
+			n := len(info.frames) + 1
 			if int64(w)*int64(h) > lim.MaxPixels {
-				return info, wrapf(ErrTooLarge, "gif frame %d is %dx%d, more than %d pixels", info.frames, w, h, lim.MaxPixels)
+				return info, wrapf(ErrTooLarge, "gif frame %d is %dx%d, more than %d pixels", n, w, h, lim.MaxPixels)
 			}
 			if left+w > info.width || top+h > info.height {
 				return info, wrapf(ErrNotImage, "gif frame %d (%dx%d at %d,%d) lies outside the %dx%d screen",
-					info.frames, w, h, left, top, info.width, info.height)
+					n, w, h, left, top, info.width, info.height)
 			}
-			if info.frames > lim.MaxFrames {
+			if n > lim.MaxFrames {
 				return info, wrapf(ErrTooLarge, "gif has more than %d frames", lim.MaxFrames)
 			}
 			p += 10
@@ -110,8 +133,10 @@ func scanGIF(b []byte, lim Limits) (gifInfo, error) {
 			if !skipSubBlocks() {
 				return info, truncated
 			}
+			info.frames = append(info.frames, gifFrame{start: start, end: p, delay: delay, disposal: disposal})
+			start, delay, disposal = p, 0, 0
 		case 0x3B: // trailer
-			if info.frames == 0 {
+			if len(info.frames) == 0 {
 				return info, wrapf(ErrNotImage, "gif has no frames")
 			}
 			return info, nil
@@ -121,9 +146,32 @@ func scanGIF(b []byte, lim Limits) (gifInfo, error) {
 	}
 }
 
+// gifStream is a scanned GIF whose frames are decoded on demand.
+type gifStream struct {
+	data []byte
+	info gifInfo
+}
+
+// frame decodes frame i alone: the stream's header, the frame's blocks and
+// a trailer make a one-frame GIF.
+func (g *gifStream) frame(i int) (*image.Paletted, error) {
+	f := g.info.frames[i]
+	r := io.MultiReader(bytes.NewReader(g.data[:g.info.header]), bytes.NewReader(g.data[f.start:f.end]), bytes.NewReader([]byte{0x3B}))
+	img, err := gif.Decode(r)
+	if err != nil {
+		return nil, wrapf(ErrNotImage, "decoding gif frame %d: %v", i+1, err)
+	}
+	p, ok := img.(*image.Paletted)
+	if !ok {
+		return nil, wrapf(ErrNotImage, "gif frame %d is a %T", i+1, img)
+	}
+	return p, nil
+}
+
 // decodeGIF buffers a GIF (r replays the sniffed header and the rest of the
-// source), scans it and decodes either every frame or just the first.
-func decodeGIF(cfg image.Config, r io.Reader, lim Limits, animate bool) (*source, error) {
+// source), scans it and decodes its first frame; the other frames are
+// decoded by animatedThumbnail when an animation is kept.
+func decodeGIF(r io.Reader, lim Limits, animate bool) (*source, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, err // the byte limit (ErrTooLarge) or the bucket
@@ -132,24 +180,15 @@ func decodeGIF(cfg image.Config, r io.Reader, lim Limits, animate bool) (*source
 	if err != nil {
 		return nil, err
 	}
-	canvas := image.Rect(0, 0, info.width, info.height)
-	s := &source{format: GIF, orient: 1}
-	if animate && info.frames > 1 && int64(info.frames)*int64(info.width)*int64(info.height) <= animationBudget(lim) {
-		g, err := gif.DecodeAll(bytes.NewReader(data))
-		if err != nil {
-			return nil, wrapf(ErrNotImage, "decoding gif: %v", err)
-		}
-		s.anim = g
-		s.img, s.pal = onCanvas(g.Image[0], canvas), g.Image[0].Palette
-		return s, nil
-	}
-	first, err := gif.Decode(bytes.NewReader(data))
+	st := &gifStream{data: data, info: info}
+	first, err := st.frame(0)
 	if err != nil {
-		return nil, wrapf(ErrNotImage, "decoding gif: %v", err)
+		return nil, err
 	}
-	s.img = onCanvas(first, canvas)
-	if p, ok := first.(*image.Paletted); ok {
-		s.pal = p.Palette
+	s := &source{format: GIF, orient: 1, pal: first.Palette}
+	s.img = onCanvas(first, image.Rect(0, 0, info.width, info.height))
+	if animate && len(info.frames) > 1 && int64(len(info.frames))*int64(info.width)*int64(info.height) <= animationBudget(lim) {
+		s.anim = st
 	}
 	return s, nil
 }
@@ -173,38 +212,32 @@ func onCanvas(frame image.Image, canvas image.Rectangle) image.Image {
 // (deltaFrames) when no frame shows transparency; otherwise every frame is
 // written whole and disposed to the background, so transparent areas show
 // what they should and nothing else.
-func animatedThumbnail(g *gif.GIF, spec Spec) (Thumbnail, error) {
-	canvas := image.NewNRGBA(image.Rect(0, 0, g.Config.Width, g.Config.Height))
-	var saved *image.NRGBA
-	out := &gif.GIF{LoopCount: g.LoopCount}
+func animatedThumbnail(g *gifStream, spec Spec) (Thumbnail, error) {
+	canvas := image.NewNRGBA(image.Rect(0, 0, g.info.width, g.info.height))
+	var saved []byte // for DisposalPrevious: the canvas under the frame
+	out := &gif.GIF{LoopCount: g.info.loopCount}
 	opaque := true
-	for i, frame := range g.Image {
-		disposal := byte(0)
-		if i < len(g.Disposal) {
-			disposal = g.Disposal[i]
-		}
-		if disposal == gif.DisposalPrevious {
-			if saved == nil {
-				saved = image.NewNRGBA(canvas.Rect)
-			}
-			copy(saved.Pix, canvas.Pix)
+	for i, f := range g.info.frames {
+		frame, err := g.frame(i)
+		if err != nil {
+			return Thumbnail{}, err
 		}
 		fb := frame.Bounds()
+		under := canvas.SubImage(fb).(*image.NRGBA)
+		if f.disposal == gif.DisposalPrevious {
+			saved = saveRect(saved[:0], under)
+		}
 		draw.Draw(canvas, fb, frame, fb.Min, draw.Over)
 		small := mapToPalette(resizeTo(canvas, spec.Width, spec.Height, spec), frame.Palette, false)
 		opaque = opaque && small.Opaque()
 		out.Image = append(out.Image, small)
-		delay := 0
-		if i < len(g.Delay) {
-			delay = g.Delay[i]
-		}
-		out.Delay = append(out.Delay, delay)
+		out.Delay = append(out.Delay, f.delay)
 		out.Disposal = append(out.Disposal, gif.DisposalBackground)
-		switch disposal {
+		switch f.disposal {
 		case gif.DisposalBackground:
 			draw.Draw(canvas, fb, image.Transparent, image.Point{}, draw.Src)
 		case gif.DisposalPrevious:
-			copy(canvas.Pix, saved.Pix)
+			restoreRect(under, saved)
 		}
 	}
 	b := out.Image[0].Bounds()
@@ -217,6 +250,25 @@ func animatedThumbnail(g *gif.GIF, spec Spec) (Thumbnail, error) {
 		return Thumbnail{}, err
 	}
 	return Thumbnail{Data: buf.Bytes(), Format: GIF, Width: b.Dx(), Height: b.Dy()}, nil
+}
+
+// saveRect appends the rows of m to buf.
+func saveRect(buf []byte, m *image.NRGBA) []byte {
+	for y := m.Rect.Min.Y; y < m.Rect.Max.Y; y++ {
+		o := m.PixOffset(m.Rect.Min.X, y)
+		buf = append(buf, m.Pix[o:o+4*m.Rect.Dx()]...)
+	}
+	return buf
+}
+
+// restoreRect writes rows saved by saveRect back into m.
+func restoreRect(m *image.NRGBA, buf []byte) {
+	row := 4 * m.Rect.Dx()
+	for y := m.Rect.Min.Y; y < m.Rect.Max.Y; y++ {
+		o := m.PixOffset(m.Rect.Min.X, y)
+		copy(m.Pix[o:o+row], buf[:row])
+		buf = buf[row:]
+	}
 }
 
 // deltaFrames rewrites the whole, opaque frames of g so each one after the

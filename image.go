@@ -260,7 +260,7 @@ type source struct {
 	img    image.Image // the still picture (a GIF's first frame on its canvas)
 	format Format
 	orient int           // EXIF orientation 1..8
-	anim   *gif.GIF      // every frame of an animated GIF, when kept (see gif.go)
+	anim   *gifStream    // an animated GIF, when its animation is kept (see gif.go)
 	pal    color.Palette // a GIF's first-frame palette, reused for GIF output
 }
 
@@ -278,12 +278,12 @@ func wantsAnimation(specs []Spec) bool {
 // keep all their frames when animate is set and the animation fits the
 // limits (see decodeGIF).
 func decodeSource(src io.Reader, lim Limits, animate bool) (*source, error) {
-	cfg, c, head, r, err := sniffCodec(src, lim)
+	_, c, head, r, err := sniffCodec(src, lim)
 	if err != nil {
 		return nil, err
 	}
 	if c.format == GIF {
-		return decodeGIF(cfg, r, lim, animate)
+		return decodeGIF(r, lim, animate)
 	}
 	orient := 1
 	if c.format == JPEG {
