@@ -313,14 +313,13 @@ func (r *regenerator) outOfDate(ctx context.Context, rv reflect.Value, old []str
 		if err := checkKey(src); err != nil {
 			return fail(err)
 		}
-		attrs, err := r.p.bucket.Attributes(ctx, src)
+		digests, err := r.p.sourceDigests(ctx, r.s.Table, pk, g, src)
 		if err != nil {
-			return fail(storageErr("attributes", err))
+			return fail(err)
 		}
 		groupStale := false
-		for _, t := range g.thumbs {
-			d := thumbDigest(r.s.Table, pk, t.field.Name, src, sourceVersion(attrs), t.spec)
-			if _, _, got, ok := parseThumbName(old[index[t]]); !ok || got != d {
+		for i, t := range g.thumbs {
+			if _, _, got, ok := parseThumbName(old[index[t]]); !ok || got != digests[i] {
 				groupStale = true
 			}
 		}
@@ -329,9 +328,6 @@ func (r *regenerator) outOfDate(ctx context.Context, rv reflect.Value, old []str
 		}
 		// It would be remade: check the header as the save would, so a
 		// source that is not an image is reported, without decoding pixels.
-		if attrs.Size > r.p.limits.MaxBytes {
-			return fail(wrapf(ErrTooLarge, "%d bytes is more than the limit of %d", attrs.Size, r.p.limits.MaxBytes))
-		}
 		rd, err := r.p.bucket.NewReader(ctx, src, nil)
 		if err != nil {
 			return fail(storageErr("read", err))
