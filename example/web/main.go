@@ -1,0 +1,251 @@
+// Command web is a small shop page built on gormthumb: an upload form that
+// turns a posted image into a Product (Plugin.Upload, then db.Create, which
+// makes the thumbnail), and a list of every product's thumbnail with its
+// width and height on the <img>.
+//
+//	go run ./example/web                 # http://127.0.0.1:8080, data in ./gormthumb-web
+//	go run ./example/web -addr :9000 -dir /tmp/shop
+//
+// Images live in a local-folder bucket that the program serves itself under
+// /media: the page links to them with URLs signed by the bucket (fileblob's
+// HMAC signer), and /media serves only URLs carrying a valid, unexpired
+// signature. On S3, GCS or Azure the same URLs helper gives the cloud's own
+// signed URLs and /media is not needed.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"html/template"
+	"log"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gormthumb/gormthumb"
+	"gocloud.dev/blob/fileblob"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Product is a model with an original image and its thumbnail.
+type Product struct {
+	ID         uint
+	Name       string
+	CreatedAt  time.Time
+	Cover      gormthumb.ImageField `upload:"images/cover/%Y/%m/%d"`
+	CoverThumb gormthumb.ImageField `thumb:"220x220,source=Cover"`
+}
+
+// maxUpload bounds a request body.
+const maxUpload = 20 << 20
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
+	dir := flag.String("dir", "gormthumb-web", "directory for the sqlite file, the bucket folder and the URL signing key")
+	flag.Parse()
+	app, err := newApp(*dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer app.close()
+	log.Printf("listening on http://%s (data in %s)", *addr, *dir)
+	srv := &http.Server{Addr: *addr, Handler: app.routes(), ReadHeaderTimeout: 10 * time.Second}
+	log.Fatal(srv.ListenAndServe())
+}
+
+// app is the example's state: database, plugin, URLs and page template.
+type app struct {
+	db     *gorm.DB
+	plugin *gormthumb.Plugin
+	urls   *gormthumb.URLs
+	signer *fileblob.URLSignerHMAC
+	page   *template.Template
+	close  func()
+}
+
+// newApp opens (creating if needed) the sqlite file and bucket folder in dir.
+func newApp(dir string) (*app, error) {
+	media := filepath.Join(dir, "media")
+	if err := os.MkdirAll(media, 0o755); err != nil {
+		return nil, err
+	}
+	key, err := signingKey(filepath.Join(dir, "url-signing.key"))
+	if err != nil {
+		return nil, err
+	}
+	// Signed URLs point at /media on this server; ServeBlobs checks them.
+	signer := fileblob.NewURLSignerHMAC(&url.URL{Path: "/media"}, key)
+	bucket, err := fileblob.OpenBucket(media, &fileblob.Options{URLSigner: signer, NoTempDir: true})
+	if err != nil {
+		return nil, err
+	}
+	db, err := gorm.Open(sqlite.Open(filepath.Join(dir, "shop.db")+"?_busy_timeout=5000&_txlock=immediate"), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		bucket.Close()
+		return nil, err
+	}
+	a := &app{db: db, plugin: gormthumb.New(bucket), signer: signer}
+	a.close = func() {
+		if s, err := db.DB(); err == nil {
+			s.Close()
+		}
+		bucket.Close()
+	}
+	if err := db.Use(a.plugin); err != nil {
+		a.close()
+		return nil, err
+	}
+	if err := db.AutoMigrate(&Product{}); err != nil {
+		a.close()
+		return nil, err
+	}
+	a.urls = a.plugin.URLs(gormthumb.URLOptions{Expiry: time.Hour})
+	a.page = template.Must(template.New("page").Funcs(a.urls.FuncMap(context.Background())).Parse(pageHTML))
+	return a, nil
+}
+
+// signingKey reads the URL signing key, making a random one the first time.
+func signingKey(path string) ([]byte, error) {
+	if key, err := os.ReadFile(path); err == nil && len(key) >= 32 {
+		return key, nil
+	}
+	key := make([]byte, 32)
+	rand.Read(key)
+	return key, os.WriteFile(path, key, 0o600)
+}
+
+func (a *app) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", a.list)
+	mux.HandleFunc("POST /products", a.create)
+	mux.Handle("GET /media", gormthumb.ServeBlobs(a.plugin.Bucket(), a.signer))
+	return mux
+}
+
+// pageData is what the template shows.
+type pageData struct {
+	Products []Product
+	Message  string // a rejected upload, in words
+	Name     string // the name the user typed, kept after a rejection
+}
+
+func (a *app) list(w http.ResponseWriter, r *http.Request) {
+	a.render(w, r, http.StatusOK, pageData{})
+}
+
+func (a *app) render(w http.ResponseWriter, r *http.Request, status int, data pageData) {
+	if err := a.db.WithContext(r.Context()).Order("id DESC").Find(&data.Products).Error; err != nil {
+		http.Error(w, "database error", http.StatusInternalServerError)
+		return
+	}
+	var buf strings.Builder
+	if err := a.page.Execute(&buf, data); err != nil {
+		log.Printf("render: %v", err)
+		http.Error(w, "cannot render the page", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	fmt.Fprint(w, buf.String())
+}
+
+// create turns a posted image into a Product: Upload checks the bytes are
+// an image and writes the original; Create makes the thumbnail.
+func (a *app) create(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
+	var name string
+	reject := func(status int, msg string) {
+		a.render(w, r, status, pageData{Message: msg, Name: name})
+	}
+	if err := r.ParseMultipartForm(1 << 20); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			reject(http.StatusRequestEntityTooLarge, fmt.Sprintf("The upload is larger than %d MiB.", maxUpload>>20))
+			return
+		}
+		reject(http.StatusBadRequest, "The form could not be read. Please try again.")
+		return
+	}
+	name = strings.TrimSpace(r.FormValue("name"))
+	file, header, err := r.FormFile("image")
+	if err != nil {
+		reject(http.StatusBadRequest, "Choose an image file to upload.")
+		return
+	}
+	defer file.Close()
+	if name == "" {
+		name = strings.TrimSuffix(header.Filename, filepath.Ext(header.Filename))
+	}
+	ctx := r.Context()
+	p := Product{Name: name}
+	if _, err := a.plugin.Upload(ctx, &p, "Cover", header.Filename, file); err != nil {
+		reject(http.StatusUnprocessableEntity, uploadMessage(header.Filename, err))
+		return
+	}
+	if err := a.db.WithContext(ctx).Create(&p).Error; err != nil {
+		// The row was not saved: the original is ours to remove.
+		a.plugin.Bucket().Delete(context.WithoutCancel(ctx), p.Cover.Key)
+		reject(http.StatusUnprocessableEntity, uploadMessage(header.Filename, err))
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// uploadMessage says in words why an upload was refused.
+func uploadMessage(filename string, err error) string {
+	switch {
+	case errors.Is(err, gormthumb.ErrNotImage):
+		return fmt.Sprintf("%q is not an image. Upload a JPEG, PNG, GIF, WebP, TIFF or BMP file.", filename)
+	case errors.Is(err, gormthumb.ErrUnsupportedFormat):
+		return fmt.Sprintf("%q is an image format this shop cannot show. Upload a JPEG, PNG, GIF, WebP, TIFF or BMP file.", filename)
+	case errors.Is(err, gormthumb.ErrTooLarge):
+		return fmt.Sprintf("%q is too large.", filename)
+	}
+	log.Printf("upload %q: %v", filename, err)
+	return fmt.Sprintf("%q could not be saved. Please try again.", filename)
+}
+
+const pageHTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>gormthumb shop</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; padding: 0 1rem; color: #222; }
+h1 { font-size: 1.5rem; margin-bottom: .25rem; }
+p.lead { color: #555; margin-top: 0; }
+form { display: flex; gap: .75rem; align-items: center; flex-wrap: wrap; padding: 1rem; background: #f4f4f6; border-radius: 8px; }
+.error { background: #fde8e8; border: 1px solid #e0a0a0; color: #8a1f1f; padding: .75rem 1rem; border-radius: 8px; margin: 1rem 0; }
+ul { list-style: none; padding: 0; display: grid; grid-template-columns: repeat(auto-fill, minmax(240px, 1fr)); gap: 1rem; margin-top: 1.5rem; }
+li { background: #fff; border: 1px solid #ddd; border-radius: 8px; padding: 10px; text-align: center; }
+li img { display: block; margin: 0 auto .5rem; background: #eee; }
+.size { color: #777; font-size: .85rem; }
+</style>
+</head>
+<body>
+<h1>gormthumb shop</h1>
+<p class="lead">Upload a picture: it becomes a product, and its thumbnail is made as it is saved.</p>
+{{if .Message}}<div class="error" role="alert">{{.Message}}</div>{{end}}
+<form method="post" action="/products" enctype="multipart/form-data">
+  <label>Name <input name="name" value="{{.Name}}"></label>
+  <input type="file" name="image" accept="image/*" required>
+  <button type="submit">Add product</button>
+</form>
+{{with .Products}}<ul>
+{{range .}}{{$p := .}}<li>
+  {{with image .CoverThumb}}<img src="{{.URL}}" width="{{.Width}}" height="{{.Height}}" alt="{{$p.Name}}">{{end}}
+  <strong>{{.Name}}</strong>
+  {{with image .CoverThumb}}<div class="size">{{.Width}}×{{.Height}} thumbnail</div>{{end}}
+</li>
+{{end}}</ul>{{else}}<p>No products yet.</p>{{end}}
+</body>
+</html>
+`
