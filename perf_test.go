@@ -235,7 +235,7 @@ func perfCMYK(img image.Image) *image.CMYK {
 // single Lanczos pass over the full source, on every pixel layout the box
 // pass reads natively, for fitted and cropped (sub-image) sources.
 func TestFastResizeQuality(t *testing.T) {
-	w, h := 1600, 1200
+	w, h := 1200, 900 // pre-shrinks by 2 to 6: the box pass always runs
 	if testing.Short() {
 		w, h = 800, 600
 	}
@@ -260,7 +260,7 @@ func TestFastResizeQuality(t *testing.T) {
 		{"paletted", perfPaletted(photo)},
 		{"cmyk", perfCMYK(photo)},
 	}
-	boxes := [][2]int{{110, 150}, {200, 200}, {64, 64}}
+	boxes := [][2]int{{110, 150}, {64, 64}}
 	for _, s := range sources {
 		t.Run(s.name, func(t *testing.T) {
 			b := s.img.Bounds()
