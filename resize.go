@@ -23,7 +23,7 @@ import (
 const preshrinkMargin = 3
 
 // maxBoxFactor keeps the 32-bit plane sums (k²·255) from overflowing.
-const maxBoxFactor = 4096
+const maxBoxFactor = 4000
 
 // fitSize returns the size of an sw×sh image fitted inside w×h keeping its
 // aspect ratio, never smaller than 1 pixel, and never larger than the
@@ -143,30 +143,7 @@ func preshrink(img image.Image, tw, th int) image.Image {
 	case *image.YCbCr:
 		return boxYCbCr(src, tw, th)
 	case *image.Gray:
-		k := boxFactor(sw, sh, tw, th, 1)
-		if k == 0 {
-			return nil
-		}
-		g := newBoxGrid(b, k, 1, 1)
-		if !g.fits(tw, th) {
-			return nil
-		}
-		dst := image.NewGray(image.Rect(0, 0, g.ow, g.oh))
-		g.run(func(oy0, oy1 int) {
-			acc := make([]uint32, g.ow)
-			for oy := oy0; oy < oy1; oy++ {
-				clear(acc)
-				for y := g.y0 + oy*k; y < g.y0+(oy+1)*k; y++ {
-					off := src.PixOffset(g.x0, y)
-					sumRow(acc, src.Pix[off:off+g.ow*k], k)
-				}
-				row := dst.Pix[oy*dst.Stride : oy*dst.Stride+g.ow]
-				for i, s := range acc {
-					row[i] = uint8((s + g.n/2) / g.n)
-				}
-			}
-		})
-		return dst
+		return boxGray(src, tw, th)
 	case *image.NRGBA:
 		return boxRGBA(b, tw, th, func(x0, y, n, k int, acc []uint64) {
 			off := src.PixOffset(x0, y)
@@ -259,6 +236,35 @@ func sumRow(acc []uint32, row []uint8, k int) {
 		}
 		acc[i] += s
 	}
+}
+
+// boxGray box-averages a grey image.
+func boxGray(src *image.Gray, tw, th int) image.Image {
+	b := src.Bounds()
+	k := boxFactor(b.Dx(), b.Dy(), tw, th, 1)
+	if k == 0 {
+		return nil
+	}
+	g := newBoxGrid(b, k, 1, 1)
+	if !g.fits(tw, th) {
+		return nil
+	}
+	dst := image.NewGray(image.Rect(0, 0, g.ow, g.oh))
+	g.run(func(oy0, oy1 int) {
+		acc := make([]uint32, g.ow)
+		for oy := oy0; oy < oy1; oy++ {
+			clear(acc)
+			for y := g.y0 + oy*k; y < g.y0+(oy+1)*k; y++ {
+				off := src.PixOffset(g.x0, y)
+				sumRow(acc, src.Pix[off:off+g.ow*k], k)
+			}
+			row := dst.Pix[oy*dst.Stride : oy*dst.Stride+g.ow]
+			for i, s := range acc {
+				row[i] = uint8((s + g.n/2) / g.n)
+			}
+		}
+	})
+	return dst
 }
 
 // boxYCbCr box-averages the luma and chroma planes separately (chroma at
