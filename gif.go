@@ -217,6 +217,8 @@ func animatedThumbnail(g *gifStream, spec Spec) (Thumbnail, error) {
 	var saved []byte // for DisposalPrevious: the canvas under the frame
 	out := &gif.GIF{LoopCount: g.info.loopCount}
 	opaque := true
+	var lastPal color.Palette
+	var nearest *nearestCache // while frames share a palette
 	for i, f := range g.info.frames {
 		frame, err := g.frame(i)
 		if err != nil {
@@ -228,7 +230,10 @@ func animatedThumbnail(g *gifStream, spec Spec) (Thumbnail, error) {
 			saved = saveRect(saved[:0], under)
 		}
 		draw.Draw(canvas, fb, frame, fb.Min, draw.Over)
-		small := mapToPalette(resizeTo(canvas, spec.Width, spec.Height, spec), frame.Palette, false)
+		if !samePalette(frame.Palette, lastPal) {
+			lastPal, nearest = frame.Palette, newNearestCache()
+		}
+		small := mapToPalette(resizeTo(canvas, spec.Width, spec.Height, spec), frame.Palette, nearest)
 		opaque = opaque && small.Opaque()
 		out.Image = append(out.Image, small)
 		out.Delay = append(out.Delay, f.delay)
@@ -278,15 +283,17 @@ func restoreRect(m *image.NRGBA, buf []byte) {
 // previous one. What a viewer shows is unchanged; the file is much smaller.
 func deltaFrames(g *gif.GIF) {
 	prev := g.Image[0]
+	prevRGBA := packPalette(prev.Palette)
 	imgs, delays := []*image.Paletted{prev}, []int{g.Delay[0]}
 	for i := 1; i < len(g.Image); i++ {
 		cur := g.Image[i]
+		curRGBA := packPalette(cur.Palette)
+		same := func(o int) bool { return curRGBA[cur.Pix[o]] == prevRGBA[prev.Pix[o]] }
 		changed := image.Rectangle{}
-		for y := cur.Rect.Min.Y; y < cur.Rect.Max.Y; y++ {
-			for x := cur.Rect.Min.X; x < cur.Rect.Max.X; x++ {
-				if cur.At(x, y) != prev.At(x, y) {
-					changed = changed.Union(image.Rect(x, y, x+1, y+1))
-				}
+		w := cur.Rect.Dx()
+		for o := range cur.Pix { // whole frames at the origin: Stride == width
+			if !same(o) {
+				changed = changed.Union(image.Rect(o%w, o/w, o%w+1, o/w+1))
 			}
 		}
 		if changed.Empty() {
@@ -300,19 +307,31 @@ func deltaFrames(g *gif.GIF) {
 			t := uint8(len(pal) - 1)
 			for y := changed.Min.Y; y < changed.Max.Y; y++ {
 				for x := changed.Min.X; x < changed.Max.X; x++ {
-					if c := cur.ColorIndexAt(x, y); cur.Palette[c] != prev.At(x, y) {
-						d.SetColorIndex(x, y, c)
+					o := y*w + x
+					if same(o) {
+						d.Pix[d.PixOffset(x, y)] = t
 					} else {
-						d.SetColorIndex(x, y, t)
+						d.Pix[d.PixOffset(x, y)] = cur.Pix[o]
 					}
 				}
 			}
 		}
 		imgs, delays = append(imgs, d), append(delays, g.Delay[i])
-		prev = cur
+		prev, prevRGBA = cur, curRGBA
 	}
 	g.Image, g.Delay = imgs, delays
 	g.Disposal = make([]byte, len(imgs)) // all DisposalNone: each frame stays under the next
+}
+
+// packPalette is each palette entry's 8-bit RGBA packed in a uint32, for
+// comparing colours of pixels from different palettes.
+func packPalette(p color.Palette) [256]uint32 {
+	var out [256]uint32
+	for i, c := range p {
+		r, g, b, a := c.RGBA()
+		out[i] = r>>8<<24 | g>>8<<16 | b>>8<<8 | a>>8
+	}
+	return out
 }
 
 // toPaletted converts img to at most 256 colours for a still GIF, with
@@ -321,14 +340,28 @@ func toPaletted(img image.Image, base color.Palette) *image.Paletted {
 	if p, ok := img.(*image.Paletted); ok && p.Rect.Min == (image.Point{}) {
 		return p
 	}
-	return mapToPalette(img, base, true)
+	return mapToPalette(img, base, nil)
+}
+
+func samePalette(a, b color.Palette) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // mapToPalette converts img to at most 256 colours: the opaque colours of
 // base (a GIF frame's own palette) or, when there is none, the Plan 9
-// palette, dithered or nearest. Pixels less than half opaque become a
-// transparent palette entry, so transparency survives.
-func mapToPalette(img image.Image, base color.Palette, dither bool) *image.Paletted {
+// palette. With a nearest cache (for this base) each pixel takes the
+// nearest colour; without, Floyd–Steinberg dithering is used.
+// Pixels less than half opaque become a transparent palette entry, so
+// transparency survives.
+func mapToPalette(img image.Image, base color.Palette, nearest *nearestCache) *image.Paletted {
 	if base == nil {
 		if p, ok := img.(*image.Paletted); ok {
 			base = p.Palette
@@ -356,18 +389,11 @@ func mapToPalette(img image.Image, base color.Palette, dither bool) *image.Palet
 		solid.Pix[i] = 255
 	}
 	dst := image.NewPaletted(solid.Rect, pal)
-	if dither {
+	if nearest == nil {
 		draw.FloydSteinberg.Draw(dst, dst.Rect, solid, image.Point{})
 	} else {
-		nearest := map[[3]uint8]uint8{}
 		for i, o := 0, 0; o < len(solid.Pix); i, o = i+1, o+4 {
-			k := [3]uint8{solid.Pix[o], solid.Pix[o+1], solid.Pix[o+2]}
-			idx, ok := nearest[k]
-			if !ok {
-				idx = uint8(pal.Index(color.NRGBA{k[0], k[1], k[2], 255}))
-				nearest[k] = idx
-			}
-			dst.Pix[i] = idx
+			dst.Pix[i] = nearest.index(pal, solid.Pix[o], solid.Pix[o+1], solid.Pix[o+2])
 		}
 	}
 	if len(holes) > 0 {
@@ -378,4 +404,27 @@ func mapToPalette(img image.Image, base color.Palette, dither bool) *image.Palet
 		}
 	}
 	return dst
+}
+
+// nearestCache maps colours, 5 bits a channel, to their nearest palette
+// index (-1: not yet known). Each 8x8x8 bucket takes the entry nearest its
+// centre, at most 4 levels a channel from the exact answer, which is far
+// below what a 256-colour palette resolves anyway, and the palette search
+// runs once per bucket instead of once per pixel.
+type nearestCache [1 << 15]int16
+
+func newNearestCache() *nearestCache {
+	c := new(nearestCache)
+	for i := range c {
+		c[i] = -1
+	}
+	return c
+}
+
+func (c *nearestCache) index(pal color.Palette, r, g, b uint8) uint8 {
+	k := int(r>>3)<<10 | int(g>>3)<<5 | int(b>>3)
+	if c[k] < 0 {
+		c[k] = int16(pal.Index(color.NRGBA{r&^7 | 4, g&^7 | 4, b&^7 | 4, 255}))
+	}
+	return uint8(c[k])
 }
