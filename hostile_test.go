@@ -10,6 +10,7 @@ import (
 	"image/gif"
 	"image/png"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -206,5 +207,15 @@ func TestHostileInputThroughPlugin(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.wantThumb(ok.Thumb.Key, 64, 64, "gif")
+		// An extension that lies: a WebP named .jpg is read as WebP and,
+		// having alpha, thumbnailed as PNG.
+		liar := Sketch{Image: e.put("fine/photo.jpg", corpusBytes(t, "webp-lossy-alpha.webp"))}
+		if err := e.db.Create(&liar).Error; err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(liar.Thumb.Key, ".png") {
+			t.Fatalf("thumbnail key %q", liar.Thumb.Key)
+		}
+		e.wantThumb(liar.Thumb.Key, 64, 48, "png")
 	})
 }
