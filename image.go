@@ -348,10 +348,13 @@ func isOpaque(img image.Image) bool {
 func makeThumbnail(img image.Image, srcFormat Format, orient int, spec Spec, pal color.Palette) (Thumbnail, error) {
 	// Resize before rotating: the box is swapped for orientations that
 	// transpose, so we rotate a thumbnail rather than a full-size image.
+	// The cover anchor is turned the same way, so `anchor=top` keeps the
+	// top of the picture as shown, not of the pixels as stored.
 	w, h := spec.Width, spec.Height
 	if orient >= 5 && orient <= 8 {
 		w, h = h, w
 	}
+	spec.Anchor = storedAnchor(spec.Anchor, orient)
 	small := resizeTo(img, w, h, spec)
 	small = applyOrientation(small, orient)
 	format := OutputFormat(spec, srcFormat, img)
@@ -361,6 +364,45 @@ func makeThumbnail(img image.Image, srcFormat Format, orient int, spec Spec, pal
 	}
 	b := small.Bounds()
 	return Thumbnail{Data: buf.Bytes(), Format: format, Width: b.Dx(), Height: b.Dy()}, nil
+}
+
+// anchorXY places each anchor on a 3x3 grid, x and y in -1..1 (y down).
+var anchorXY = map[Anchor][2]int{
+	imaging.TopLeft: {-1, -1}, imaging.Top: {0, -1}, imaging.TopRight: {1, -1},
+	imaging.Left: {-1, 0}, imaging.Center: {0, 0}, imaging.Right: {1, 0},
+	imaging.BottomLeft: {-1, 1}, imaging.Bottom: {0, 1}, imaging.BottomRight: {1, 1},
+}
+
+// storedAnchor is the anchor, in the pixels as stored, of an anchor in the
+// picture as shown after EXIF orientation orient.
+func storedAnchor(a Anchor, orient int) Anchor {
+	xy, ok := anchorXY[a]
+	if !ok {
+		return a
+	}
+	x, y := xy[0], xy[1]
+	switch orient {
+	case 2:
+		x = -x
+	case 3:
+		x, y = -x, -y
+	case 4:
+		y = -y
+	case 5:
+		x, y = y, x
+	case 6:
+		x, y = y, -x
+	case 7:
+		x, y = -y, -x
+	case 8:
+		x, y = -y, x
+	}
+	for k, v := range anchorXY {
+		if v == [2]int{x, y} {
+			return k
+		}
+	}
+	return a
 }
 
 // applyOrientation undoes an EXIF orientation (1..8).
