@@ -219,3 +219,41 @@ func TestHostileInputThroughPlugin(t *testing.T) {
 		e.wantThumb(liar.Thumb.Key, 64, 48, "png")
 	})
 }
+
+// failAfter reads n bytes of data, then fails.
+type failAfter struct {
+	data []byte
+	n    int
+	err  error
+}
+
+func (f *failAfter) Read(p []byte) (int, error) {
+	if f.n == 0 {
+		return 0, f.err
+	}
+	k := copy(p[:min(len(p), f.n)], f.data)
+	f.data, f.n = f.data[k:], f.n-k
+	return k, nil
+}
+
+// A source that fails while being read is reported as that failure (the
+// plugin turns it into ErrStorage), not as a broken image, whether it fails
+// in the header, in the pixels or in a buffered GIF.
+func TestReadFailureIsNotABadImage(t *testing.T) {
+	broken := errors.New("connection reset")
+	for _, c := range []struct {
+		what string
+		data []byte
+		n    int
+	}{
+		{"JPEG header", jpegBytes(t, 300, 200), 10},
+		{"JPEG pixels", jpegBytes(t, 300, 200), 2000},
+		{"PNG pixels", pngBytes(t, 300, 200, false), 2000},
+		{"GIF", gifBytes(t, 300, 200), 2000},
+	} {
+		_, err := GoProcessor{}.Process(context.Background(), &failAfter{data: c.data, n: c.n, err: broken}, []Spec{{Width: 10, Height: 10}}, Limits{})
+		if !errors.Is(err, broken) || errors.Is(err, ErrNotImage) {
+			t.Errorf("%s: got %v, want the read error", c.what, err)
+		}
+	}
+}

@@ -3,7 +3,6 @@ package gormthumb
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -148,6 +147,22 @@ func (r *recorder) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// readErrs remembers the first error other than io.EOF that reading the
+// source returned, so a decoder's complaint about missing bytes is reported
+// as what it is (the byte limit, the bucket) rather than as a bad image.
+type readErrs struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readErrs) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF && r.err == nil {
+		r.err = err
+	}
+	return n, err
+}
+
 // codec is one image format we read. The table below is used instead of
 // image.RegisterFormat's global registry, so which decoder runs on untrusted
 // bytes never depends on what else the program imports (the WebP encoder
@@ -204,7 +219,8 @@ func sniff(src io.Reader, lim Limits) (image.Config, Format, []byte, io.Reader, 
 
 func sniffCodec(src io.Reader, lim Limits) (image.Config, codec, []byte, io.Reader, error) {
 	var cfg image.Config
-	rec := &recorder{r: src}
+	errs := &readErrs{r: src}
+	rec := &recorder{r: errs}
 	magic := make([]byte, sniffLen)
 	n, err := io.ReadFull(rec, magic)
 	magic = magic[:n]
@@ -224,8 +240,8 @@ func sniffCodec(src io.Reader, lim Limits) (image.Config, codec, []byte, io.Read
 	cfg, err = c.config(io.MultiReader(bytes.NewReader(magic), rec))
 	head := rec.buf.Bytes()
 	if err != nil {
-		if errors.Is(err, ErrTooLarge) {
-			return cfg, c, nil, nil, err
+		if errs.err != nil {
+			return cfg, c, nil, nil, errs.err
 		}
 		return cfg, c, nil, nil, wrapf(ErrNotImage, "%s header: %v", c.format, err)
 	}
@@ -278,7 +294,8 @@ func wantsAnimation(specs []Spec) bool {
 // keep all their frames when animate is set and the animation fits the
 // limits (see decodeGIF).
 func decodeSource(src io.Reader, lim Limits, animate bool) (*source, error) {
-	_, c, head, r, err := sniffCodec(src, lim)
+	errs := &readErrs{r: src}
+	_, c, head, r, err := sniffCodec(errs, lim)
 	if err != nil {
 		return nil, err
 	}
@@ -291,8 +308,8 @@ func decodeSource(src io.Reader, lim Limits, animate bool) (*source, error) {
 	}
 	img, err := c.decode(r)
 	if err != nil {
-		if errors.Is(err, ErrTooLarge) {
-			return nil, err
+		if errs.err != nil {
+			return nil, errs.err
 		}
 		return nil, wrapf(ErrNotImage, "decoding %s: %v", c.format, err)
 	}
