@@ -111,6 +111,7 @@ func TestHostileGenerated(t *testing.T) {
 		{"HEIC", append([]byte("\x00\x00\x00\x18ftypheic"), make([]byte, 64)...), Limits{}, ErrUnsupportedFormat},
 		{"ICO", append([]byte{0, 0, 1, 0, 1, 0}, make([]byte, 64)...), Limits{}, ErrUnsupportedFormat},
 		{"PSD", append([]byte("8BPS\x00\x01"), make([]byte, 64)...), Limits{}, ErrUnsupportedFormat},
+		{"animated WebP", append([]byte("RIFF\x40\x00\x00\x00WEBPVP8X\x0a\x00\x00\x00\x02\x00\x00\x00\x09\x00\x00\x09\x00\x00ANIM\x06\x00\x00\x00"), make([]byte, 32)...), Limits{}, ErrUnsupportedFormat},
 		{"truncated GIF", small[:len(small)/2], Limits{}, ErrNotImage},
 		{"GIF without frames", append(append([]byte{}, small[:13+3*256]...), 0x3B), Limits{}, ErrNotImage},
 		{"GIF frame outside its screen", outside, Limits{}, ErrNotImage},

@@ -248,6 +248,9 @@ func sniffCodec(src io.Reader, lim Limits) (image.Config, codec, []byte, io.Read
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return cfg, c, nil, nil, wrapf(ErrNotImage, "%s with empty size %dx%d", c.format, cfg.Width, cfg.Height)
 	}
+	if c.format == WebP && len(head) > 20 && string(head[12:16]) == "VP8X" && head[20]&2 != 0 {
+		return cfg, c, nil, nil, wrapf(ErrUnsupportedFormat, "animated WebP images are not supported")
+	}
 	if int64(cfg.Width)*int64(cfg.Height) > lim.MaxPixels {
 		return cfg, c, nil, nil, wrapf(ErrTooLarge, "%dx%d is more than %d pixels", cfg.Width, cfg.Height, lim.MaxPixels)
 	}
