@@ -93,6 +93,11 @@ func eachBackendConfig(t *testing.T, cfg envConfig, fn func(t *testing.T, e *env
 	for _, d := range dbBackends {
 		for _, b := range bucketBackends {
 			t.Run(d.name+"+"+b.name, func(t *testing.T) {
+				// The combinations of one test run side by side (go test's
+				// -parallel, GOMAXPROCS by default): each has its own
+				// database, schema and bucket, and the suite's time is mostly
+				// image work, which then uses both cores.
+				t.Parallel()
 				fn(t, newEnv(t, d, b, cfg))
 			})
 		}
