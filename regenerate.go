@@ -81,7 +81,9 @@ func (e RowError) Error() string { return fmt.Sprintf("row %v: %v", e.Key, e.Err
 // (&Product{}) and needs a single-column primary key. A row whose source is
 // missing or broken is reported in Failed and the walk goes on. The error
 // is non-nil only when the walk itself failed (bad model, database down,
-// ctx cancelled); the report is then what was done so far.
+// ctx cancelled); the report is then what was done so far, rows cut short
+// by a cancellation are not counted, and resuming from its LastKey
+// redoes the unfinished batch (rows already done are then skipped).
 func Regenerate(ctx context.Context, db *gorm.DB, model any, opts RegenerateOptions) (*RegenerateReport, error) {
 	rep := &RegenerateReport{}
 	p, _ := db.Config.Plugins[(&Plugin{}).Name()].(*Plugin)
@@ -171,6 +173,9 @@ func Regenerate(ctx context.Context, db *gorm.DB, model any, opts RegenerateOpti
 			close(outcomes)
 		}()
 		for o := range outcomes {
+			if o.err != nil && ctx.Err() != nil {
+				continue // cut short by the cancellation: redone on resume
+			}
 			rep.Rows++
 			switch {
 			case o.err != nil:

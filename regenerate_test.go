@@ -1,6 +1,7 @@
 package gormthumb
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -235,5 +236,39 @@ func TestRegenerateRefuses(t *testing.T) {
 	}
 	if err == nil || !strings.Contains(err.Error(), "not registered") {
 		t.Fatalf("db without the plugin: %v", err)
+	}
+}
+
+// A run cancelled half-way returns the context error and a resume point;
+// resuming from it finishes the table, and nothing is counted twice as made.
+func TestRegenerateCancelAndResume(t *testing.T) {
+	e := newEnv(t, dbBackends[0], bucketBackends[0], envConfig{})
+	e.migrate(&Product{})
+	seedProducts(t, e, 60, nil)
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	rep, err := Regenerate(ctx, e.db, &Product{}, RegenerateOptions{BatchSize: 10, Concurrency: 2,
+		Progress: func(p RegenerateProgress) {
+			if p.Done >= 25 {
+				cancel()
+			}
+		}})
+	if !errors.Is(err, context.Canceled) || rep.LastKey == nil || rep.LastKey.(uint)%10 != 0 || rep.LastKey.(uint) > 30 || len(rep.Failed) != 0 {
+		t.Fatalf("cancelled run: %+v, %v", rep, err)
+	}
+	first := rep.Made
+	rep, err = Regenerate(e.ctx, e.db, &Product{}, RegenerateOptions{After: rep.LastKey})
+	if err != nil || len(rep.Failed) != 0 {
+		t.Fatalf("resumed run: %+v, %v", rep, err)
+	}
+	// The resumed run redoes the unfinished batch: rows the first run
+	// finished there are skipped, so every row is made exactly once.
+	if first+rep.Made != 60 {
+		t.Fatalf("made %d then %d (skipped %d), want 60 in all", first, rep.Made, rep.Skipped)
+	}
+	for id, key := range thumbsByID(t, e) {
+		if key == "" {
+			t.Fatalf("row %d has no thumbnail after the resume", id)
+		}
 	}
 }
