@@ -2,6 +2,7 @@ package gormthumb
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"image"
 	"image/color"
@@ -212,7 +213,7 @@ func onCanvas(frame image.Image, canvas image.Rectangle) image.Image {
 // (deltaFrames) when no frame shows transparency; otherwise every frame is
 // written whole and disposed to the background, so transparent areas show
 // what they should and nothing else.
-func animatedThumbnail(g *gifStream, spec Spec) (Thumbnail, error) {
+func animatedThumbnail(ctx context.Context, g *gifStream, spec Spec) (Thumbnail, error) {
 	canvas := image.NewNRGBA(image.Rect(0, 0, g.info.width, g.info.height))
 	var saved []byte // for DisposalPrevious: the canvas under the frame
 	out := &gif.GIF{LoopCount: g.info.loopCount}
@@ -220,6 +221,9 @@ func animatedThumbnail(g *gifStream, spec Spec) (Thumbnail, error) {
 	var lastPal color.Palette
 	var nearest *nearestCache // while frames share a palette
 	for i, f := range g.info.frames {
+		if err := ctx.Err(); err != nil {
+			return Thumbnail{}, err
+		}
 		frame, err := g.frame(i)
 		if err != nil {
 			return Thumbnail{}, err

@@ -125,7 +125,7 @@ func (GoProcessor) Process(ctx context.Context, src io.Reader, specs []Spec, lim
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		t, err := s.thumbnail(spec)
+		t, err := s.thumbnail(ctx, spec)
 		if err != nil {
 			return nil, err
 		}
@@ -293,9 +293,9 @@ func wantsAnimation(specs []Spec) bool {
 	return false
 }
 
-// decodeSource decodes src after checking its header against lim. GIFs
-// keep all their frames when animate is set and the animation fits the
-// limits (see decodeGIF).
+// decodeSource decodes src after checking its header against lim. A GIF
+// keeps its animation when animate is set and the animation fits the limits
+// (see gif.go).
 func decodeSource(src io.Reader, lim Limits, animate bool) (*source, error) {
 	errs := &readErrs{r: src}
 	_, c, head, r, err := sniffCodec(errs, lim)
@@ -319,21 +319,10 @@ func decodeSource(src io.Reader, lim Limits, animate bool) (*source, error) {
 	return &source{img: img, format: c.format, orient: orient}, nil
 }
 
-// decodeLimited decodes src after checking its header against lim. It
-// returns the image (a GIF's first frame), its format and its EXIF
-// orientation (1..8).
-func decodeLimited(src io.Reader, lim Limits) (image.Image, Format, int, error) {
-	s, err := decodeSource(src, lim.withDefaults(), false)
-	if err != nil {
-		return nil, "", 0, err
-	}
-	return s.img, s.format, s.orient, nil
-}
-
 // thumbnail makes one thumbnail of s.
-func (s *source) thumbnail(spec Spec) (Thumbnail, error) {
+func (s *source) thumbnail(ctx context.Context, spec Spec) (Thumbnail, error) {
 	if s.anim != nil && OutputFormat(spec, s.format, s.img) == GIF {
-		return animatedThumbnail(s.anim, spec)
+		return animatedThumbnail(ctx, s.anim, spec)
 	}
 	return makeThumbnail(s.img, s.format, s.orient, spec, s.pal)
 }
