@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/color"
 	"image/gif"
+	"image/jpeg"
 	"image/png"
 	"runtime"
 	"strings"
@@ -256,5 +257,29 @@ func TestReadFailureIsNotABadImage(t *testing.T) {
 		if !errors.Is(err, broken) || errors.Is(err, ErrNotImage) {
 			t.Errorf("%s: got %v, want the read error", c.what, err)
 		}
+	}
+}
+
+// A progressive JPEG whose last scan is repeated a thousand times: Go's
+// decoder would walk the whole image once per scan. With MaxPixels 100,000
+// this 256x160 image may have 244 scans (scans x pixels <= 100 x MaxPixels).
+func TestJPEGScanBomb(t *testing.T) {
+	b := corpusBytes(t, "jpeg-progressive.jpg")
+	last := bytes.LastIndex(b, []byte{0xFF, 0xDA})
+	eoi := len(b) - 2
+	var buf bytes.Buffer
+	buf.Write(b[:eoi])
+	for i := 0; i < 1000; i++ {
+		buf.Write(b[last:eoi])
+	}
+	buf.Write(b[eoi:])
+	lim := Limits{MaxPixels: 100_000}
+	if _, err := jpeg.Decode(bytes.NewReader(buf.Bytes())); err != nil {
+		t.Fatalf("Go's decoder refuses the repeated scans itself: %v", err)
+	}
+	_, _, err := processBytes(t, buf.Bytes(), []Spec{{Width: 50, Height: 50}}, lim)
+	wantSentinel(t, "1012 scans", err, ErrTooLarge)
+	if _, _, err := processBytes(t, b, []Spec{{Width: 50, Height: 50}}, lim); err != nil {
+		t.Fatalf("the original's 12 scans: %v", err)
 	}
 }

@@ -298,7 +298,7 @@ func wantsAnimation(specs []Spec) bool {
 // (see gif.go).
 func decodeSource(src io.Reader, lim Limits, animate bool) (*source, error) {
 	errs := &readErrs{r: src}
-	_, c, head, r, err := sniffCodec(errs, lim)
+	cfg, c, head, r, err := sniffCodec(errs, lim)
 	if err != nil {
 		return nil, err
 	}
@@ -306,17 +306,60 @@ func decodeSource(src io.Reader, lim Limits, animate bool) (*source, error) {
 		return decodeGIF(r, lim, animate)
 	}
 	orient := 1
+	var scans *scanCounter
 	if c.format == JPEG {
 		orient = exifOrientation(head)
+		scans = &scanCounter{r: r, max: maxScans(cfg, lim)}
+		r = scans
 	}
 	img, err := c.decode(r)
 	if err != nil {
+		if scans != nil && scans.err != nil {
+			return nil, scans.err
+		}
 		if errs.err != nil {
 			return nil, errs.err
 		}
 		return nil, wrapf(ErrNotImage, "decoding %s: %v", c.format, err)
 	}
 	return &source{img: img, format: c.format, orient: orient}, nil
+}
+
+// A progressive JPEG may hold any number of scans, and Go's decoder walks
+// every block of the image once per scan; a scan can take a few bytes, so
+// a 1 MB file of repeated scans can keep a core busy for hours. Decoding
+// stops with ErrTooLarge past scans × pixels > 100 × MaxPixels: 100 scans
+// for a 50-megapixel image, over 400 at 12 megapixels, while real encoders
+// write 10 or so (libjpeg) to a few dozen (mozjpeg).
+func maxScans(cfg image.Config, lim Limits) int {
+	return int(max(100, 100*lim.MaxPixels/max(1, int64(cfg.Width)*int64(cfg.Height))))
+}
+
+// scanCounter counts JPEG start-of-scan markers (FF DA; entropy-coded data
+// never holds FF followed by anything but 00 or a restart marker) and fails
+// once there are more than max.
+type scanCounter struct {
+	r      io.Reader
+	max, n int
+	prevFF bool
+	err    error
+}
+
+func (s *scanCounter) Read(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.r.Read(p)
+	for _, b := range p[:n] {
+		if s.prevFF && b == 0xDA {
+			if s.n++; s.n > s.max {
+				s.err = wrapf(ErrTooLarge, "jpeg has more than %d scans", s.max)
+				return 0, s.err
+			}
+		}
+		s.prevFF = b == 0xFF
+	}
+	return n, err
 }
 
 // thumbnail makes one thumbnail of s.
