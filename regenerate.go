@@ -64,6 +64,7 @@ type RowError struct {
 	Err error // why
 }
 
+// Error describes the row and why it failed.
 func (e RowError) Error() string { return fmt.Sprintf("row %v: %v", e.Key, e.Err) }
 
 // Regenerate brings the thumbnails of every row of model's table up to
