@@ -67,6 +67,9 @@ type RowError struct {
 // Error describes the row and why it failed.
 func (e RowError) Error() string { return fmt.Sprintf("row %v: %v", e.Key, e.Err) }
 
+// Unwrap returns Err, for errors.Is and errors.As.
+func (e RowError) Unwrap() error { return e.Err }
+
 // Regenerate brings the thumbnails of every row of model's table up to
 // date: after a thumb tag was added or changed, or after sources were
 // copied in behind the plugin's back. It walks the table in primary-key

@@ -149,6 +149,9 @@ func ServeBlobs(bucket *blob.Bucket, verify KeyVerifier) http.Handler {
 		key := strings.TrimPrefix(r.URL.Path, "/")
 		if verify != nil {
 			k, err := verify.KeyFromURL(r.Context(), r.URL)
+			if m := r.URL.Query().Get("method"); err == nil && m != "" && m != http.MethodGet {
+				err = fmt.Errorf("URL signed for %s, not GET", m)
+			}
 			if err != nil {
 				http.Error(w, "forbidden: bad or expired signature", http.StatusForbidden)
 				return

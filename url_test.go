@@ -118,6 +118,14 @@ func TestURLSignedFileblob(t *testing.T) {
 	if got := status(t, "GET", srv.URL+forged); got != http.StatusForbidden {
 		t.Fatalf("forged URL: status %d, want 403", got)
 	}
+	// A URL the bucket signed for an upload does not grant reading.
+	put, err := bucket.SignedURL(e.ctx, p.CoverThumb.Key, &blob.SignedURLOptions{Method: http.MethodPut})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := status(t, "GET", srv.URL+put); got != http.StatusForbidden {
+		t.Fatalf("PUT-signed URL used for GET: status %d, want 403", got)
+	}
 }
 
 // A bucket that cannot sign says so; a public base URL works with any
