@@ -155,9 +155,13 @@ func modelSpecOf(s *schema.Schema) (*modelSpec, error) {
 }
 
 func parseModel(s *schema.Schema) (*modelSpec, error) {
-	ms := &modelSpec{name: s.Name, uploads: map[string]string{}}
+	name := s.Name
+	if name == "" {
+		name = s.Table // a struct built at run time (cmd/gormthumb) has no type name
+	}
+	ms := &modelSpec{name: name, uploads: map[string]string{}}
 	tagErr := func(f *schema.Field, format string, args ...any) error {
-		return &Error{Model: s.Name, Field: f.Name, Err: wrapf(ErrInvalidTag, format, args...)}
+		return &Error{Model: name, Field: f.Name, Err: wrapf(ErrInvalidTag, format, args...)}
 	}
 	for _, f := range s.Fields {
 		up, hasUpload := f.Tag.Lookup("upload")
@@ -182,7 +186,7 @@ func parseModel(s *schema.Schema) (*modelSpec, error) {
 		}
 		spec, srcName, err := ParseTag(tag)
 		if err != nil {
-			return nil, &Error{Model: s.Name, Field: f.Name, Err: err}
+			return nil, &Error{Model: name, Field: f.Name, Err: err}
 		}
 		if srcName == "" {
 			return nil, tagErr(f, "thumb tag %q has no source=Field", tag)
@@ -193,7 +197,7 @@ func parseModel(s *schema.Schema) (*modelSpec, error) {
 		}
 		switch {
 		case src == nil:
-			return nil, tagErr(f, "source %q is not a field of %s", srcName, s.Name)
+			return nil, tagErr(f, "source %q is not a field of %s", srcName, name)
 		case src == f:
 			return nil, tagErr(f, "source %q is the thumbnail field itself", srcName)
 		case !isImageField(src):
