@@ -309,16 +309,16 @@ func TestColoursAndAlpha(t *testing.T) {
 		if p := psnr(t, got, reference(decodeFile(t, c.name), th.Width, th.Height)); p < 28 {
 			t.Errorf("%s: %.1f dB from the reference resize, want >= 28", c.name, p)
 		}
-		clear := 0
+		holes := 0
 		for y := 0; y < th.Height; y++ {
 			for x := 0; x < th.Width; x++ {
 				if alphaAt(got, x, y) < 8 {
-					clear++
+					holes++
 				}
 			}
 		}
-		if c.transparent != (clear > 0) {
-			t.Errorf("%s: %d transparent pixels in the thumbnail", c.name, clear)
+		if c.transparent != (holes > 0) {
+			t.Errorf("%s: %d transparent pixels in the thumbnail", c.name, holes)
 		}
 	}
 	// The CMYK (YCCK) sample and its sRGB twin give the same thumbnail.
