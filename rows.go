@@ -197,26 +197,35 @@ func (ms *modelSpec) imageColumns() []string {
 // with database/sql directly, which is cheaper than GORM's Find into maps
 // on this path that runs for every save.
 func scanMaps(q *gorm.DB, cols []string) ([]map[string]any, error) {
-	rows, err := q.Rows()
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var out []map[string]any
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
-		}
+	err := eachRow(q, len(cols), func(vals []any) {
 		m := make(map[string]any, len(cols))
 		for i, c := range cols {
 			m[c] = vals[i]
 		}
 		out = append(out, m)
+	})
+	return out, err
+}
+
+// eachRow runs q, which selects n columns, and calls fn with each row's
+// values (the slice is reused between rows).
+func eachRow(q *gorm.DB, n int, fn func(vals []any)) error {
+	rows, err := q.Rows()
+	if err != nil {
+		return err
 	}
-	return out, rows.Err()
+	defer rows.Close()
+	vals := make([]any, n)
+	ptrs := make([]any, n)
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		fn(vals)
+	}
+	return rows.Err()
 }

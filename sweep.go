@@ -139,25 +139,12 @@ func literalPrefix(prefix string) string {
 // collectKeys adds every non-empty value of cols in table to keys,
 // streaming the rows (soft-deleted ones included: Table has no scopes).
 func collectKeys(ctx context.Context, db *gorm.DB, table string, cols []string, keys map[string]bool) error {
-	rows, err := db.WithContext(ctx).Session(&gorm.Session{NewDB: true}).Table(table).Select(cols).Rows()
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return err
-		}
+	q := db.WithContext(ctx).Session(&gorm.Session{NewDB: true}).Table(table).Select(cols)
+	return eachRow(q, len(cols), func(vals []any) {
 		for _, v := range vals {
 			if k := keyFromDB(v); k != "" {
 				keys[k] = true
 			}
 		}
-	}
-	return rows.Err()
+	})
 }
