@@ -356,3 +356,24 @@ func TestPreshrinkBadPaletteIndex(t *testing.T) {
 		t.Errorf("pixel = %v, want white at a third opacity", c)
 	}
 }
+
+// TestSumRow: the row sum is exact for every cell width.
+func TestSumRow(t *testing.T) {
+	row := make([]uint8, 5000)
+	for i := range row {
+		row[i] = uint8(i*7919 + i/3)
+	}
+	for _, k := range []int{1, 2, 3, 7, 8, 9, 12, 13, 14, 15, 16, 64, 2500} {
+		acc := make([]uint32, len(row)/k)
+		sumRow(acc, row, k)
+		for i := range acc {
+			var want uint32
+			for _, v := range row[i*k : i*k+k] {
+				want += uint32(v)
+			}
+			if acc[i] != want {
+				t.Fatalf("k=%d cell %d: %d, want %d", k, i, acc[i], want)
+			}
+		}
+	}
+}
