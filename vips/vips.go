@@ -16,7 +16,9 @@
 //
 // libvips needs the whole compressed source in memory (it is read once,
 // within Limits.MaxBytes); the image's size and page count are checked
-// against the limits from its header before any pixel is decoded.
+// against the limits from its header before any pixel is decoded. Each
+// size asked for is its own reduced-scale decode of those bytes, which for
+// JPEG costs less than sharing one full-size decode.
 package vips
 
 import (
