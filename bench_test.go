@@ -23,6 +23,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -275,17 +276,18 @@ func BenchmarkUnchangedSave(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, kind := range []string{"mem", "file"} {
+	for _, kind := range []string{"mem", "file", "mem-immutable", "file-immutable"} {
 		b.Run(kind, func(b *testing.B) {
 			bucket := memblob.OpenBucket(nil)
-			if kind == "file" {
+			if strings.HasPrefix(kind, "file") {
 				bucket, err = OpenBucket(context.Background(), "file://"+filepath.ToSlash(b.TempDir())+"?no_tmp_dir=1")
 				if err != nil {
 					b.Fatal(err)
 				}
 			}
 			defer bucket.Close()
-			db := benchDB(b, bucket)
+			// -immutable: WithImmutableSources, so no attributes look-up.
+			db := benchDB(b, bucket, WithImmutableSources(strings.HasSuffix(kind, "-immutable")))
 			benchPut(b, bucket, "src/photo.jpg", sources[0].data)
 			p := benchProduct{Name: "p", Cover: ImageField{Key: "src/photo.jpg"}}
 			q := benchPlain{Name: "q", Cover: ImageField{Key: "src/photo.jpg"}, CoverThumb: ImageField{Key: "t.jpg"}}

@@ -85,11 +85,16 @@ const (
 	nonceLen  = 6
 )
 
-// thumbDigest identifies what a thumbnail was made from.
-func thumbDigest(table string, pk string, field string, srcKey, srcVersion string, spec Spec) string {
+// thumbDigest identifies what a thumbnail was made from. specKey is
+// Spec.key() of the thumbnail's spec.
+func thumbDigest(table, pk, field, srcKey, srcVersion, specKey string) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "v1\x00%s\x00%s\x00%s\x00%s\x00%s\x00%+v", table, pk, field, srcKey, srcVersion, spec)
-	return hex.EncodeToString(h.Sum(nil))[:digestLen]
+	for _, part := range [...]string{"v1", table, pk, field, srcKey, srcVersion, specKey} {
+		io.WriteString(h, part)
+		h.Write([]byte{0})
+	}
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0]))[:digestLen]
 }
 
 // sourceVersion identifies the content of a source blob: its MD5 where the

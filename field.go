@@ -114,10 +114,11 @@ func isImageField(f *schema.Field) bool {
 
 // thumbField is one parsed `thumb` tag.
 type thumbField struct {
-	field  *schema.Field
-	source *schema.Field
-	spec   Spec
-	prefix string // from the field's `upload` tag; "" = "thumbnails/" beside the source
+	field   *schema.Field
+	source  *schema.Field
+	spec    Spec
+	specKey string // spec.key(), computed once for the thumbnail digest
+	prefix  string // from the field's `upload` tag; "" = "thumbnails/" beside the source
 }
 
 // sourceGroup is one source field and every thumbnail made from it: one
@@ -205,7 +206,7 @@ func parseModel(s *schema.Schema) (*modelSpec, error) {
 		case src.DBName == "":
 			return nil, tagErr(f, "source %q has no column", srcName)
 		}
-		ms.thumbs = append(ms.thumbs, &thumbField{field: f, source: src, spec: spec, prefix: up})
+		ms.thumbs = append(ms.thumbs, &thumbField{field: f, source: src, spec: spec, specKey: spec.key(), prefix: up})
 	}
 	// A thumbnail cannot be the source of another one: group after all
 	// thumbs are known.

@@ -140,7 +140,10 @@ type stmtState struct {
 }
 
 func stateOf(db *gorm.DB) *stmtState {
-	if v, ok := db.InstanceGet(stateKey); ok {
+	// Kept in the statement's own settings (not InstanceSet, which formats
+	// a key on every call): begin sets or clears it at the start of every
+	// statement, so a reused *gorm.Statement never sees an old state.
+	if v, ok := db.Statement.Settings.Load(stateKey); ok {
 		return v.(*stmtState)
 	}
 	return nil
@@ -170,10 +173,11 @@ func (p *Plugin) begin(db *gorm.DB) {
 		return
 	}
 	if ms == nil || len(ms.thumbs) == 0 {
+		db.Statement.Settings.Delete(stateKey)
 		return
 	}
 	st := &stmtState{spec: ms}
-	db.InstanceSet(stateKey, st)
+	db.Statement.Settings.Store(stateKey, st)
 	if _, inTx := db.Statement.ConnPool.(gorm.TxCommitter); !inTx {
 		tx := db.Session(&gorm.Session{NewDB: true, Context: db.Statement.Context}).Begin()
 		if tx.Error != nil {
@@ -310,12 +314,67 @@ func (p *Plugin) beforeUpdate(db *gorm.DB) {
 		db.AddError(&Error{Model: st.spec.name, Field: st.written[0].source.Name, Err: ErrBulkUpdate})
 		return
 	}
+	if p.unchangedSave(db, st, rows[0]) {
+		return
+	}
 	old, err := loadOld(db, st.spec, rows, nil, true)
 	if err != nil {
 		db.AddError(&Error{Model: st.spec.name, Err: fmt.Errorf("%w: reading current thumbnails: %w", ErrStorage, err)})
 		return
 	}
 	st.old = old
+}
+
+// unchangedSave is the fast path of the commonest write, a Save of a
+// loaded row whose sources did not change: when every thumbnail key on the
+// struct already carries the digest of its source, nothing needs doing and
+// the old values need not be read. The UPDATE is made conditional on the
+// database still holding those thumbnail keys (as optimistic locking
+// does), so a stale struct cannot bring back a key that another
+// transaction has superseded and deleted: then the UPDATE matches no row,
+// and GORM's Save falls back to its upsert, which the plugin handles on the
+// slow path (reading and locking the row first).
+func (p *Plugin) unchangedSave(db *gorm.DB, st *stmtState, r row) bool {
+	stmt := db.Statement
+	if stmt.Dest != stmt.Model || len(stmt.Selects) != 1 || stmt.Selects[0] != "*" || len(stmt.Omits) > 0 ||
+		stmt.ReflectValue.Kind() != reflect.Struct {
+		return false // not a plain Save of one struct
+	}
+	ctx := stmt.Context
+	var conds []clause.Expression
+	for _, g := range st.written {
+		v, _ := g.source.ValueOf(ctx, r.value)
+		src := imageKeyOf(v)
+		var digests []string
+		if src != "" {
+			var err error
+			if checkKey(src) != nil {
+				return false
+			}
+			if digests, err = p.sourceDigests(ctx, stmt.Table, r.pk, g, src); err != nil {
+				return false // the slow path reports it
+			}
+		}
+		for i, t := range g.thumbs {
+			v, _ := t.field.ValueOf(ctx, r.value)
+			cur := imageKeyOf(v)
+			col := clause.Column{Table: clause.CurrentTable, Name: t.field.DBName}
+			if src == "" {
+				if cur != "" {
+					return false
+				}
+				conds = append(conds, clause.Or(clause.Eq{Column: col, Value: nil}, clause.Eq{Column: col, Value: ""}))
+				continue
+			}
+			if _, _, d, ok := parseThumbName(cur); !ok || d != digests[i] {
+				return false
+			}
+			conds = append(conds, clause.Eq{Column: col, Value: cur})
+		}
+	}
+	stmt.AddClause(clause.Where{Exprs: conds})
+	st.written = nil // nothing to make after the UPDATE
+	return true
 }
 
 // insertedGroups returns the source groups whose column an INSERT writes:
@@ -334,6 +393,9 @@ func insertedGroups(stmt *gorm.Statement, ms *modelSpec) []*sourceGroup {
 // writtenGroups returns the source groups whose column an UPDATE writes,
 // following GORM's own rules for maps, structs, Select and Omit.
 func writtenGroups(stmt *gorm.Statement, ms *modelSpec) []*sourceGroup {
+	if stmt.Dest == stmt.Model && len(stmt.Selects) == 1 && stmt.Selects[0] == "*" && len(stmt.Omits) == 0 {
+		return ms.groups // a plain Save writes every column
+	}
 	selected, restricted := stmt.SelectAndOmitColumns(false, true)
 	var out []*sourceGroup
 	for _, g := range ms.groups {
@@ -573,7 +635,7 @@ func (p *Plugin) sourceDigests(ctx context.Context, table, pk string, g *sourceG
 	}
 	digests := make([]string, len(g.thumbs))
 	for i, t := range g.thumbs {
-		digests[i] = thumbDigest(table, pk, t.field.Name, src, version, t.spec)
+		digests[i] = thumbDigest(table, pk, t.field.Name, src, version, t.specKey)
 	}
 	return digests, nil
 }

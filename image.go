@@ -65,6 +65,9 @@ type Spec struct {
 	Background    color.NRGBA // fill for transparent pixels written as JPEG; zero value means white
 }
 
+// key is a stable text form of the spec, part of the thumbnail digest.
+func (s Spec) key() string { return fmt.Sprintf("%+v", s) }
+
 // Limits bound what a source may cost before it is rejected with
 // ErrTooLarge. Zero fields take the DefaultLimits value.
 type Limits struct {

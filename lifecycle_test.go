@@ -580,7 +580,7 @@ func TestConcurrentSaves(t *testing.T) {
 				continue
 			}
 			attrs, _ := e.bucket.Attributes(e.ctx, p.Cover.Key)
-			want := thumbDigest("products", fmt.Sprint(p.ID), "CoverThumb", p.Cover.Key, sourceVersion(attrs), Spec{Width: 110, Height: 150})
+			want := thumbDigest("products", fmt.Sprint(p.ID), "CoverThumb", p.Cover.Key, sourceVersion(attrs), Spec{Width: 110, Height: 150}.key())
 			if _, _, d, ok := parseThumbName(p.CoverThumb.Key); !ok || d != want {
 				t.Fatalf("row %d: thumb %q does not match source %q", p.ID, p.CoverThumb.Key, p.Cover.Key)
 			}
@@ -711,4 +711,37 @@ func TestImmutableSources(t *testing.T) {
 		p.Cover = ImageField{Key: "i/missing.jpg"}
 		wantErr(t, e.db.Save(&p).Error, ErrSourceNotFound, "i/missing.jpg")
 	}, WithImmutableSources(true))
+}
+
+// A Save of a stale copy of a row (loaded before another save superseded
+// its thumbnail) must not bring back the deleted thumbnail key.
+func TestStaleSave(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		e.migrate(&Product{})
+		a := e.put("st/a.jpg", jpegBytes(t, 200, 100))
+		p := Product{Name: "p", Cover: a}
+		e.db.Create(&p)
+		var stale Product
+		e.db.First(&stale, p.ID)
+		p.Cover = e.put("st/b.jpg", jpegBytes(t, 100, 200))
+		if err := e.db.Save(&p).Error; err != nil {
+			t.Fatal(err)
+		}
+		if e.exists(stale.CoverThumb.Key) {
+			t.Fatal("superseded thumbnail not deleted")
+		}
+		// Last writer wins, as in GORM: the row goes back to source a, with a
+		// thumbnail that exists.
+		stale.Name = "stale"
+		if err := e.db.Save(&stale).Error; err != nil {
+			t.Fatal(err)
+		}
+		var got Product
+		e.db.First(&got, p.ID)
+		if got.Cover != a || got.Name != "stale" || got.CoverThumb != stale.CoverThumb {
+			t.Fatalf("row %+v, value %+v", got, stale)
+		}
+		e.wantThumb(got.CoverThumb.Key, 110, 55, "jpeg")
+		e.wantNoOrphans()
+	})
 }

@@ -144,7 +144,12 @@ func (t *trackedTx) ExecContext(ctx context.Context, query string, args ...any) 
 }
 
 func (t *trackedTx) followSavepoint(query string) {
-	q := strings.ToUpper(strings.TrimSpace(query))
+	q := strings.TrimSpace(query)
+	// Cheap test first: this runs for every statement of the transaction.
+	if len(q) < 9 || !strings.ContainsAny(q[:1], "SsRr") {
+		return
+	}
+	q = strings.ToUpper(q)
 	if !strings.Contains(q, "SAVEPOINT") {
 		return
 	}
