@@ -1,6 +1,7 @@
 package gormthumb
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -216,6 +217,19 @@ func (p *Plugin) Upload(ctx context.Context, model any, field, filename string, 
 	_, format, _, body, err := sniff(lr, p.limits)
 	if err != nil {
 		return fail(filename, err)
+	}
+	if format == GIF {
+		// A GIF's frames are only known from the whole stream: check their
+		// bounds and count (scanGIF, as the thumbnailer does) before
+		// anything is written. The stream is at most MaxBytes.
+		data, err := io.ReadAll(body)
+		if err != nil {
+			return fail(filename, err)
+		}
+		if _, err := scanGIF(data, p.limits); err != nil {
+			return fail(filename, err)
+		}
+		body = bytes.NewReader(data)
 	}
 	prefix := ms.uploads[field]
 	if prefix == "" {

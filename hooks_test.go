@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"image"
+	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -525,6 +527,12 @@ func TestUpload(t *testing.T) {
 		_, err = e.plugin.Upload(e.ctx, &q, "Cover", "evil.jpg", strings.NewReader("#!/bin/sh\necho pwned\n"))
 		wantErr(t, err, ErrNotImage, "Product.Cover", "evil.jpg")
 		e.wantKeys(before...)
+		// A GIF whose small canvas hides a huge frame is refused before it is written.
+		if bomb, err := os.ReadFile(filepath.Join("..", "shared", "testdata", "images", "gif-bomb-huge-frame.gif")); err == nil {
+			_, err = e.plugin.Upload(e.ctx, &q, "Cover", "bomb.gif", bytes.NewReader(bomb))
+			wantErr(t, err, ErrTooLarge, "Product.Cover", "bomb.gif")
+			e.wantKeys(before...)
+		}
 		if _, err := e.plugin.Upload(e.ctx, &q, "Name", "x.png", bytes.NewReader(data)); err == nil {
 			t.Fatal("Upload to a non-ImageField succeeded")
 		}
