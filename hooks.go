@@ -35,7 +35,7 @@ type Option func(*Plugin)
 func WithProcessor(p Processor) Option { return func(pl *Plugin) { pl.processor = p } }
 
 // WithLimits sets the source size limits (zero fields keep DefaultLimits).
-func WithLimits(l Limits) Option { return func(pl *Plugin) { pl.limits = l.withDefaults() } }
+func WithLimits(l Limits) Option { return func(pl *Plugin) { pl.limits = l.WithDefaults() } }
 
 // WithConcurrency bounds how many sources one statement decodes at once
 // (a Create of many rows). The default is runtime.GOMAXPROCS(0).

@@ -79,7 +79,9 @@ type Limits struct {
 // DefaultLimits: 50 MiB, 50 megapixels, 1000 frames.
 var DefaultLimits = Limits{MaxBytes: 50 << 20, MaxPixels: 50_000_000, MaxFrames: 1000}
 
-func (l Limits) withDefaults() Limits {
+// WithDefaults returns l with every zero or negative field taken from
+// DefaultLimits.
+func (l Limits) WithDefaults() Limits {
 	if l.MaxBytes <= 0 {
 		l.MaxBytes = DefaultLimits.MaxBytes
 	}
@@ -118,7 +120,7 @@ type GoProcessor struct{}
 
 // Process implements Processor.
 func (GoProcessor) Process(ctx context.Context, src io.Reader, specs []Spec, lim Limits) ([]Thumbnail, error) {
-	lim = lim.withDefaults()
+	lim = lim.WithDefaults()
 	s, err := decodeSource(&limitedReader{r: src, n: lim.MaxBytes}, lim, wantsAnimation(specs))
 	if err != nil {
 		return nil, err

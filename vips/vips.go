@@ -42,7 +42,7 @@ type Processor struct {
 
 // Process implements gormthumb.Processor.
 func (p Processor) Process(ctx context.Context, src io.Reader, specs []gormthumb.Spec, lim gormthumb.Limits) ([]gormthumb.Thumbnail, error) {
-	lim = withDefaults(lim)
+	lim = lim.WithDefaults()
 	data, err := io.ReadAll(io.LimitReader(src, lim.MaxBytes+1))
 	if err != nil {
 		return nil, err // the plugin's reader reports ErrTooLarge itself; others are storage errors
@@ -92,21 +92,6 @@ func (p Processor) fallback() gormthumb.Processor {
 		return p.Fallback
 	}
 	return gormthumb.GoProcessor{}
-}
-
-// withDefaults fills zero limits from gormthumb.DefaultLimits.
-func withDefaults(l gormthumb.Limits) gormthumb.Limits {
-	d := gormthumb.DefaultLimits
-	if l.MaxBytes <= 0 {
-		l.MaxBytes = d.MaxBytes
-	}
-	if l.MaxPixels <= 0 {
-		l.MaxPixels = d.MaxPixels
-	}
-	if l.MaxFrames <= 0 {
-		l.MaxFrames = d.MaxFrames
-	}
-	return l
 }
 
 // sniff detects the formats this processor reads from their magic bytes.
