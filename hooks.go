@@ -129,12 +129,13 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 // stmtState is what the plugin's callbacks share within one statement.
 type stmtState struct {
 	spec      *modelSpec
-	ownTx     bool           // we began the transaction (SkipDefaultTransaction)
-	pool      gorm.ConnPool  // the pool to restore after ownTx
-	savepoint string         // our savepoint inside a caller's transaction
-	update    bool           // the update chain
-	written   []*sourceGroup // groups whose source column this statement writes
-	old       *oldRows       // image columns in the database before the statement
+	ownTx     bool                      // we began the transaction (SkipDefaultTransaction)
+	pool      gorm.ConnPool             // the pool to restore after ownTx
+	savepoint string                    // our savepoint inside a caller's transaction
+	update    bool                      // the update chain
+	written   []*sourceGroup            // groups whose source column this statement writes
+	old       *oldRows                  // image columns in the database before the statement
+	digests   map[*sourceGroup][]string // computed by unchangedSave for its one row
 	mu        sync.Mutex
 	untracked []func() // rollback actions when the tx is not ours to track
 }
@@ -341,6 +342,7 @@ func (p *Plugin) unchangedSave(db *gorm.DB, st *stmtState, r row) bool {
 		return false // not a plain Save of one struct
 	}
 	ctx := stmt.Context
+	st.digests = map[*sourceGroup][]string{}
 	var conds []clause.Expression
 	for _, g := range st.written {
 		v, _ := g.source.ValueOf(ctx, r.value)
@@ -354,6 +356,7 @@ func (p *Plugin) unchangedSave(db *gorm.DB, st *stmtState, r row) bool {
 			if digests, err = p.sourceDigests(ctx, stmt.Table, r.pk, g, src); err != nil {
 				return false // the slow path reports it
 			}
+			st.digests[g] = digests // the slow path reuses them: one look-up per source
 		}
 		for i, t := range g.thumbs {
 			v, _ := t.field.ValueOf(ctx, r.value)
@@ -565,10 +568,13 @@ func (p *Plugin) runJob(db *gorm.DB, j *job) {
 		fail(err)
 		return
 	}
-	digests, err := p.sourceDigests(ctx, db.Statement.Table, j.row.pk, j.group, j.src)
-	if err != nil {
-		fail(err)
-		return
+	digests, known := stateOf(db).digests[j.group] // from unchangedSave (one row)
+	if !known {
+		var err error
+		if digests, err = p.sourceDigests(ctx, db.Statement.Table, j.row.pk, j.group, j.src); err != nil {
+			fail(err)
+			return
+		}
 	}
 	var need []int
 	for i := range thumbs {

@@ -10,6 +10,7 @@ import (
 	"github.com/gormthumb/gormthumb/internal/testphoto"
 	"image"
 	"image/color"
+	"image/draw"
 	"image/jpeg"
 	"math"
 	"testing"
@@ -132,37 +133,15 @@ func perfPaletted(img *image.NRGBA) *image.Paletted {
 	return out
 }
 
-func perfGray(img image.Image) *image.Gray {
+// convertTo copies img into dst pixel by pixel, through dst's colour model.
+func convertTo[T draw.Image](dst T, img image.Image) T {
 	b := img.Bounds()
-	g := image.NewGray(b)
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {
-			g.Set(x, y, img.At(x, y))
+			dst.Set(x, y, img.At(x, y))
 		}
 	}
-	return g
-}
-
-func perfRGBA(img image.Image) *image.RGBA {
-	b := img.Bounds()
-	out := image.NewRGBA(b)
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			out.Set(x, y, img.At(x, y))
-		}
-	}
-	return out
-}
-
-func perfCMYK(img image.Image) *image.CMYK {
-	b := img.Bounds()
-	out := image.NewCMYK(b)
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			out.Set(x, y, img.At(x, y))
-		}
-	}
-	return out
+	return dst
 }
 
 // TestFastResizeQuality: the fast path (box pre-shrink + Lanczos) against a
@@ -189,10 +168,10 @@ func TestFastResizeQuality(t *testing.T) {
 		{"nrgba-opaque", photo},
 		{"nrgba-alpha", translucent},
 		{"nrgba-subimage", translucent.SubImage(odd)},
-		{"rgba-alpha", perfRGBA(translucent)},
-		{"gray", perfGray(photo)},
+		{"rgba-alpha", convertTo(image.NewRGBA(translucent.Bounds()), translucent)},
+		{"gray", convertTo(image.NewGray(photo.Bounds()), photo)},
 		{"paletted", perfPaletted(photo)},
-		{"cmyk", perfCMYK(photo)},
+		{"cmyk", convertTo(image.NewCMYK(photo.Bounds()), photo)},
 	}
 	boxes := [][2]int{{110, 150}, {64, 64}}
 	for _, s := range sources {
