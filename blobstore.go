@@ -89,13 +89,14 @@ const (
 // thumbDigest identifies what a thumbnail was made from. specKey is
 // Spec.key() of the thumbnail's spec.
 func thumbDigest(table, pk, field, srcKey, srcVersion, specKey string) string {
-	h := sha256.New()
+	var stack [256]byte
+	buf := stack[:0]
 	for _, part := range [...]string{"v1", table, pk, field, srcKey, srcVersion, specKey} {
-		io.WriteString(h, part)
-		h.Write([]byte{0})
+		buf = append(buf, part...)
+		buf = append(buf, 0)
 	}
-	var sum [sha256.Size]byte
-	return hex.EncodeToString(h.Sum(sum[:0]))[:digestLen]
+	sum := sha256.Sum256(buf)
+	return hex.EncodeToString(sum[:digestLen/2])
 }
 
 // sourceVersion identifies the content of a source blob: its MD5 where the
@@ -126,16 +127,25 @@ func thumbKey(srcKey, prefix string, w, h int, digest string, f Format) string {
 
 // parseThumbName reads the size and digest back from a thumbnail key.
 func parseThumbName(key string) (w, h int, digest string, ok bool) {
-	parts := strings.Split(path.Base(key), ".")
-	if len(parts) < 4 {
+	// base.WxH.token.ext: take the last three dot-separated parts.
+	name := path.Base(key)
+	dot := strings.LastIndexByte(name, '.')
+	if dot < 0 {
 		return 0, 0, "", false
 	}
-	token := parts[len(parts)-2]
-	ws, hs, found := strings.Cut(parts[len(parts)-3], "x")
-	if !found || len(token) != digestLen+nonceLen {
+	name = name[:dot]
+	dot = strings.LastIndexByte(name, '.')
+	if dot < 0 {
 		return 0, 0, "", false
 	}
-	if _, err := hex.DecodeString(token); err != nil {
+	token := name[dot+1:]
+	name = name[:dot]
+	dot = strings.LastIndexByte(name, '.')
+	if dot < 0 || len(token) != digestLen+nonceLen || !isHex(token) {
+		return 0, 0, "", false
+	}
+	ws, hs, found := strings.Cut(name[dot+1:], "x")
+	if !found {
 		return 0, 0, "", false
 	}
 	w, errW := strconv.Atoi(ws)
@@ -144,6 +154,15 @@ func parseThumbName(key string) (w, h int, digest string, ok bool) {
 		return 0, 0, "", false
 	}
 	return w, h, token[:digestLen], true
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 // ---------------------------------------------------------------------------

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"reflect"
 	"runtime"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gocloud.dev/blob"
@@ -104,16 +106,19 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 	steps := []struct {
 		err error
 	}{
+		{cr.Before("*").Register("gormthumb:start_create", p.start)},
 		{cr.After("gorm:begin_transaction").Before("gorm:before_create").Register("gormthumb:begin_create", p.begin)},
 		{cr.After("gorm:before_create").Before("gorm:create").Register("gormthumb:before_create", p.beforeCreate)},
 		{cr.After("gorm:save_after_associations").Before("gorm:after_create").Register("gormthumb:after_create", p.afterSave)},
 		{cr.After("gorm:after_create").Before("gorm:commit_or_rollback_transaction").Register("gormthumb:finish_create", p.finish)},
 
+		{up.Before("*").Register("gormthumb:start_update", p.start)},
 		{up.After("gorm:begin_transaction").Before("gorm:setup_reflect_value").Register("gormthumb:begin_update", p.begin)},
 		{up.After("gorm:setup_reflect_value").Before("gorm:update").Register("gormthumb:before_update", p.beforeUpdate)},
 		{up.After("gorm:save_after_associations").Before("gorm:after_update").Register("gormthumb:after_update", p.afterSave)},
 		{up.After("gorm:after_update").Before("gorm:commit_or_rollback_transaction").Register("gormthumb:finish_update", p.finish)},
 
+		{del.Before("*").Register("gormthumb:start_delete", p.start)},
 		{del.After("gorm:begin_transaction").Before("gorm:before_delete").Register("gormthumb:begin_delete", p.begin)},
 		{del.After("gorm:before_delete").Before("gorm:delete").Register("gormthumb:before_delete", p.beforeDelete)},
 		{del.After("gorm:after_delete").Before("gorm:commit_or_rollback_transaction").Register("gormthumb:finish_delete", p.finish)},
@@ -129,13 +134,16 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 // stmtState is what the plugin's callbacks share within one statement.
 type stmtState struct {
 	spec      *modelSpec
+	callerTx  bool                      // the statement runs in the caller's transaction
 	ownTx     bool                      // we began the transaction (SkipDefaultTransaction)
 	pool      gorm.ConnPool             // the pool to restore after ownTx
 	savepoint string                    // our savepoint inside a caller's transaction
 	update    bool                      // the update chain
 	written   []*sourceGroup            // groups whose source column this statement writes
+	rows      []row                     // the update chain's rows, from beforeUpdate
 	old       *oldRows                  // image columns in the database before the statement
-	digests   map[*sourceGroup][]string // computed by unchangedSave for its one row
+	pinned    bool                      // old comes from the struct, pinned by the UPDATE's WHERE
+	digests   map[*sourceGroup][]string // per group, for the one row of a pinned Save
 	mu        sync.Mutex
 	untracked []func() // rollback actions when the tx is not ours to track
 }
@@ -161,15 +169,17 @@ func inner(db *gorm.DB) *gorm.DB {
 	return db.Session(&gorm.Session{NewDB: true, SkipHooks: true, Context: db.Statement.Context}).Set(internalKey, true)
 }
 
-// begin makes sure the statement runs in a transaction the plugin can
-// undo: GORM's default one, our own (with SkipDefaultTransaction), or a
-// savepoint inside the caller's transaction. It also reports a bad tag.
-func (p *Plugin) begin(db *gorm.DB) {
+// start runs first in every chain, before GORM's own transaction begins:
+// it finds the model's thumb fields (reporting a bad tag) and notes whether
+// the statement runs in the caller's transaction.
+func (p *Plugin) start(db *gorm.DB) {
 	if db.Error != nil || db.Statement.Schema == nil || isInternal(db) {
+		db.Statement.Settings.Delete(stateKey)
 		return
 	}
 	ms, err := modelSpecOf(db.Statement.Schema)
 	if err != nil {
+		db.Statement.Settings.Delete(stateKey)
 		db.AddError(err)
 		return
 	}
@@ -177,8 +187,18 @@ func (p *Plugin) begin(db *gorm.DB) {
 		db.Statement.Settings.Delete(stateKey)
 		return
 	}
-	st := &stmtState{spec: ms}
-	db.Statement.Settings.Store(stateKey, st)
+	_, inTx := db.Statement.ConnPool.(gorm.TxCommitter)
+	db.Statement.Settings.Store(stateKey, &stmtState{spec: ms, callerTx: inTx})
+}
+
+// begin makes sure the statement runs in a transaction the plugin can
+// undo: GORM's default one, our own (with SkipDefaultTransaction), or a
+// savepoint inside the caller's transaction.
+func (p *Plugin) begin(db *gorm.DB) {
+	st := stateOf(db)
+	if st == nil || db.Error != nil || isInternal(db) {
+		return
+	}
 	if _, inTx := db.Statement.ConnPool.(gorm.TxCommitter); !inTx {
 		tx := db.Session(&gorm.Session{NewDB: true, Context: db.Statement.Context}).Begin()
 		if tx.Error != nil {
@@ -189,8 +209,8 @@ func (p *Plugin) begin(db *gorm.DB) {
 		db.Statement.ConnPool = tx.Statement.ConnPool
 		return
 	}
-	if _, gormTx := db.InstanceGet("gorm:started_transaction"); !gormTx {
-		name := fmt.Sprintf("gormthumb_%p", db.Statement)
+	if st.callerTx {
+		name := "gormthumb_" + strconv.FormatUint(savepointSeq.Add(1), 10)
 		if err := inner(db).SavePoint(name).Error; err != nil {
 			db.AddError(err)
 			return
@@ -198,6 +218,9 @@ func (p *Plugin) begin(db *gorm.DB) {
 		st.savepoint = name
 	}
 }
+
+// savepointSeq names the plugin's savepoints, unique within the process.
+var savepointSeq atomic.Uint64
 
 // finish ends what begin started: commits or rolls back our own
 // transaction, or rolls back to our savepoint on error so the caller's
@@ -294,8 +317,16 @@ func (p *Plugin) beforeCreate(db *gorm.DB) {
 	st.old = old
 }
 
-// beforeUpdate finds which sources the update writes and reads, with a row
-// lock where the database has one, the thumbnails they will supersede.
+// isPlainSave reports whether the statement is a Save of one struct with
+// no Select or Omit: GORM writes every column of it.
+func isPlainSave(stmt *gorm.Statement) bool {
+	return stmt.Dest == stmt.Model && len(stmt.Selects) == 1 && stmt.Selects[0] == "*" && len(stmt.Omits) == 0 &&
+		stmt.ReflectValue.Kind() == reflect.Struct
+}
+
+// beforeUpdate finds which sources the update writes and what the
+// thumbnail columns held before it: pinned from the struct for a plain
+// Save, otherwise read, with a row lock where the database has one.
 func (p *Plugin) beforeUpdate(db *gorm.DB) {
 	st := stateOf(db)
 	if st == nil || db.Error != nil || isInternal(db) {
@@ -307,6 +338,7 @@ func (p *Plugin) beforeUpdate(db *gorm.DB) {
 		return
 	}
 	rows := rowsOf(db)
+	st.rows = rows
 	bulk := len(rows) == 0
 	for _, r := range rows {
 		bulk = bulk || r.pk == ""
@@ -315,7 +347,8 @@ func (p *Plugin) beforeUpdate(db *gorm.DB) {
 		db.AddError(&Error{Model: st.spec.name, Field: st.written[0].source.Name, Err: ErrBulkUpdate})
 		return
 	}
-	if p.unchangedSave(db, st, rows[0]) {
+	if isPlainSave(db.Statement) {
+		p.pinThumbs(db, st, rows[0])
 		return
 	}
 	old, err := loadOld(db, st.spec, rows, nil, true)
@@ -326,58 +359,72 @@ func (p *Plugin) beforeUpdate(db *gorm.DB) {
 	st.old = old
 }
 
-// unchangedSave is the fast path of the commonest write, a Save of a
-// loaded row whose sources did not change: when every thumbnail key on the
-// struct already carries the digest of its source, nothing needs doing and
-// the old values need not be read. The UPDATE is made conditional on the
-// database still holding those thumbnail keys (as optimistic locking
-// does), so a stale struct cannot bring back a key that another
-// transaction has superseded and deleted: then the UPDATE matches no row,
-// and GORM's Save falls back to its upsert, which the plugin handles on the
-// slow path (reading and locking the row first).
-func (p *Plugin) unchangedSave(db *gorm.DB, st *stmtState, r row) bool {
-	stmt := db.Statement
-	if stmt.Dest != stmt.Model || len(stmt.Selects) != 1 || stmt.Selects[0] != "*" || len(stmt.Omits) > 0 ||
-		stmt.ReflectValue.Kind() != reflect.Struct {
-		return false // not a plain Save of one struct
-	}
-	ctx := stmt.Context
-	st.digests = map[*sourceGroup][]string{}
+// pinThumbs handles the commonest write, a Save of a loaded row, without
+// reading the row first: it takes the thumbnail keys on the struct as the
+// old values and makes the UPDATE conditional on the database still
+// holding them (as optimistic locking does). When the UPDATE matches, they
+// were the old values; when it matches no row (a stale struct, or one not
+// loaded from the database), GORM's Save falls back to an upsert, which the
+// create chain handles by reading and locking the row first. So a stale
+// struct can never bring back a thumbnail that another transaction has
+// superseded and deleted. Whether the thumbnails are up to date is decided
+// in afterSave (upToDate), which looks up the sources only once the UPDATE
+// has matched.
+func (p *Plugin) pinThumbs(db *gorm.DB, st *stmtState, r row) {
+	ctx := db.Statement.Context
+	keys := map[string]string{}
 	var conds []clause.Expression
+	for _, g := range st.written {
+		for _, t := range g.thumbs {
+			v, _ := t.field.ValueOf(ctx, r.value)
+			cur := imageKeyOf(v)
+			keys[t.field.DBName] = cur
+			col := clause.Column{Table: clause.CurrentTable, Name: t.field.DBName}
+			if cur == "" {
+				conds = append(conds, clause.Or(clause.Eq{Column: col, Value: nil}, clause.Eq{Column: col, Value: ""}))
+			} else {
+				conds = append(conds, clause.Eq{Column: col, Value: cur})
+			}
+		}
+	}
+	db.Statement.AddClause(clause.Where{Exprs: conds})
+	st.old = &oldRows{byPK: map[string]map[string]string{r.pk: keys}}
+	st.pinned = true
+}
+
+// upToDate finishes a pinned Save: it computes the source digests (one
+// attributes look-up per source) for runJob, and reports whether every
+// thumbnail already carries its digest, so nothing needs doing.
+func (p *Plugin) upToDate(db *gorm.DB, st *stmtState, r row) (bool, error) {
+	ctx := db.Statement.Context
+	old := st.old.byPK[r.pk]
+	fresh := true
 	for _, g := range st.written {
 		v, _ := g.source.ValueOf(ctx, r.value)
 		src := imageKeyOf(v)
-		var digests []string
-		if src != "" {
-			var err error
-			if checkKey(src) != nil {
-				return false
+		if src == "" {
+			for _, t := range g.thumbs {
+				fresh = fresh && old[t.field.DBName] == ""
 			}
-			if digests, err = p.sourceDigests(ctx, stmt.Table, r.pk, g, src); err != nil {
-				return false // the slow path reports it
-			}
-			st.digests[g] = digests // the slow path reuses them: one look-up per source
+			continue
 		}
+		if err := checkKey(src); err != nil {
+			return false, &Error{Model: st.spec.name, Field: g.thumbs[0].field.Name, Key: src, Err: err}
+		}
+		digests, err := p.sourceDigests(ctx, db.Statement.Table, r.pk, g, src)
+		if err != nil {
+			return false, &Error{Model: st.spec.name, Field: g.thumbs[0].field.Name, Key: src, Err: err}
+		}
+		if st.digests == nil {
+			st.digests = make(map[*sourceGroup][]string, len(st.written))
+		}
+		st.digests[g] = digests
 		for i, t := range g.thumbs {
-			v, _ := t.field.ValueOf(ctx, r.value)
-			cur := imageKeyOf(v)
-			col := clause.Column{Table: clause.CurrentTable, Name: t.field.DBName}
-			if src == "" {
-				if cur != "" {
-					return false
-				}
-				conds = append(conds, clause.Or(clause.Eq{Column: col, Value: nil}, clause.Eq{Column: col, Value: ""}))
-				continue
-			}
-			if _, _, d, ok := parseThumbName(cur); !ok || d != digests[i] {
-				return false
-			}
-			conds = append(conds, clause.Eq{Column: col, Value: cur})
+			_, _, d, ok := parseThumbName(old[t.field.DBName])
+			fresh = fresh && ok && d == digests[i]
 		}
 	}
-	stmt.AddClause(clause.Where{Exprs: conds})
-	st.written = nil // nothing to make after the UPDATE
-	return true
+	return fresh, nil
 }
 
 // insertedGroups returns the source groups whose column an INSERT writes:
@@ -456,7 +503,23 @@ func (p *Plugin) afterSave(db *gorm.DB) {
 		onConflict, _ = c.Expression.(clause.OnConflict)
 	}
 	ctx := db.Statement.Context
-	rows := rowsOf(db)
+	rows := st.rows // an UPDATE does not change the primary keys
+	if !st.update {
+		rows = rowsOf(db) // an INSERT may have set them
+	}
+	if st.pinned {
+		if db.RowsAffected == 0 {
+			return // no row held the pinned keys: GORM's Save falls back to an upsert
+		}
+		fresh, err := p.upToDate(db, st, rows[0])
+		if err != nil {
+			db.AddError(err)
+			return
+		}
+		if fresh {
+			return
+		}
+	}
 	var now *oldRows
 	if upsert {
 		if db.Statement.RowsAffected == 0 {
@@ -568,7 +631,7 @@ func (p *Plugin) runJob(db *gorm.DB, j *job) {
 		fail(err)
 		return
 	}
-	digests, known := stateOf(db).digests[j.group] // from unchangedSave (one row)
+	digests, known := stateOf(db).digests[j.group] // from upToDate (one row)
 	if !known {
 		var err error
 		if digests, err = p.sourceDigests(ctx, db.Statement.Table, j.row.pk, j.group, j.src); err != nil {

@@ -3,6 +3,7 @@ package gormthumb
 import (
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"gorm.io/gorm"
@@ -41,26 +42,43 @@ func rowsOf(db *gorm.DB) []row {
 		if v.Kind() != reflect.Struct {
 			continue
 		}
-		r := row{value: v, pkMap: map[string]any{}}
-		var parts []string
-		for _, f := range db.Statement.Schema.PrimaryFields {
+		primary := db.Statement.Schema.PrimaryFields
+		r := row{value: v, pkMap: make(map[string]any, len(primary))}
+		for i, f := range primary {
 			val, zero := f.ValueOf(ctx, v)
 			if zero {
-				parts = nil
+				r.pk = ""
 				break
 			}
 			r.pkMap[f.DBName] = val
-			parts = append(parts, pkString(val))
+			if i > 0 {
+				r.pk += "\x00"
+			}
+			r.pk += pkString(val)
 		}
-		r.pk = strings.Join(parts, "\x00")
 		rows = append(rows, r)
 	}
 	return rows
 }
 
 func pkString(v any) string {
-	if b, ok := v.([]byte); ok {
-		return string(b)
+	switch k := v.(type) {
+	case []byte:
+		return string(k)
+	case string:
+		return k
+	case uint:
+		return strconv.FormatUint(uint64(k), 10)
+	case uint32:
+		return strconv.FormatUint(uint64(k), 10)
+	case uint64:
+		return strconv.FormatUint(k, 10)
+	case int:
+		return strconv.FormatInt(int64(k), 10)
+	case int32:
+		return strconv.FormatInt(int64(k), 10)
+	case int64:
+		return strconv.FormatInt(k, 10)
 	}
 	return fmt.Sprint(v)
 }
