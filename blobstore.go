@@ -39,7 +39,7 @@ func checkKey(key string) error {
 	if key == "" || !utf8.ValidString(key) || strings.HasPrefix(key, "/") || strings.HasSuffix(key, "/") {
 		return wrapf(ErrInvalidKey, "%q", key)
 	}
-	for _, seg := range strings.Split(key, "/") {
+	for seg := range strings.SplitSeq(key, "/") {
 		if seg == "" || seg == "." || seg == ".." {
 			return wrapf(ErrInvalidKey, "%q has an empty, . or .. segment", key)
 		}

@@ -131,10 +131,11 @@ type sourceGroup struct {
 // modelSpec is everything the plugin knows about one model schema. It is
 // built once per *schema.Schema and cached.
 type modelSpec struct {
-	name    string
-	groups  []*sourceGroup
-	thumbs  []*thumbField
-	uploads map[string]string // field name -> upload prefix
+	name      string
+	groups    []*sourceGroup
+	thumbs    []*thumbField
+	thumbCols []string          // the thumbnail columns, group by group
+	uploads   map[string]string // field name -> upload prefix
 }
 
 type specResult struct {
@@ -229,6 +230,11 @@ func parseModel(s *schema.Schema) (*modelSpec, error) {
 			ms.groups = append(ms.groups, g)
 		}
 		g.thumbs = append(g.thumbs, t)
+	}
+	for _, g := range ms.groups {
+		for _, t := range g.thumbs {
+			ms.thumbCols = append(ms.thumbCols, t.field.DBName)
+		}
 	}
 	if len(ms.thumbs) == 0 && len(ms.uploads) == 0 {
 		return nil, nil

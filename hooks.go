@@ -142,7 +142,7 @@ type stmtState struct {
 	written   []*sourceGroup            // groups whose source column this statement writes
 	rows      []row                     // the update chain's rows, from beforeUpdate
 	old       *oldRows                  // image columns in the database before the statement
-	pinned    bool                      // old comes from the struct, pinned by the UPDATE's WHERE
+	pinned    *pinnedKeys               // a plain Save's old thumbnail keys, pinned by its WHERE
 	digests   map[*sourceGroup][]string // per group, for the one row of a pinned Save
 	mu        sync.Mutex
 	untracked []func() // rollback actions when the tx is not ours to track
@@ -372,56 +372,96 @@ func (p *Plugin) beforeUpdate(db *gorm.DB) {
 // has matched.
 func (p *Plugin) pinThumbs(db *gorm.DB, st *stmtState, r row) {
 	ctx := db.Statement.Context
-	keys := map[string]string{}
-	var conds []clause.Expression
-	for _, g := range st.written {
+	pin := &pinnedKeys{cols: st.spec.thumbCols, keys: make([]string, 0, len(st.spec.thumbCols))}
+	for _, g := range st.written { // all groups, in order: a plain Save writes every column
 		for _, t := range g.thumbs {
 			v, _ := t.field.ValueOf(ctx, r.value)
-			cur := imageKeyOf(v)
-			keys[t.field.DBName] = cur
-			col := clause.Column{Table: clause.CurrentTable, Name: t.field.DBName}
-			if cur == "" {
-				conds = append(conds, clause.Or(clause.Eq{Column: col, Value: nil}, clause.Eq{Column: col, Value: ""}))
-			} else {
-				conds = append(conds, clause.Eq{Column: col, Value: cur})
-			}
+			pin.keys = append(pin.keys, imageKeyOf(v))
 		}
 	}
-	db.Statement.AddClause(clause.Where{Exprs: conds})
-	st.old = &oldRows{byPK: map[string]map[string]string{r.pk: keys}}
-	st.pinned = true
+	db.Statement.AddClause(clause.Where{Exprs: []clause.Expression{pin}})
+	st.pinned = pin
 }
 
-// upToDate finishes a pinned Save: it computes the source digests (one
-// attributes look-up per source) for runJob, and reports whether every
-// thumbnail already carries its digest, so nothing needs doing.
+// pinnedKeys is the condition pinThumbs adds to the UPDATE: every
+// thumbnail column still holds the key on the struct ("" for NULL or '').
+type pinnedKeys struct {
+	cols []string // modelSpec.thumbCols
+	keys []string
+}
+
+// Build implements clause.Expression.
+func (pin *pinnedKeys) Build(b clause.Builder) {
+	for i, col := range pin.cols {
+		if i > 0 {
+			b.WriteString(" AND ")
+		}
+		if pin.keys[i] == "" {
+			b.WriteByte('(')
+			b.WriteQuoted(col)
+			b.WriteString(" IS NULL OR ")
+			b.WriteQuoted(col)
+			b.WriteString(" = '')")
+			continue
+		}
+		b.WriteQuoted(col)
+		b.WriteString(" = ")
+		b.AddVar(b, pin.keys[i])
+	}
+}
+
+// old returns the pinned keys as the statement's old values of row pk.
+func (pin *pinnedKeys) old(pk string) *oldRows {
+	keys := make(map[string]string, len(pin.cols))
+	for i, c := range pin.cols {
+		keys[c] = pin.keys[i]
+	}
+	return &oldRows{byPK: map[string]map[string]string{pk: keys}}
+}
+
+// upToDate finishes a pinned Save: it reports whether every thumbnail
+// already carries the digest of its source (one attributes look-up per
+// source), so nothing needs doing. If not, it keeps the digests for runJob.
 func (p *Plugin) upToDate(db *gorm.DB, st *stmtState, r row) (bool, error) {
 	ctx := db.Statement.Context
-	old := st.old.byPK[r.pk]
 	fresh := true
+	var computed [4][]string
+	digests := computed[:0]
+	i := 0 // index into st.pinned
 	for _, g := range st.written {
 		v, _ := g.source.ValueOf(ctx, r.value)
 		src := imageKeyOf(v)
 		if src == "" {
-			for _, t := range g.thumbs {
-				fresh = fresh && old[t.field.DBName] == ""
+			for range g.thumbs {
+				fresh = fresh && st.pinned.keys[i] == ""
+				i++
 			}
+			digests = append(digests, nil)
 			continue
 		}
+		fail := func(err error) error {
+			return &Error{Model: st.spec.name, Field: g.thumbs[0].field.Name, Key: src, Err: err}
+		}
 		if err := checkKey(src); err != nil {
-			return false, &Error{Model: st.spec.name, Field: g.thumbs[0].field.Name, Key: src, Err: err}
+			return false, fail(err)
 		}
-		digests, err := p.sourceDigests(ctx, db.Statement.Table, r.pk, g, src)
+		ds, err := p.sourceDigests(ctx, db.Statement.Table, r.pk, g, src)
 		if err != nil {
-			return false, &Error{Model: st.spec.name, Field: g.thumbs[0].field.Name, Key: src, Err: err}
+			return false, fail(err)
 		}
-		if st.digests == nil {
-			st.digests = make(map[*sourceGroup][]string, len(st.written))
+		digests = append(digests, ds)
+		for _, d := range ds {
+			_, _, got, ok := parseThumbName(st.pinned.keys[i])
+			fresh = fresh && ok && got == d
+			i++
 		}
-		st.digests[g] = digests
-		for i, t := range g.thumbs {
-			_, _, d, ok := parseThumbName(old[t.field.DBName])
-			fresh = fresh && ok && d == digests[i]
+	}
+	if !fresh {
+		st.digests = make(map[*sourceGroup][]string, len(st.written))
+		for k, g := range st.written {
+			if digests[k] != nil {
+				st.digests[g] = digests[k]
+			}
 		}
 	}
 	return fresh, nil
@@ -507,7 +547,7 @@ func (p *Plugin) afterSave(db *gorm.DB) {
 	if !st.update {
 		rows = rowsOf(db) // an INSERT may have set them
 	}
-	if st.pinned {
+	if st.pinned != nil {
 		if db.RowsAffected == 0 {
 			return // no row held the pinned keys: GORM's Save falls back to an upsert
 		}
@@ -519,6 +559,7 @@ func (p *Plugin) afterSave(db *gorm.DB) {
 		if fresh {
 			return
 		}
+		st.old = st.pinned.old(rows[0].pk)
 	}
 	var now *oldRows
 	if upsert {

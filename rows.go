@@ -21,44 +21,49 @@ type row struct {
 // element of a slice (nil pointers skipped).
 func rowsOf(db *gorm.DB) []row {
 	rv := db.Statement.ReflectValue
-	var values []reflect.Value
 	switch rv.Kind() {
 	case reflect.Slice, reflect.Array:
+		rows := make([]row, 0, rv.Len())
 		for i := 0; i < rv.Len(); i++ {
-			values = append(values, rv.Index(i))
+			if r, ok := rowOf(db, rv.Index(i)); ok {
+				rows = append(rows, r)
+			}
 		}
+		return rows
 	case reflect.Struct:
-		values = append(values, rv)
+		if r, ok := rowOf(db, rv); ok {
+			return []row{r}
+		}
 	}
-	ctx := db.Statement.Context
-	var rows []row
-	for _, v := range values {
-		for v.Kind() == reflect.Ptr || v.Kind() == reflect.Interface {
-			if v.IsNil() {
-				break
-			}
-			v = v.Elem()
+	return nil
+}
+
+// rowOf returns the row of one model value, or false for a nil pointer.
+func rowOf(db *gorm.DB, v reflect.Value) (row, bool) {
+	for v.Kind() == reflect.Ptr || v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			return row{}, false
 		}
-		if v.Kind() != reflect.Struct {
-			continue
-		}
-		primary := db.Statement.Schema.PrimaryFields
-		r := row{value: v, pkMap: make(map[string]any, len(primary))}
-		for i, f := range primary {
-			val, zero := f.ValueOf(ctx, v)
-			if zero {
-				r.pk = ""
-				break
-			}
-			r.pkMap[f.DBName] = val
-			if i > 0 {
-				r.pk += "\x00"
-			}
-			r.pk += pkString(val)
-		}
-		rows = append(rows, r)
+		v = v.Elem()
 	}
-	return rows
+	if v.Kind() != reflect.Struct {
+		return row{}, false
+	}
+	primary := db.Statement.Schema.PrimaryFields
+	r := row{value: v, pkMap: make(map[string]any, len(primary))}
+	for i, f := range primary {
+		val, zero := f.ValueOf(db.Statement.Context, v)
+		if zero {
+			r.pk = ""
+			break
+		}
+		r.pkMap[f.DBName] = val
+		if i > 0 {
+			r.pk += "\x00"
+		}
+		r.pk += pkString(val)
+	}
+	return r, true
 }
 
 func pkString(v any) string {
