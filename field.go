@@ -1,6 +1,7 @@
 package gormthumb
 
 import (
+	"context"
 	"database/sql/driver"
 	"fmt"
 	"path"
@@ -104,6 +105,26 @@ func imageKeyOf(v any) string {
 }
 
 var imageFieldType = reflect.TypeOf(ImageField{})
+
+// keyOf reads the key of the ImageField or *ImageField field f of the
+// struct rv, without the allocation of Field.ValueOf on this hot path.
+func keyOf(ctx context.Context, f *schema.Field, rv reflect.Value) string {
+	if len(f.StructField.Index) != 1 {
+		v, _ := f.ValueOf(ctx, rv) // embedded: ValueOf copes with nil pointers
+		return imageKeyOf(v)
+	}
+	v := reflect.Indirect(rv).Field(f.StructField.Index[0])
+	if v.Kind() == reflect.Ptr {
+		if v.IsNil() {
+			return ""
+		}
+		v = v.Elem()
+	}
+	if v.Type() != imageFieldType {
+		return ""
+	}
+	return v.Field(0).String()
+}
 
 func isImageField(f *schema.Field) bool {
 	return f != nil && f.IndirectFieldType == imageFieldType

@@ -375,8 +375,7 @@ func (p *Plugin) pinThumbs(db *gorm.DB, st *stmtState, r row) {
 	pin := &pinnedKeys{cols: st.spec.thumbCols, keys: make([]string, 0, len(st.spec.thumbCols))}
 	for _, g := range st.written { // all groups, in order: a plain Save writes every column
 		for _, t := range g.thumbs {
-			v, _ := t.field.ValueOf(ctx, r.value)
-			pin.keys = append(pin.keys, imageKeyOf(v))
+			pin.keys = append(pin.keys, keyOf(ctx, t.field, r.value))
 		}
 	}
 	db.Statement.AddClause(clause.Where{Exprs: []clause.Expression{pin}})
@@ -384,7 +383,7 @@ func (p *Plugin) pinThumbs(db *gorm.DB, st *stmtState, r row) {
 }
 
 // pinnedKeys is the condition pinThumbs adds to the UPDATE: every
-// thumbnail column still holds the key on the struct ("" for NULL or '').
+// thumbnail column still holds the key on the struct ("" for NULL or ”).
 type pinnedKeys struct {
 	cols []string // modelSpec.thumbCols
 	keys []string
@@ -429,8 +428,7 @@ func (p *Plugin) upToDate(db *gorm.DB, st *stmtState, r row) (bool, error) {
 	digests := computed[:0]
 	i := 0 // index into st.pinned
 	for _, g := range st.written {
-		v, _ := g.source.ValueOf(ctx, r.value)
-		src := imageKeyOf(v)
+		src := keyOf(ctx, g.source, r.value)
 		if src == "" {
 			for range g.thumbs {
 				fresh = fresh && st.pinned.keys[i] == ""
@@ -585,14 +583,14 @@ func (p *Plugin) afterSave(db *gorm.DB) {
 			continue // no such row: the UPDATE changed nothing
 		}
 		for _, g := range st.written {
-			src, _ := g.source.ValueOf(ctx, r.value)
+			src := keyOf(ctx, g.source, r.value)
 			if upsert {
 				stored, ok := now.byPK[r.pk]
-				if !ok || stored[g.source.DBName] != imageKeyOf(src) || (old != nil && !upsertWrites(onConflict, g.source.DBName)) {
+				if !ok || stored[g.source.DBName] != src || (old != nil && !upsertWrites(onConflict, g.source.DBName)) {
 					continue // the row kept its own source
 				}
 			}
-			j := &job{row: r, group: g, src: imageKeyOf(src)}
+			j := &job{row: r, group: g, src: src}
 			for _, t := range g.thumbs {
 				j.old = append(j.old, old[t.field.DBName])
 			}
@@ -769,8 +767,7 @@ func (p *Plugin) apply(db *gorm.DB, j *job) error {
 	var superseded []string
 	for i, t := range j.group.thumbs {
 		newKey := j.newKey[i]
-		cur, _ := t.field.ValueOf(ctx, j.row.value)
-		if imageKeyOf(cur) != newKey {
+		if keyOf(ctx, t.field, j.row.value) != newKey {
 			if err := setImage(ctx, t.field, j.row.value, newKey); err != nil {
 				return err
 			}
@@ -784,10 +781,7 @@ func (p *Plugin) apply(db *gorm.DB, j *job) error {
 		}
 	}
 	if len(cols) > 0 {
-		q := inner(db).Table(db.Statement.Table)
-		for c, v := range j.row.pkMap {
-			q = q.Where(clause.Eq{Column: clause.Column{Name: c}, Value: v})
-		}
+		q := inner(db).Table(db.Statement.Table).Where(clause.And(pkConds(db, j.row)...))
 		if err := q.UpdateColumns(cols).Error; err != nil {
 			return &Error{Model: stateOf(db).spec.name, Field: j.group.thumbs[0].field.Name, Err: fmt.Errorf("%w: saving thumbnail column: %w", ErrStorage, err)}
 		}
@@ -834,11 +828,7 @@ func (p *Plugin) beforeDelete(db *gorm.DB) {
 		if r.pk == "" {
 			continue
 		}
-		var eqs []clause.Expression
-		for c, v := range r.pkMap {
-			eqs = append(eqs, clause.Eq{Column: clause.Column{Name: c}, Value: v})
-		}
-		pks = append(pks, clause.And(eqs...))
+		pks = append(pks, clause.And(pkConds(db, r)...))
 	}
 	if len(pks) > 0 {
 		conds = append(conds, clause.Or(pks...))

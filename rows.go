@@ -1,6 +1,7 @@
 package gormthumb
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -8,13 +9,23 @@ import (
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
 )
 
 // row is one model value a statement writes.
 type row struct {
 	value reflect.Value
 	pk    string // primary key values joined; "" when any is zero
-	pkMap map[string]any
+}
+
+// pkConds returns the conditions that select r by its primary key.
+func pkConds(db *gorm.DB, r row) []clause.Expression {
+	var eqs []clause.Expression
+	for _, f := range db.Statement.Schema.PrimaryFields {
+		v, _ := f.ValueOf(db.Statement.Context, r.value)
+		eqs = append(eqs, clause.Eq{Column: clause.Column{Name: f.DBName}, Value: v})
+	}
+	return eqs
 }
 
 // rowsOf returns the model values of a statement: one for a struct, one per
@@ -49,21 +60,41 @@ func rowOf(db *gorm.DB, v reflect.Value) (row, bool) {
 	if v.Kind() != reflect.Struct {
 		return row{}, false
 	}
-	primary := db.Statement.Schema.PrimaryFields
-	r := row{value: v, pkMap: make(map[string]any, len(primary))}
-	for i, f := range primary {
-		val, zero := f.ValueOf(db.Statement.Context, v)
+	r := row{value: v}
+	for i, f := range db.Statement.Schema.PrimaryFields {
+		part, zero := pkPart(db.Statement.Context, f, v)
 		if zero {
 			r.pk = ""
 			break
 		}
-		r.pkMap[f.DBName] = val
 		if i > 0 {
 			r.pk += "\x00"
 		}
-		r.pk += pkString(val)
+		r.pk += part
 	}
 	return r, true
+}
+
+// pkPart formats the primary key field f of v as pkString does, reading
+// fields of the predeclared integer and string types without boxing them.
+func pkPart(ctx context.Context, f *schema.Field, v reflect.Value) (string, bool) {
+	if len(f.StructField.Index) == 1 {
+		fv := reflect.Indirect(v).Field(f.StructField.Index[0])
+		kind := fv.Kind()
+		if fv.Type().PkgPath() != "" {
+			kind = reflect.Invalid // a named type may print itself (fmt.Stringer)
+		}
+		switch kind {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			return strconv.FormatInt(fv.Int(), 10), fv.Int() == 0
+		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			return strconv.FormatUint(fv.Uint(), 10), fv.Uint() == 0
+		case reflect.String:
+			return fv.String(), fv.String() == ""
+		}
+	}
+	val, zero := f.ValueOf(ctx, v)
+	return pkString(val), zero
 }
 
 func pkString(v any) string {
@@ -160,9 +191,7 @@ func loadOld(db *gorm.DB, ms *modelSpec, rows []row, conflict []string, lock boo
 		var eqs []clause.Expression
 		switch {
 		case r.pk != "":
-			for c, v := range r.pkMap {
-				eqs = append(eqs, clause.Eq{Column: clause.Column{Name: c}, Value: v})
-			}
+			eqs = pkConds(db, r)
 		case len(old.conflict) > 0 && conflictKey(db, r, old.conflict) != "":
 			for _, c := range old.conflict {
 				v, _ := s.LookUpField(c).ValueOf(db.Statement.Context, r.value)
