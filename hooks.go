@@ -379,6 +379,9 @@ func (p *Plugin) pinThumbs(db *gorm.DB, st *stmtState, r row) {
 		}
 	}
 	db.Statement.AddClause(clause.Where{Exprs: []clause.Expression{pin}})
+	// A matching row already holds these keys: leave them out of the SET.
+	// (GORM's fallback upsert runs on another statement, without either.)
+	db.Statement.Omits = append(db.Statement.Omits, pin.cols...)
 	st.pinned = pin
 }
 
