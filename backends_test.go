@@ -142,6 +142,13 @@ func withSearchPath(dsn, schema string) string {
 // MySQL / MariaDB: a fresh database per test, dropped at cleanup.
 
 func openMySQL(t *testing.T, cfg *gorm.Config) *gorm.DB {
+	return openMySQLAs(t, cfg, "")
+}
+
+// openMySQLAs opens the MySQL test database telling GORM the server is
+// serverVersion ("" asks the server): "8.0.36" makes GORM use MySQL's
+// dialect (no RETURNING, affected rows count changed rows) on MariaDB.
+func openMySQLAs(t *testing.T, cfg *gorm.Config, serverVersion string) *gorm.DB {
 	t.Helper()
 	dsn := os.Getenv(mysqlDSNVar)
 	if dsn == "" {
@@ -174,7 +181,7 @@ func openMySQL(t *testing.T, cfg *gorm.Config) *gorm.DB {
 		}
 	})
 	mc.DBName = name
-	db, err := gorm.Open(mysqldriver.Open(mc.FormatDSN()), cfg)
+	db, err := gorm.Open(mysqldriver.New(mysqldriver.Config{DSN: mc.FormatDSN(), ServerVersion: serverVersion, SkipInitializeWithVersion: serverVersion != ""}), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

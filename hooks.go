@@ -564,9 +564,11 @@ func (p *Plugin) afterSave(db *gorm.DB) {
 	}
 	var now *oldRows
 	if upsert {
-		if db.Statement.RowsAffected == 0 {
+		if db.Statement.RowsAffected == 0 && db.Dialector.Name() != "mysql" {
 			return // every row conflicted and nothing was written
 		}
+		// (MySQL counts changed rows, not matched ones: 0 may mean rows
+		// rewritten with the same values, whose source bytes may be new.)
 		// What the upsert really left in each row: with DO NOTHING or a DO
 		// UPDATE of other columns an existing row keeps its source (and
 		// MySQL may even report another row's id for it).

@@ -12,8 +12,10 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"gocloud.dev/blob/memblob"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+	"gorm.io/gorm/logger"
 )
 
 // countingProcessor counts decodes.
@@ -744,4 +746,40 @@ func TestStaleSave(t *testing.T) {
 		e.wantThumb(got.CoverThumb.Key, 110, 55, "jpeg")
 		e.wantNoOrphans()
 	})
+}
+
+// On MySQL proper (not MariaDB), GORM has no RETURNING and the driver
+// reports changed rows, not matched ones: a Save or an upsert of a row whose
+// columns are all unchanged reports 0 rows although the row is there. New
+// bytes under the same source key must still make a new thumbnail.
+func TestInPlaceChangeMySQLAffectedRows(t *testing.T) {
+	db := openMySQLAs(t, &gorm.Config{Logger: logger.Discard}, "8.0.36")
+	bucket := memblob.OpenBucket(nil)
+	defer bucket.Close()
+	if err := db.Use(New(bucket)); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, ctx: context.Background(), db: db, bucket: bucket, name: "mysql8+mem"}
+	e.migrate(&Product{})
+	p := Product{Name: "n", Cover: e.put("c/a.jpg", jpegBytes(t, 300, 200))}
+	if err := db.Create(&p).Error; err != nil {
+		t.Fatal(err)
+	}
+	for i, write := range []func(p *Product) error{
+		func(p *Product) error { return db.Save(p).Error },
+		func(p *Product) error { return db.Clauses(clause.OnConflict{UpdateAll: true}).Create(p).Error },
+	} {
+		before := p.CoverThumb.Key
+		e.put("c/a.jpg", pngBytes(t, 150*(i+1), 150*(i+1), false))
+		if err := write(&p); err != nil {
+			t.Fatal(err)
+		}
+		var got Product
+		db.First(&got, p.ID)
+		if got.CoverThumb.Key == before || e.exists(before) {
+			t.Fatalf("write %d: in-place change not picked up: row %q, old %q exists=%v", i, got.CoverThumb.Key, before, e.exists(before))
+		}
+		e.wantThumb(got.CoverThumb.Key, 110, 110, "png")
+		p = got
+	}
 }
