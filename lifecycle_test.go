@@ -748,6 +748,28 @@ func TestStaleSave(t *testing.T) {
 	})
 }
 
+// A Save of a struct that was not loaded (an id and a new source, no
+// thumbnail) finds the row's real thumbnail and supersedes it.
+func TestSaveOfUnloadedStruct(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		e.migrate(&Product{})
+		p := Product{Name: "p", Cover: e.put("un/a.jpg", jpegBytes(t, 200, 100))}
+		e.db.Create(&p)
+		old := p.CoverThumb.Key
+		q := Product{ID: p.ID, Name: "q", Cover: e.put("un/b.jpg", jpegBytes(t, 100, 200))}
+		if err := e.db.Save(&q).Error; err != nil {
+			t.Fatal(err)
+		}
+		var got Product
+		e.db.First(&got, p.ID)
+		if got.Name != "q" || got.Cover != q.Cover || got.CoverThumb != q.CoverThumb || e.exists(old) {
+			t.Fatalf("row %+v, value %+v, old thumbnail exists=%v", got, q, e.exists(old))
+		}
+		e.wantThumb(got.CoverThumb.Key, 75, 150, "jpeg")
+		e.wantNoOrphans()
+	})
+}
+
 // On MySQL proper (not MariaDB), GORM has no RETURNING and the driver
 // reports changed rows, not matched ones: a Save or an upsert of a row whose
 // columns are all unchanged reports 0 rows although the row is there. New
