@@ -16,8 +16,8 @@ import (
 )
 
 // ImageField is a reference to an image in the plugin's bucket. It is stored
-// as one string column holding the blob key; the zero value (and NULL or ”
-// in the database) means "no image".
+// as one string column holding the blob key; the zero value (and NULL or an
+// empty string in the database) means "no image".
 //
 // A field tagged `thumb:"..."` is a thumbnail the plugin fills in; any other
 // ImageField is an original that the application sets, usually with
@@ -41,7 +41,8 @@ func (f ImageField) Value() (driver.Value, error) {
 	return f.Key, nil
 }
 
-// Scan implements sql.Scanner: NULL and ” both read as no image.
+// Scan implements sql.Scanner: NULL and the empty string both read as no
+// image.
 func (f *ImageField) Scan(src any) error {
 	switch v := src.(type) {
 	case nil:

@@ -386,7 +386,8 @@ func (p *Plugin) pinThumbs(db *gorm.DB, st *stmtState, r row) {
 }
 
 // pinnedKeys is the condition pinThumbs adds to the UPDATE: every
-// thumbnail column still holds the key on the struct ("" for NULL or ”).
+// thumbnail column still holds the key on the struct (an empty key
+// matches NULL and the empty string).
 type pinnedKeys struct {
 	cols []string // modelSpec.thumbCols
 	keys []string
