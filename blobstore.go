@@ -89,14 +89,32 @@ const (
 // thumbDigest identifies what a thumbnail was made from. specKey is
 // Spec.key() of the thumbnail's spec.
 func thumbDigest(table, pk, field, srcKey, srcVersion, specKey string) string {
+	sum := digestSum(table, pk, field, srcKey, srcVersion, specKey)
+	return hex.EncodeToString(sum[:digestLen/2])
+}
+
+// digestMatches reports whether the thumbnail key carries the digest
+// thumbDigest returns for the other arguments (without allocating: it runs
+// on every Save).
+func digestMatches(key, table, pk, field, srcKey, srcVersion, specKey string) bool {
+	_, _, got, ok := parseThumbName(key)
+	if !ok {
+		return false
+	}
+	sum := digestSum(table, pk, field, srcKey, srcVersion, specKey)
+	var want [digestLen]byte
+	hex.Encode(want[:], sum[:digestLen/2])
+	return got == string(want[:])
+}
+
+func digestSum(table, pk, field, srcKey, srcVersion, specKey string) [sha256.Size]byte {
 	var stack [256]byte
 	buf := stack[:0]
 	for _, part := range [...]string{"v1", table, pk, field, srcKey, srcVersion, specKey} {
 		buf = append(buf, part...)
 		buf = append(buf, 0)
 	}
-	sum := sha256.Sum256(buf)
-	return hex.EncodeToString(sum[:digestLen/2])
+	return sha256.Sum256(buf)
 }
 
 // sourceVersion identifies the content of a source blob: its MD5 where the

@@ -38,3 +38,20 @@ func TestParseThumbName(t *testing.T) {
 		}
 	}
 }
+
+func TestDigestMatches(t *testing.T) {
+	args := [...]string{"products", "7", "CoverThumb", "img/a.jpg", "md5:00", "{Width:110 Height:150}"}
+	key := "img/thumbnails/a.110x150." + thumbDigest(args[0], args[1], args[2], args[3], args[4], args[5]) + "abcdef.jpg"
+	if !digestMatches(key, args[0], args[1], args[2], args[3], args[4], args[5]) {
+		t.Fatalf("%q does not match its own digest", key)
+	}
+	if digestMatches(key, args[0], "8", args[2], args[3], args[4], args[5]) {
+		t.Fatal("matches another row's digest")
+	}
+	if digestMatches("img/a.jpg", args[0], args[1], args[2], args[3], args[4], args[5]) {
+		t.Fatal("a key that is not a thumbnail name matches")
+	}
+	if n := testing.AllocsPerRun(100, func() { digestMatches(key, args[0], args[1], args[2], args[3], args[4], args[5]) }); n != 0 {
+		t.Fatalf("%v allocations per call", n)
+	}
+}

@@ -148,10 +148,13 @@ type stmtState struct {
 	untracked []func() // rollback actions when the tx is not ours to track
 }
 
+// stateOf returns the statement's state, nil when the plugin has nothing
+// to do: start sets it at the beginning of every chain, and never for the
+// plugin's own statements or models without thumb fields.
 func stateOf(db *gorm.DB) *stmtState {
 	// Kept in the statement's own settings (not InstanceSet, which formats
-	// a key on every call): begin sets or clears it at the start of every
-	// statement, so a reused *gorm.Statement never sees an old state.
+	// a key on every call): start sets or clears it, so a reused
+	// *gorm.Statement never sees an old state.
 	if v, ok := db.Statement.Settings.Load(stateKey); ok {
 		return v.(*stmtState)
 	}
@@ -196,7 +199,7 @@ func (p *Plugin) start(db *gorm.DB) {
 // savepoint inside the caller's transaction.
 func (p *Plugin) begin(db *gorm.DB) {
 	st := stateOf(db)
-	if st == nil || db.Error != nil || isInternal(db) {
+	if st == nil || db.Error != nil {
 		return
 	}
 	if _, inTx := db.Statement.ConnPool.(gorm.TxCommitter); !inTx {
@@ -227,7 +230,7 @@ var savepointSeq atomic.Uint64
 // transaction is left as it was before the statement.
 func (p *Plugin) finish(db *gorm.DB) {
 	st := stateOf(db)
-	if st == nil || isInternal(db) {
+	if st == nil {
 		return
 	}
 	switch {
@@ -296,7 +299,7 @@ func (p *Plugin) deleteLater(db *gorm.DB, keys ...string) {
 // thumbnails would otherwise be lost track of.
 func (p *Plugin) beforeCreate(db *gorm.DB) {
 	st := stateOf(db)
-	if st == nil || db.Error != nil || isInternal(db) {
+	if st == nil || db.Error != nil {
 		return
 	}
 	st.written = insertedGroups(db.Statement, st.spec)
@@ -329,7 +332,7 @@ func isPlainSave(stmt *gorm.Statement) bool {
 // Save, otherwise read, with a row lock where the database has one.
 func (p *Plugin) beforeUpdate(db *gorm.DB) {
 	st := stateOf(db)
-	if st == nil || db.Error != nil || isInternal(db) {
+	if st == nil || db.Error != nil {
 		return
 	}
 	st.update = true
@@ -426,11 +429,11 @@ func (pin *pinnedKeys) old(pk string) *oldRows {
 // already carries the digest of its source (one attributes look-up per
 // source), so nothing needs doing. If not, it keeps the digests for runJob.
 func (p *Plugin) upToDate(db *gorm.DB, st *stmtState, r row) (bool, error) {
-	ctx := db.Statement.Context
+	ctx, table := db.Statement.Context, db.Statement.Table
 	fresh := true
-	var computed [4][]string
-	digests := computed[:0]
-	i := 0 // index into st.pinned
+	var stack [4]string
+	versions := stack[:0] // per group; "-" for no source
+	i := 0                // index into st.pinned.keys
 	for _, g := range st.written {
 		src := keyOf(ctx, g.source, r.value)
 		if src == "" {
@@ -438,7 +441,7 @@ func (p *Plugin) upToDate(db *gorm.DB, st *stmtState, r row) (bool, error) {
 				fresh = fresh && st.pinned.keys[i] == ""
 				i++
 			}
-			digests = append(digests, nil)
+			versions = append(versions, "-")
 			continue
 		}
 		fail := func(err error) error {
@@ -447,22 +450,21 @@ func (p *Plugin) upToDate(db *gorm.DB, st *stmtState, r row) (bool, error) {
 		if err := checkKey(src); err != nil {
 			return false, fail(err)
 		}
-		ds, err := p.sourceDigests(ctx, db.Statement.Table, r.pk, g, src)
+		version, err := p.sourceVersionOf(ctx, src)
 		if err != nil {
 			return false, fail(err)
 		}
-		digests = append(digests, ds)
-		for _, d := range ds {
-			_, _, got, ok := parseThumbName(st.pinned.keys[i])
-			fresh = fresh && ok && got == d
+		versions = append(versions, version)
+		for _, t := range g.thumbs {
+			fresh = fresh && digestMatches(st.pinned.keys[i], table, r.pk, t.field.Name, src, version, t.specKey)
 			i++
 		}
 	}
 	if !fresh {
 		st.digests = make(map[*sourceGroup][]string, len(st.written))
 		for k, g := range st.written {
-			if digests[k] != nil {
-				st.digests[g] = digests[k]
+			if versions[k] != "-" {
+				st.digests[g] = groupDigests(table, r.pk, g, keyOf(ctx, g.source, r.value), versions[k])
 			}
 		}
 	}
@@ -533,7 +535,7 @@ type job struct {
 // persists their columns in the same transaction.
 func (p *Plugin) afterSave(db *gorm.DB) {
 	st := stateOf(db)
-	if st == nil || db.Error != nil || isInternal(db) || len(st.written) == 0 {
+	if st == nil || db.Error != nil || len(st.written) == 0 {
 		return
 	}
 	var (
@@ -732,26 +734,38 @@ func (p *Plugin) runJob(db *gorm.DB, j *job) {
 }
 
 // sourceDigests returns, for each thumbnail of group, the digest its key
-// must carry to be up to date with the source src of the row pk. It looks
-// up the source's attributes (MD5 or ETag, and size against the byte limit)
-// unless the plugin was told sources are immutable.
+// must carry to be up to date with the source src of the row pk.
 func (p *Plugin) sourceDigests(ctx context.Context, table, pk string, g *sourceGroup, src string) ([]string, error) {
-	version := ""
-	if !p.immutableSources {
-		attrs, err := p.bucket.Attributes(ctx, src)
-		if err != nil {
-			return nil, storageErr("attributes", err)
-		}
-		if attrs.Size > p.limits.MaxBytes {
-			return nil, wrapf(ErrTooLarge, "%d bytes is more than the limit of %d", attrs.Size, p.limits.MaxBytes)
-		}
-		version = sourceVersion(attrs)
+	version, err := p.sourceVersionOf(ctx, src)
+	if err != nil {
+		return nil, err
 	}
+	return groupDigests(table, pk, g, src, version), nil
+}
+
+// sourceVersionOf looks up the source's attributes (MD5 or ETag, and size
+// against the byte limit) unless the plugin was told sources are
+// immutable, when the version is "".
+func (p *Plugin) sourceVersionOf(ctx context.Context, src string) (string, error) {
+	if p.immutableSources {
+		return "", nil
+	}
+	attrs, err := p.bucket.Attributes(ctx, src)
+	if err != nil {
+		return "", storageErr("attributes", err)
+	}
+	if attrs.Size > p.limits.MaxBytes {
+		return "", wrapf(ErrTooLarge, "%d bytes is more than the limit of %d", attrs.Size, p.limits.MaxBytes)
+	}
+	return sourceVersion(attrs), nil
+}
+
+func groupDigests(table, pk string, g *sourceGroup, src, version string) []string {
 	digests := make([]string, len(g.thumbs))
 	for i, t := range g.thumbs {
 		digests[i] = thumbDigest(table, pk, t.field.Name, src, version, t.specKey)
 	}
-	return digests, nil
+	return digests
 }
 
 // isTyped reports whether err already wraps one of our sentinels.
@@ -817,7 +831,7 @@ func setImage(ctx context.Context, f *schema.Field, rv reflect.Value, key string
 // hard delete (Unscoped).
 func (p *Plugin) beforeDelete(db *gorm.DB) {
 	st := stateOf(db)
-	if st == nil || db.Error != nil || isInternal(db) {
+	if st == nil || db.Error != nil {
 		return
 	}
 	if !db.Statement.Unscoped && isSoftDelete(db.Statement.Schema) {
