@@ -430,10 +430,11 @@ func (pin *pinnedKeys) old(pk string) *oldRows {
 // source), so nothing needs doing. If not, it keeps the digests for runJob.
 func (p *Plugin) upToDate(db *gorm.DB, st *stmtState, r row) (bool, error) {
 	ctx, table := db.Statement.Context, db.Statement.Table
+	type source struct{ key, version string } // key "" for none
+	var stack [4]source
+	sources := stack[:0] // per group of st.written
 	fresh := true
-	var stack [4]string
-	versions := stack[:0] // per group; "-" for no source
-	i := 0                // index into st.pinned.keys
+	i := 0 // index into st.pinned.keys
 	for _, g := range st.written {
 		src := keyOf(ctx, g.source, r.value)
 		if src == "" {
@@ -441,7 +442,7 @@ func (p *Plugin) upToDate(db *gorm.DB, st *stmtState, r row) (bool, error) {
 				fresh = fresh && st.pinned.keys[i] == ""
 				i++
 			}
-			versions = append(versions, "-")
+			sources = append(sources, source{})
 			continue
 		}
 		fail := func(err error) error {
@@ -454,7 +455,7 @@ func (p *Plugin) upToDate(db *gorm.DB, st *stmtState, r row) (bool, error) {
 		if err != nil {
 			return false, fail(err)
 		}
-		versions = append(versions, version)
+		sources = append(sources, source{src, version})
 		for _, t := range g.thumbs {
 			fresh = fresh && digestMatches(st.pinned.keys[i], table, r.pk, t.field.Name, src, version, t.specKey)
 			i++
@@ -463,8 +464,8 @@ func (p *Plugin) upToDate(db *gorm.DB, st *stmtState, r row) (bool, error) {
 	if !fresh {
 		st.digests = make(map[*sourceGroup][]string, len(st.written))
 		for k, g := range st.written {
-			if versions[k] != "-" {
-				st.digests[g] = groupDigests(table, r.pk, g, keyOf(ctx, g.source, r.value), versions[k])
+			if s := sources[k]; s.key != "" {
+				st.digests[g] = groupDigests(table, r.pk, g, s.key, s.version)
 			}
 		}
 	}
@@ -760,6 +761,8 @@ func (p *Plugin) sourceVersionOf(ctx context.Context, src string) (string, error
 	return sourceVersion(attrs), nil
 }
 
+// groupDigests returns the digest of each thumbnail of g for the source
+// src at version, in the row pk.
 func groupDigests(table, pk string, g *sourceGroup, src, version string) []string {
 	digests := make([]string, len(g.thumbs))
 	for i, t := range g.thumbs {
