@@ -320,11 +320,15 @@ func (p *Plugin) beforeCreate(db *gorm.DB) {
 	st.old = old
 }
 
-// isPlainSave reports whether the statement is a Save of one struct with
-// no Select or Omit: GORM writes every column of it.
+// writesEveryColumn reports whether the statement is a Save with no
+// Select or Omit: GORM writes every column of every row.
+func writesEveryColumn(stmt *gorm.Statement) bool {
+	return stmt.Dest == stmt.Model && len(stmt.Selects) == 1 && stmt.Selects[0] == "*" && len(stmt.Omits) == 0
+}
+
+// isPlainSave reports whether the statement is such a Save of one struct.
 func isPlainSave(stmt *gorm.Statement) bool {
-	return stmt.Dest == stmt.Model && len(stmt.Selects) == 1 && stmt.Selects[0] == "*" && len(stmt.Omits) == 0 &&
-		stmt.ReflectValue.Kind() == reflect.Struct
+	return writesEveryColumn(stmt) && stmt.ReflectValue.Kind() == reflect.Struct
 }
 
 // beforeUpdate finds which sources the update writes and what the
@@ -488,8 +492,8 @@ func insertedGroups(stmt *gorm.Statement, ms *modelSpec) []*sourceGroup {
 // writtenGroups returns the source groups whose column an UPDATE writes,
 // following GORM's own rules for maps, structs, Select and Omit.
 func writtenGroups(stmt *gorm.Statement, ms *modelSpec) []*sourceGroup {
-	if stmt.Dest == stmt.Model && len(stmt.Selects) == 1 && stmt.Selects[0] == "*" && len(stmt.Omits) == 0 {
-		return ms.groups // a plain Save writes every column
+	if writesEveryColumn(stmt) {
+		return ms.groups
 	}
 	selected, restricted := stmt.SelectAndOmitColumns(false, true)
 	var out []*sourceGroup
@@ -789,18 +793,18 @@ func (p *Plugin) apply(db *gorm.DB, j *job) error {
 	cols := map[string]any{}
 	var superseded []string
 	for i, t := range j.group.thumbs {
-		newKey := j.newKey[i]
-		if keyOf(ctx, t.field, j.row.value) != newKey {
+		newKey, old := j.newKey[i], j.old[i]
+		onValue := keyOf(ctx, t.field, j.row.value)
+		if onValue != newKey {
 			if err := setImage(ctx, t.field, j.row.value, newKey); err != nil {
 				return err
 			}
+		}
+		if onValue != newKey || old != newKey {
 			cols[t.field.DBName] = ImageField{Key: newKey}
 		}
-		if j.old[i] != newKey {
-			cols[t.field.DBName] = ImageField{Key: newKey}
-			if j.old[i] != "" {
-				superseded = append(superseded, j.old[i])
-			}
+		if old != newKey && old != "" {
+			superseded = append(superseded, old)
 		}
 	}
 	if len(cols) > 0 {

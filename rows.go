@@ -98,23 +98,8 @@ func pkPart(ctx context.Context, f *schema.Field, v reflect.Value) (string, bool
 }
 
 func pkString(v any) string {
-	switch k := v.(type) {
-	case []byte:
-		return string(k)
-	case string:
-		return k
-	case uint:
-		return strconv.FormatUint(uint64(k), 10)
-	case uint32:
-		return strconv.FormatUint(uint64(k), 10)
-	case uint64:
-		return strconv.FormatUint(k, 10)
-	case int:
-		return strconv.FormatInt(int64(k), 10)
-	case int32:
-		return strconv.FormatInt(int64(k), 10)
-	case int64:
-		return strconv.FormatInt(k, 10)
+	if b, ok := v.([]byte); ok {
+		return string(b)
 	}
 	return fmt.Sprint(v)
 }
