@@ -4,12 +4,10 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
-	"path"
 	"reflect"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
@@ -325,28 +323,3 @@ func ParseTag(tag string) (Spec, string, error) {
 
 // MaxThumbSide is the largest width or height a thumb tag may ask for.
 const MaxThumbSide = 8192
-
-// checkPrefix validates an upload prefix: a relative key prefix, with
-// strftime-like date parts (%Y %m %d %H %M %S) allowed.
-func checkPrefix(p string) error {
-	if p == "" {
-		return fmt.Errorf("empty")
-	}
-	expanded := expandPrefix(p, time.Date(2000, 1, 2, 3, 4, 5, 0, time.UTC))
-	if strings.Contains(expanded, "%") {
-		return fmt.Errorf("unknown %% directive (use %%Y %%m %%d %%H %%M %%S)")
-	}
-	return checkKey(path.Join(expanded, "x"))
-}
-
-// expandPrefix replaces date directives like Django's upload_to.
-func expandPrefix(p string, t time.Time) string {
-	return strings.NewReplacer(
-		"%Y", fmt.Sprintf("%04d", t.Year()),
-		"%m", fmt.Sprintf("%02d", int(t.Month())),
-		"%d", fmt.Sprintf("%02d", t.Day()),
-		"%H", fmt.Sprintf("%02d", t.Hour()),
-		"%M", fmt.Sprintf("%02d", t.Minute()),
-		"%S", fmt.Sprintf("%02d", t.Second()),
-	).Replace(strings.Trim(p, "/"))
-}

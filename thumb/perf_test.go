@@ -1,4 +1,4 @@
-package gormthumb
+package thumb
 
 // Quality and correctness of the fast resize path in resize.go: the box
 // pre-shrink followed by Lanczos must stay within 40 dB PSNR (and 0.99

@@ -3,11 +3,111 @@ package gormthumb
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"gorm.io/gorm"
 )
+
+// begin makes sure the statement runs in a transaction the plugin can
+// undo: GORM's default one, our own (with SkipDefaultTransaction), or a
+// savepoint inside the caller's transaction.
+func (p *Plugin) begin(db *gorm.DB) {
+	st := stateOf(db)
+	if st == nil || db.Error != nil {
+		return
+	}
+	if _, inTx := db.Statement.ConnPool.(gorm.TxCommitter); !inTx {
+		tx := db.Session(&gorm.Session{NewDB: true, Context: db.Statement.Context}).Begin()
+		if tx.Error != nil {
+			db.AddError(tx.Error)
+			return
+		}
+		st.ownTx, st.pool = true, db.Statement.ConnPool
+		db.Statement.ConnPool = tx.Statement.ConnPool
+		return
+	}
+	if st.callerTx {
+		name := "gormthumb_" + strconv.FormatUint(savepointSeq.Add(1), 10)
+		if err := inner(db).SavePoint(name).Error; err != nil {
+			db.AddError(err)
+			return
+		}
+		st.savepoint = name
+	}
+}
+
+// savepointSeq names the plugin's savepoints, unique within the process.
+var savepointSeq atomic.Uint64
+
+// finish ends what begin started: commits or rolls back our own
+// transaction, or rolls back to our savepoint on error so the caller's
+// transaction is left as it was before the statement.
+func (p *Plugin) finish(db *gorm.DB) {
+	st := stateOf(db)
+	if st == nil {
+		return
+	}
+	switch {
+	case st.ownTx:
+		committer := db.Statement.ConnPool.(gorm.TxCommitter)
+		if db.Error != nil {
+			committer.Rollback()
+		} else {
+			db.AddError(committer.Commit())
+		}
+		db.Statement.ConnPool = st.pool
+	case st.savepoint != "" && db.Error != nil:
+		err := db.Error
+		db.Error = nil
+		rbErr := inner(db).RollbackTo(st.savepoint).Error
+		db.Error = errors.Join(err, rbErr)
+	case st.savepoint != "":
+		// Release it, so a long transaction does not pile up savepoints.
+		db.AddError(inner(db).Exec("RELEASE SAVEPOINT " + st.savepoint).Error)
+	}
+	if db.Error != nil {
+		st.mu.Lock()
+		undo := st.untracked
+		st.mu.Unlock()
+		for _, f := range undo {
+			f()
+		}
+	}
+}
+
+// onOutcome registers actions for when the statement's transaction commits
+// or rolls back.
+func (p *Plugin) onOutcome(db *gorm.DB, onCommit, onRollback func()) {
+	if tx, ok := db.Statement.ConnPool.(*trackedTx); ok {
+		tx.defer_(onCommit, onRollback)
+		return
+	}
+	// A transaction begun outside our pool wrapper (should not happen once
+	// the plugin is registered): undo on error, and leave superseded
+	// thumbnails to Sweep.
+	if st := stateOf(db); st != nil && onRollback != nil {
+		st.mu.Lock()
+		st.untracked = append(st.untracked, onRollback)
+		st.mu.Unlock()
+	}
+}
+
+// deleteLater deletes keys once the transaction commits.
+func (p *Plugin) deleteLater(db *gorm.DB, keys ...string) {
+	if len(keys) == 0 {
+		return
+	}
+	ctx := context.WithoutCancel(db.Statement.Context)
+	p.onOutcome(db, func() {
+		for _, k := range keys {
+			deleteBlob(ctx, p.bucket, k)
+		}
+	}, nil)
+}
 
 // Blob writes cannot join a database transaction, so the plugin learns the
 // real outcome of every transaction by wrapping GORM's connection pool (as
