@@ -3,7 +3,7 @@ package gormthumb
 // Benchmarks for the performance targets (issue 5). Every figure is a
 // ratio measured inside one benchmark run, with both sides interleaved, so
 // a slow or busy machine moves both alike. Inputs are made by the
-// benchmarks themselves (perfPhoto in perf_test.go, deterministic).
+// benchmarks themselves (internal/testphoto, deterministic).
 //
 //	go test -run '^$' -bench . -benchtime 5x -cpu 1,2 .
 //
@@ -16,94 +16,23 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
-	"image/png"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/disintegration/imaging"
+	"github.com/gormthumb/gormthumb/internal/testphoto"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/memblob"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 )
-
-// benchSource is one encoded benchmark input.
-type benchSource struct {
-	name string
-	data []byte
-}
-
-// Sources are 4000×3000 (12 MP), made once per test binary.
-var benchSources = sync.OnceValues(func() ([]benchSource, error) {
-	const w, h = 4000, 3000
-	var baseline, pngBuf bytes.Buffer
-	if err := jpeg.Encode(&baseline, perfPhoto(w, h, 7, false), &jpeg.Options{Quality: 90}); err != nil {
-		return nil, err
-	}
-	if err := png.Encode(&pngBuf, perfPhoto(w, h, 8, true)); err != nil {
-		return nil, err
-	}
-	out := []benchSource{{"jpeg-baseline-q90", baseline.Bytes()}}
-	if prog, err := progressiveJPEG(baseline.Bytes()); err == nil {
-		out = append(out, benchSource{"jpeg-progressive", prog})
-	} else {
-		out = append(out, benchSource{"jpeg-progressive", nil})
-	}
-	return append(out, benchSource{"png-rgba", pngBuf.Bytes()}), nil
-})
-
-// progressiveJPEG converts a baseline JPEG to a progressive one with
-// jpegtran (lossless) or, failing that, the vips command.
-func progressiveJPEG(baseline []byte) ([]byte, error) {
-	if path, err := exec.LookPath("jpegtran"); err == nil {
-		cmd := exec.Command(path, "-progressive", "-copy", "none")
-		cmd.Stdin = bytes.NewReader(baseline)
-		return cmd.Output()
-	}
-	path, err := exec.LookPath("vips")
-	if err != nil {
-		return nil, fmt.Errorf("neither jpegtran nor vips is installed")
-	}
-	dir, err := os.MkdirTemp("", "gormthumb-bench")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	in, out := filepath.Join(dir, "in.jpg"), filepath.Join(dir, "out.jpg")
-	if err := os.WriteFile(in, baseline, 0o600); err != nil {
-		return nil, err
-	}
-	if msg, err := exec.Command(path, "copy", in, out+"[Q=90,interlace,subsample-mode=on]").CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("vips copy: %v: %s", err, msg)
-	}
-	return os.ReadFile(out)
-}
-
-func eachBenchSource(b *testing.B, fn func(b *testing.B, src benchSource)) {
-	sources, err := benchSources()
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, s := range sources {
-		b.Run(s.name, func(b *testing.B) {
-			if s.data == nil {
-				b.Skip("no progressive JPEG encoder: install jpegtran (libjpeg-turbo-progs) or vips (libvips-tools)")
-			}
-			fn(b, s)
-		})
-	}
-}
 
 // benchProduct is the model the plugin benchmarks save.
 type benchProduct struct {
@@ -154,16 +83,16 @@ func benchPut(b *testing.B, bucket *blob.Bucket, key string, data []byte) {
 // row) against Go's decode alone of the same bytes, interleaved in each
 // iteration. Metric x-decode is pipeline time / decode time.
 func BenchmarkPipelineVsDecode(b *testing.B) {
-	eachBenchSource(b, func(b *testing.B, src benchSource) {
+	eachBenchSource(b, func(b *testing.B, src testphoto.Source) {
 		bucket := memblob.OpenBucket(nil)
 		defer bucket.Close()
 		db := benchDB(b, bucket)
-		benchPut(b, bucket, "src/photo", src.data)
+		benchPut(b, bucket, "src/photo", src.Data)
 		var decode, pipeline time.Duration
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			t0 := time.Now()
-			if _, _, err := image.Decode(bytes.NewReader(src.data)); err != nil {
+			if _, _, err := image.Decode(bytes.NewReader(src.Data)); err != nil {
 				b.Fatal(err)
 			}
 			t1 := time.Now()
@@ -184,99 +113,14 @@ func BenchmarkPipelineVsDecode(b *testing.B) {
 	})
 }
 
-// decodedBytes is the size of the pixel buffers of a decoded image.
-func decodedBytes(img image.Image) int {
-	switch m := img.(type) {
-	case *image.YCbCr:
-		return len(m.Y) + len(m.Cb) + len(m.Cr)
-	case *image.NRGBA:
-		return len(m.Pix)
-	case *image.RGBA:
-		return len(m.Pix)
-	case *image.Gray:
-		return len(m.Pix)
-	case *image.CMYK:
-		return len(m.Pix)
-	case *image.NRGBA64:
-		return len(m.Pix)
-	case *image.RGBA64:
-		return len(m.Pix)
-	case *image.Paletted:
-		return len(m.Pix)
-	}
-	b := img.Bounds()
-	return 4 * b.Dx() * b.Dy()
-}
-
-// BenchmarkMemory: what one source costs in heap. With the collector off,
-// the bytes allocated by GoProcessor.Process (reading from the bucket, one
-// decode, the thumbnails) bound its peak heap. They are reported against
-// the decoded image (x-decoded; 1.0 would be nothing but the decoded pixels)
-// and as MB beyond it (extra-MB), next to the size of the compressed source
-// (a copy of it would show in extra-MB). "one" makes the 110×150
-// thumbnail; "three" adds a 300×300 cover crop and a 640×640 fit from the
-// same decode.
-func BenchmarkMemory(b *testing.B) {
-	sets := []struct {
-		name  string
-		specs []Spec
-	}{
-		{"one", []Spec{{Width: 110, Height: 150}}},
-		{"three", []Spec{{Width: 110, Height: 150}, {Width: 300, Height: 300, Fit: FitCover}, {Width: 640, Height: 640}}},
-	}
-	eachBenchSource(b, func(b *testing.B, src benchSource) {
-		img, _, err := image.Decode(bytes.NewReader(src.data))
-		if err != nil {
-			b.Fatal(err)
-		}
-		decoded := decodedBytes(img)
-		img = nil
-		bucket := memblob.OpenBucket(nil)
-		defer bucket.Close()
-		benchPut(b, bucket, "src", src.data)
-		ctx := context.Background()
-		for _, set := range sets {
-			b.Run(set.name, func(b *testing.B) {
-				defer debug.SetGCPercent(debug.SetGCPercent(-1))
-				var alloc uint64
-				var ms runtime.MemStats
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					runtime.GC()
-					runtime.ReadMemStats(&ms)
-					before := ms.TotalAlloc
-					r, err := bucket.NewReader(ctx, "src", nil)
-					if err != nil {
-						b.Fatal(err)
-					}
-					out, err := GoProcessor{}.Process(ctx, &limitedReader{r: r, n: DefaultLimits.MaxBytes}, set.specs, DefaultLimits)
-					r.Close()
-					if err != nil || len(out) != len(set.specs) {
-						b.Fatalf("%d thumbnails, %v", len(out), err)
-					}
-					runtime.ReadMemStats(&ms)
-					alloc += ms.TotalAlloc - before
-				}
-				per := float64(alloc) / float64(b.N)
-				b.ReportMetric(float64(decoded)/(1<<20), "decoded-MB")
-				b.ReportMetric(float64(len(src.data))/(1<<20), "compressed-MB")
-				b.ReportMetric(per/float64(decoded), "x-decoded")
-				b.ReportMetric((per-float64(decoded))/(1<<20), "extra-MB")
-			})
-		}
-	})
-}
-
 // BenchmarkUnchangedSave: Save of a row whose source did not change, on a
 // model with a thumbnail, against the same Save on a model without thumb
 // tags in the same sqlite file, interleaved (savesPerOp pairs per
 // iteration, so even -benchtime 5x averages enough). x-plain is the ratio.
 func BenchmarkUnchangedSave(b *testing.B) {
 	const savesPerOp = 400
-	sources, err := benchSources()
-	if err != nil {
-		b.Fatal(err)
-	}
+	var err error
+	sources := testphoto.Sources12MP()
 	for _, kind := range []string{"mem", "file", "mem-immutable", "file-immutable"} {
 		b.Run(kind, func(b *testing.B) {
 			bucket := memblob.OpenBucket(nil)
@@ -289,7 +133,7 @@ func BenchmarkUnchangedSave(b *testing.B) {
 			defer bucket.Close()
 			// -immutable: WithImmutableSources, so no attributes look-up.
 			db := benchDB(b, bucket, WithImmutableSources(strings.HasSuffix(kind, "-immutable")))
-			benchPut(b, bucket, "src/photo.jpg", sources[0].data)
+			benchPut(b, bucket, "src/photo.jpg", sources[0].Data)
 			p := benchProduct{Name: "p", Cover: ImageField{Key: "src/photo.jpg"}}
 			q := benchPlain{Name: "q", Cover: ImageField{Key: "src/photo.jpg"}, CoverThumb: ImageField{Key: "t.jpg"}}
 			if err := db.Create(&p).Error; err != nil {
@@ -376,7 +220,7 @@ func BenchmarkBatchCreate(b *testing.B) {
 	srcs := make([][]byte, rows)
 	for i := range srcs {
 		var buf bytes.Buffer
-		if err := jpeg.Encode(&buf, perfPhoto(w, h, uint64(100+i), false), &jpeg.Options{Quality: 90}); err != nil {
+		if err := jpeg.Encode(&buf, testphoto.Photo(w, h, uint64(100+i), false), &jpeg.Options{Quality: 90}); err != nil {
 			b.Fatal(err)
 		}
 		srcs[i] = buf.Bytes()
@@ -429,25 +273,14 @@ func BenchmarkBatchCreate(b *testing.B) {
 	b.ReportMetric(float64(w*h*3/2)/(1<<20), "one-MB")
 }
 
-// BenchmarkResize: the resize step alone from a decoded 12 MP source into
-// 110×150, the fast path against one Lanczos pass (the quality reference in
-// perf_test.go).
-func BenchmarkResize(b *testing.B) {
-	eachBenchSource(b, func(b *testing.B, src benchSource) {
-		img, _, err := image.Decode(bytes.NewReader(src.data))
-		if err != nil {
-			b.Fatal(err)
-		}
-		tw, th := fitSize(4000, 3000, 110, 150, false)
-		b.Run("box+lanczos", func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				resample(img, tw, th)
+// eachBenchSource runs fn on each of testphoto.Sources12MP.
+func eachBenchSource(b *testing.B, fn func(b *testing.B, src testphoto.Source)) {
+	for _, s := range testphoto.Sources12MP() {
+		b.Run(s.Name, func(b *testing.B) {
+			if s.Data == nil {
+				b.Skip("no progressive JPEG encoder: install jpegtran (libjpeg-turbo-progs) or vips (libvips-tools)")
 			}
+			fn(b, s)
 		})
-		b.Run("lanczos", func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				imaging.Resize(img, tw, th, imaging.Lanczos)
-			}
-		})
-	})
+	}
 }

@@ -3,7 +3,6 @@ package gormthumb
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/fileblob" // file:// URLs
@@ -37,31 +36,10 @@ func storageErr(op string, err error) error {
 // ---------------------------------------------------------------------------
 // Reading and writing
 
-// limitedReader fails with ErrTooLarge once more than n bytes were read.
-type limitedReader struct {
-	r io.Reader
-	n int64
-}
-
-func (l *limitedReader) Read(p []byte) (int, error) {
-	if l.n < 0 {
-		return 0, wrapf(ErrTooLarge, "source is larger than the byte limit")
-	}
-	if int64(len(p)) > l.n+1 {
-		p = p[:l.n+1]
-	}
-	n, err := l.r.Read(p)
-	l.n -= int64(n)
-	if l.n < 0 {
-		return n, wrapf(ErrTooLarge, "source is larger than the byte limit")
-	}
-	return n, err
-}
-
 // writeBlob writes data under key with its content type.
 func writeBlob(ctx context.Context, b *blob.Bucket, key string, data []byte, f Format, srcKey string) error {
 	opts := &blob.WriterOptions{
-		ContentType:  contentType(f),
+		ContentType:  f.ContentType(),
 		CacheControl: "public, max-age=31536000, immutable",
 		Metadata:     map[string]string{"gormthumb-source": srcKey},
 	}

@@ -3,6 +3,8 @@ package gormthumb
 import (
 	"errors"
 	"fmt"
+
+	"github.com/gormthumb/gormthumb/thumb"
 )
 
 // Sentinel errors. Every error the plugin returns wraps exactly one of them, so
@@ -14,15 +16,17 @@ var (
 	ErrInvalidTag = errors.New("invalid gormthumb tag")
 	// ErrSourceNotFound: the source field names a key that is not in the bucket.
 	ErrSourceNotFound = errors.New("source image not found")
-	// ErrNotImage: the source bytes are not an image of any format we know
-	// (empty, text, HTML, truncated or corrupt).
-	ErrNotImage = errors.New("source is not a decodable image")
-	// ErrUnsupportedFormat: the source is an image, but of a format the
-	// plugin does not read, or the requested output format cannot be written.
-	ErrUnsupportedFormat = errors.New("unsupported image format")
-	// ErrTooLarge: the source exceeds Limits.MaxBytes, Limits.MaxPixels or
-	// Limits.MaxFrames. It is detected before the pixels are decoded.
-	ErrTooLarge = errors.New("source image too large")
+	// ErrNotImage is thumb.ErrNotImage: the source bytes are not an image
+	// of any format we know (empty, text, HTML, truncated or corrupt).
+	ErrNotImage = thumb.ErrNotImage
+	// ErrUnsupportedFormat is thumb.ErrUnsupportedFormat: the source is an
+	// image, but of a format the plugin does not read, or the requested
+	// output format cannot be written.
+	ErrUnsupportedFormat = thumb.ErrUnsupportedFormat
+	// ErrTooLarge is thumb.ErrTooLarge: the source exceeds Limits.MaxBytes,
+	// Limits.MaxPixels or Limits.MaxFrames. It is detected before the pixels
+	// are decoded.
+	ErrTooLarge = thumb.ErrTooLarge
 	// ErrStorage: the bucket failed (unreachable, permission denied, ...).
 	// The driver's error is wrapped too, so gcerrors.Code still works.
 	ErrStorage = errors.New("blob storage error")

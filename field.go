@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/gormthumb/gormthumb/thumb"
 	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
 )
@@ -137,7 +138,7 @@ type thumbField struct {
 	field   *schema.Field
 	source  *schema.Field
 	spec    Spec
-	specKey string // spec.key(), computed once for the thumbnail digest
+	specKey string // spec.Key(), computed once for the thumbnail digest
 	prefix  string // from the field's `upload` tag; "" = "thumbnails/" beside the source
 }
 
@@ -227,7 +228,7 @@ func parseModel(s *schema.Schema) (*modelSpec, error) {
 		case src.DBName == "":
 			return nil, tagErr(f, "source %q has no column", srcName)
 		}
-		ms.thumbs = append(ms.thumbs, &thumbField{field: f, source: src, spec: spec, specKey: spec.key(), prefix: up})
+		ms.thumbs = append(ms.thumbs, &thumbField{field: f, source: src, spec: spec, specKey: spec.Key(), prefix: up})
 	}
 	// A thumbnail cannot be the source of another one: group after all
 	// thumbs are known.
@@ -296,11 +297,11 @@ func ParseTag(tag string) (Spec, string, error) {
 		case "source":
 			source = v
 		case "fit":
-			spec.Fit, err = parseFit(v)
+			spec.Fit, err = thumb.ParseFit(v)
 		case "anchor":
-			spec.Anchor, err = parseAnchor(v)
+			spec.Anchor, err = thumb.ParseAnchor(v)
 		case "format":
-			spec.Format, err = parseOutputFormat(v)
+			spec.Format, err = thumb.ParseFormat(v)
 		case "quality":
 			q, qerr := strconv.Atoi(v)
 			if qerr != nil || q < 1 || q > 100 {
@@ -310,7 +311,7 @@ func ParseTag(tag string) (Spec, string, error) {
 		case "upscale":
 			spec.Upscale, err = strconv.ParseBool(v)
 		case "background":
-			spec.Background, err = parseHexColor(v)
+			spec.Background, err = thumb.ParseColor(v)
 		default:
 			err = fmt.Errorf("unknown option %q", k)
 		}

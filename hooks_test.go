@@ -211,7 +211,7 @@ func TestFormatFromBytesNotExtension(t *testing.T) {
 				t.Fatalf("%s: %v", c.key, err)
 			}
 			e.wantThumb(p.CoverThumb.Key, c.w, c.h, c.format)
-			if ext := path.Ext(p.CoverThumb.Key); ext != "."+extension(Format(c.format)) {
+			if ext := path.Ext(p.CoverThumb.Key); ext != "."+Format(c.format).Extension() {
 				t.Fatalf("%s: thumb %q has extension %q", c.key, p.CoverThumb.Key, ext)
 			}
 		}

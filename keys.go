@@ -113,7 +113,7 @@ func thumbKey(srcKey, prefix string, w, h int, digest string, f Format) string {
 	base = strings.TrimSuffix(base, path.Ext(base))
 	var nonce [nonceLen / 2]byte
 	rand.Read(nonce[:])
-	return fmt.Sprintf("%s/%s.%dx%d.%s%x.%s", dir, base, w, h, digest, nonce, extension(f))
+	return fmt.Sprintf("%s/%s.%dx%d.%s%x.%s", dir, base, w, h, digest, nonce, f.Extension())
 }
 
 // parseThumbName reads the size and digest back from a thumbnail key.
@@ -181,7 +181,7 @@ func cleanName(filename string, f Format) string {
 	if r := []rune(name); len(r) > 100 {
 		name = string(r[:100])
 	}
-	return name + "." + extension(f)
+	return name + "." + f.Extension()
 }
 
 func randomSuffix() string {

@@ -582,7 +582,7 @@ func TestConcurrentSaves(t *testing.T) {
 				continue
 			}
 			attrs, _ := e.bucket.Attributes(e.ctx, p.Cover.Key)
-			want := thumbDigest("products", fmt.Sprint(p.ID), "CoverThumb", p.Cover.Key, sourceVersion(attrs), Spec{Width: 110, Height: 150}.key())
+			want := thumbDigest("products", fmt.Sprint(p.ID), "CoverThumb", p.Cover.Key, sourceVersion(attrs), Spec{Width: 110, Height: 150}.Key())
 			if _, _, d, ok := parseThumbName(p.CoverThumb.Key); !ok || d != want {
 				t.Fatalf("row %d: thumb %q does not match source %q", p.ID, p.CoverThumb.Key, p.Cover.Key)
 			}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/gormthumb/gormthumb/thumb"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 	"gorm.io/gorm/schema"
@@ -341,7 +342,7 @@ func (r *regenerator) outOfDate(ctx context.Context, rv reflect.Value, old []str
 		if err != nil {
 			return fail(storageErr("read", err))
 		}
-		_, _, _, _, err = sniff(&limitedReader{r: rd, n: r.p.limits.MaxBytes}, r.p.limits)
+		_, _, err = thumb.Check(rd, r.p.limits)
 		rd.Close()
 		if err != nil {
 			if !isTyped(err) {

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"sync"
 
+	"github.com/gormthumb/gormthumb/thumb"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 	"gorm.io/gorm/schema"
@@ -198,7 +199,7 @@ func (p *Plugin) runJob(db *gorm.DB, j *job) {
 	for k, i := range need {
 		specs[k] = thumbs[i].spec
 	}
-	out, err := p.processor.Process(ctx, &limitedReader{r: r, n: p.limits.MaxBytes}, specs, p.limits)
+	out, err := p.processor.Process(ctx, thumb.LimitReader(r, p.limits.MaxBytes), specs, p.limits)
 	if err != nil {
 		if !isTyped(err) {
 			err = storageErr("read", err)

@@ -1,7 +1,6 @@
 package gormthumb
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/gormthumb/gormthumb/thumb"
 	"gocloud.dev/blob"
 	"gorm.io/gorm/schema"
 )
@@ -36,24 +36,11 @@ func (p *Plugin) Upload(ctx context.Context, model any, field, filename string, 
 	fail := func(key string, err error) (ImageField, error) {
 		return ImageField{}, &Error{Model: ms.name, Field: field, Key: key, Err: err}
 	}
-	lr := &limitedReader{r: r, n: p.limits.MaxBytes}
-	_, format, _, body, err := sniff(lr, p.limits)
+	hdr, body, err := thumb.Check(r, p.limits)
 	if err != nil {
 		return fail(filename, err)
 	}
-	if format == GIF {
-		// A GIF's frames are only known from the whole stream: check their
-		// bounds and count (scanGIF, as the thumbnailer does) before
-		// anything is written. The stream is at most MaxBytes.
-		data, err := io.ReadAll(body)
-		if err != nil {
-			return fail(filename, err)
-		}
-		if _, err := scanGIF(data, p.limits); err != nil {
-			return fail(filename, err)
-		}
-		body = bytes.NewReader(data)
-	}
+	format := hdr.Format
 	prefix := ms.uploads[field]
 	if prefix == "" {
 		prefix = "uploads/%Y/%m/%d"
@@ -72,7 +59,7 @@ func (p *Plugin) Upload(ctx context.Context, model any, field, filename string, 
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	w, err := p.bucket.NewWriter(wctx, key, &blob.WriterOptions{ContentType: contentType(format), IfNotExist: true})
+	w, err := p.bucket.NewWriter(wctx, key, &blob.WriterOptions{ContentType: format.ContentType(), IfNotExist: true})
 	if err != nil {
 		return fail(key, storageErr("write", err))
 	}

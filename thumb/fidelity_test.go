@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"image"
@@ -15,90 +14,16 @@ import (
 	"image/png"
 	"io"
 	"math"
-	"path"
 	"testing"
 
 	"github.com/disintegration/imaging"
 	"github.com/gen2brain/webp"
+	"github.com/gormthumb/gormthumb/internal/testphoto"
 	xdraw "golang.org/x/image/draw"
 )
 
 // ---------------------------------------------------------------------------
 // Helpers that make test sources.
-
-// exifFields is what withEXIF writes into a JPEG.
-type exifFields struct {
-	orientation  int    // 0: no orientation tag
-	make, serial string // IFD0 Make, Exif BodySerialNumber
-	gps          bool   // a GPS IFD with a latitude
-	comment      string // a COM segment
-}
-
-// withEXIF inserts an APP1 Exif segment (big-endian TIFF with IFD0, an Exif
-// IFD and a GPS IFD) and a COM segment right after a JPEG's SOI marker.
-func withEXIF(jpg []byte, f exifFields) []byte {
-	t := make([]byte, 512)
-	copy(t, "MM\x00\x2a\x00\x00\x00\x08")
-	type entry struct {
-		tag, typ uint16
-		count    uint32
-		val      []byte
-	}
-	// writeIFD puts entries at off; values longer than 4 bytes go after it.
-	writeIFD := func(off int, es []entry) {
-		binary.BigEndian.PutUint16(t[off:], uint16(len(es)))
-		data := off + 2 + 12*len(es) + 4
-		for i, e := range es {
-			p := off + 2 + 12*i
-			binary.BigEndian.PutUint16(t[p:], e.tag)
-			binary.BigEndian.PutUint16(t[p+2:], e.typ)
-			binary.BigEndian.PutUint32(t[p+4:], e.count)
-			if len(e.val) <= 4 {
-				copy(t[p+8:], e.val)
-			} else {
-				binary.BigEndian.PutUint32(t[p+8:], uint32(data))
-				copy(t[data:], e.val)
-				data += len(e.val) + len(e.val)%2
-			}
-		}
-	}
-	u16 := func(v int) []byte { return binary.BigEndian.AppendUint16(nil, uint16(v)) }
-	u32 := func(v int) []byte { return binary.BigEndian.AppendUint32(nil, uint32(v)) }
-	ascii := func(s string) []byte { return append([]byte(s), 0) }
-	var ifd0 []entry
-	if f.make != "" {
-		ifd0 = append(ifd0, entry{0x010F, 2, uint32(len(f.make) + 1), ascii(f.make)})
-	}
-	if f.orientation != 0 {
-		ifd0 = append(ifd0, entry{0x0112, 3, 1, u16(f.orientation)})
-	}
-	if f.serial != "" {
-		ifd0 = append(ifd0, entry{0x8769, 4, 1, u32(200)})
-		writeIFD(200, []entry{{0xA431, 2, uint32(len(f.serial) + 1), ascii(f.serial)}})
-	}
-	if f.gps {
-		ifd0 = append(ifd0, entry{0x8825, 4, 1, u32(320)})
-		lat := []byte{}
-		for _, v := range []int{51, 1, 30, 1, 2607, 100} { // 51° 30' 26.07"
-			lat = append(lat, u32(v)...)
-		}
-		writeIFD(320, []entry{{0x0001, 2, 2, ascii("N")}, {0x0002, 5, 3, lat}})
-	}
-	writeIFD(8, ifd0)
-	app1 := append([]byte("Exif\x00\x00"), t...)
-	var out bytes.Buffer
-	out.Write(jpg[:2])
-	out.Write([]byte{0xFF, 0xE1})
-	out.Write(u16(len(app1) + 2))
-	out.Write(app1)
-	if f.comment != "" {
-		out.Write([]byte{0xFF, 0xFE})
-		out.Write(u16(len(f.comment) + 2))
-		out.WriteString(f.comment)
-	}
-	out.Write(jpg[2:])
-	return out.Bytes()
-}
 
 // webpBytes is a lossy WebP of a w×h photo with an alpha gradient.
 func webpBytes(t testing.TB, w, h int) []byte {
@@ -191,26 +116,11 @@ func toRGBA(img image.Image) *image.RGBA {
 	return dst
 }
 
-// alphaAt is the 8-bit alpha of img at (x, y) relative to its bounds.
-func alphaAt(img image.Image, x, y int) uint8 {
-	_, _, _, a := img.At(img.Bounds().Min.X+x, img.Bounds().Min.Y+y).RGBA()
-	return uint8(a >> 8)
-}
-
-// rgbAt is the 8-bit colour of img at (x, y) relative to its bounds.
-func rgbAt(img image.Image, x, y int) [3]int {
-	c := color.NRGBAModel.Convert(img.At(img.Bounds().Min.X+x, img.Bounds().Min.Y+y)).(color.NRGBA)
-	return [3]int{int(c.R), int(c.G), int(c.B)}
-}
-
-func near(a, b [3]int, tol int) bool {
-	for i := range a {
-		if d := a[i] - b[i]; d > tol || d < -tol {
-			return false
-		}
-	}
-	return true
-}
+var (
+	alphaAt = testphoto.AlphaAt
+	rgbAt   = testphoto.RGBAt
+	near    = testphoto.Near
+)
 
 // ---------------------------------------------------------------------------
 // Fidelity
@@ -242,7 +152,7 @@ func TestEXIFOrientationUpright(t *testing.T) {
 		}
 	}
 	// Our own EXIF writer, for the metadata test below, is read the same way.
-	src := withEXIF(jpegBytes(t, 40, 20), exifFields{orientation: 6})
+	src := testphoto.WithEXIF(jpegBytes(t, 40, 20), testphoto.EXIF{Orientation: 6})
 	if th, _ := thumb(t, src, Spec{Width: 100, Height: 100}); th.Width != 20 || th.Height != 40 {
 		t.Fatalf("orientation 6 of 40x20 gave %dx%d", th.Width, th.Height)
 	}
@@ -269,7 +179,7 @@ func TestCoverAnchorFollowsOrientation(t *testing.T) {
 		if err := jpeg.Encode(&buf, inverse[o](shown), &jpeg.Options{Quality: 95}); err != nil {
 			t.Fatal(err)
 		}
-		src := withEXIF(buf.Bytes(), exifFields{orientation: o})
+		src := testphoto.WithEXIF(buf.Bytes(), testphoto.EXIF{Orientation: o})
 		for _, c := range []struct {
 			anchor Anchor
 			want   [3]int
@@ -567,97 +477,13 @@ func TestGIFTransparency(t *testing.T) {
 }
 
 // ---------------------------------------------------------------------------
-// Tag options, end to end through the plugin
-
-// Artwork exercises the tag options.
-type Artwork struct {
-	ID      uint
-	Src     ImageField
-	Contain ImageField `thumb:"64x64,source=Src"`
-	Cover   ImageField `thumb:"50x50,source=Src,fit=cover,anchor=left,format=png"`
-	Webp    ImageField `thumb:"64x64,source=Src,format=webp,quality=80"`
-	Big     ImageField `thumb:"400x400,source=Src,upscale=true,format=jpeg,background=00c800"`
-}
-
-// artworkPNG is 200x100: red on the left half, blue on the right, and a
-// transparent band across the top 20 rows.
-func artworkPNG(t testing.TB) []byte {
-	img := image.NewNRGBA(image.Rect(0, 0, 200, 100))
-	for y := 0; y < 100; y++ {
-		for x := 0; x < 200; x++ {
-			c := color.NRGBA{255, 0, 0, 255}
-			if x >= 100 {
-				c = color.NRGBA{0, 0, 255, 255}
-			}
-			if y < 20 {
-				c.A = 0
-			}
-			img.SetNRGBA(x, y, c)
-		}
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-func TestTagOptions(t *testing.T) {
-	eachBackend(t, func(t *testing.T, e *env) {
-		e.migrate(&Artwork{})
-		a := Artwork{Src: e.put("art/flag.png", artworkPNG(t))}
-		if err := e.db.Create(&a).Error; err != nil {
-			t.Fatal(err)
-		}
-		red, blue, green := [3]int{255, 0, 0}, [3]int{0, 0, 255}, [3]int{0, 200, 0}
-		img := e.wantThumb(a.Contain.Key, 64, 32, "png") // fit=contain, format=source
-		if !near(rgbAt(img, 10, 20), red, 2) || !near(rgbAt(img, 54, 20), blue, 2) || alphaAt(img, 30, 2) != 0 {
-			t.Errorf("contain: %v %v alpha %d", rgbAt(img, 10, 20), rgbAt(img, 54, 20), alphaAt(img, 30, 2))
-		}
-		img = e.wantThumb(a.Cover.Key, 50, 50, "png") // the left 100x100, scaled down
-		if !near(rgbAt(img, 25, 30), red, 2) || !near(rgbAt(img, 47, 30), red, 2) {
-			t.Errorf("cover anchor=left: %v %v", rgbAt(img, 25, 30), rgbAt(img, 47, 30))
-		}
-		img = e.wantThumb(a.Webp.Key, 64, 32, "webp")
-		if !near(rgbAt(img, 10, 20), red, 40) || !near(rgbAt(img, 54, 20), blue, 40) || alphaAt(img, 30, 2) > 8 {
-			t.Errorf("webp: %v %v alpha %d", rgbAt(img, 10, 20), rgbAt(img, 54, 20), alphaAt(img, 30, 2))
-		}
-		img = e.wantThumb(a.Big.Key, 400, 200, "jpeg") // upscale=true
-		if !near(rgbAt(img, 200, 10), green, 12) || !near(rgbAt(img, 100, 150), red, 12) {
-			t.Errorf("upscaled jpeg: band %v, body %v", rgbAt(img, 200, 10), rgbAt(img, 100, 150))
-		}
-		if path.Ext(a.Webp.Key) != ".webp" {
-			t.Errorf("webp key %q", a.Webp.Key)
-		}
-		attrs, err := e.bucket.Attributes(e.ctx, a.Webp.Key)
-		if err != nil || attrs.ContentType != "image/webp" {
-			t.Errorf("webp attributes %+v, %v", attrs, err)
-		}
-	})
-}
-
-func TestTagOptionValidation(t *testing.T) {
-	for _, good := range []string{"10x10,format=webp", "10x10,format=jpg,quality=1", "10x10,fit=cover,anchor=bottomright", "10x10,quality=100,upscale=true"} {
-		if _, _, err := ParseTag(good); err != nil {
-			t.Errorf("%q: %v", good, err)
-		}
-	}
-	for _, bad := range []string{"10x10,format=tiff", "10x10,format=heic", "10x10,quality=0", "10x10,quality=101",
-		"10x10,fit=stretch", "10x10,anchor=middle", "10x10,background=fff"} {
-		if _, _, err := ParseTag(bad); !errors.Is(err, ErrInvalidTag) {
-			t.Errorf("%q: got %v, want ErrInvalidTag", bad, err)
-		}
-	}
-}
-
-// ---------------------------------------------------------------------------
 // Metadata
 
 // A thumbnail carries nothing from the source's metadata: no EXIF (GPS
 // position, camera make and serial), no comment, no PNG text chunks.
 func TestNoMetadataInThumbnails(t *testing.T) {
 	secrets := []string{"Exif", "SecretCam", "SN-4815162342", "meet me at noon"}
-	src := withEXIF(jpegBytes(t, 300, 200), exifFields{make: "SecretCam", serial: "SN-4815162342", gps: true, comment: "meet me at noon"})
+	src := testphoto.WithEXIF(jpegBytes(t, 300, 200), testphoto.EXIF{Make: "SecretCam", Serial: "SN-4815162342", GPS: true, Comment: "meet me at noon"})
 	for _, s := range secrets {
 		if !bytes.Contains(src, []byte(s)) {
 			t.Fatalf("source lacks %q", s)
@@ -690,26 +516,6 @@ func TestNoMetadataInThumbnails(t *testing.T) {
 			}
 		}
 	}
-	// Through the plugin, reading the stored blob.
-	eachBackend(t, func(t *testing.T, e *env) {
-		e.migrate(&Product{})
-		p := Product{Cover: e.put("gps/photo.jpg", src)}
-		if err := e.db.Create(&p).Error; err != nil {
-			t.Fatal(err)
-		}
-		data, err := e.bucket.ReadAll(e.ctx, p.CoverThumb.Key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range secrets {
-			if bytes.Contains(data, []byte(s)) {
-				t.Errorf("stored thumbnail contains %q", s)
-			}
-		}
-		if hasJPEGSegment(data, 0xE1) || hasJPEGSegment(data, 0xFE) {
-			t.Error("stored thumbnail has an APP1 or COM segment")
-		}
-	})
 }
 
 // withPNGText inserts a tEXt chunk after a PNG's IHDR.

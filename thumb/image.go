@@ -65,8 +65,8 @@ type Spec struct {
 	Background    color.NRGBA // fill for transparent pixels written as JPEG; zero value means white
 }
 
-// key is a stable text form of the spec, part of the thumbnail digest.
-func (s Spec) key() string { return fmt.Sprintf("%+v", s) }
+// Key is a stable text form of the spec, part of the thumbnail digest.
+func (s Spec) Key() string { return fmt.Sprintf("%+v", s) }
 
 // Limits bound what a source may cost before it is rejected with
 // ErrTooLarge. Zero fields take the DefaultLimits value.
@@ -523,7 +523,7 @@ func flatten(img image.Image, bg color.NRGBA) image.Image {
 // ---------------------------------------------------------------------------
 // Small parsers used by ParseTag.
 
-func parseFit(v string) (Fit, error) {
+func ParseFit(v string) (Fit, error) {
 	switch v {
 	case "contain":
 		return FitContain, nil
@@ -540,7 +540,7 @@ var anchors = map[string]Anchor{
 	"bottomleft": imaging.BottomLeft, "bottomright": imaging.BottomRight,
 }
 
-func parseAnchor(v string) (Anchor, error) {
+func ParseAnchor(v string) (Anchor, error) {
 	if a, ok := anchors[v]; ok {
 		return a, nil
 	}
@@ -550,7 +550,7 @@ func parseAnchor(v string) (Anchor, error) {
 // writableFormats are the formats encode can write.
 var writableFormats = map[Format]bool{JPEG: true, PNG: true, GIF: true, WebP: true}
 
-func parseOutputFormat(v string) (Format, error) {
+func ParseFormat(v string) (Format, error) {
 	if v == "source" {
 		return FormatSource, nil
 	}
@@ -563,7 +563,7 @@ func parseOutputFormat(v string) (Format, error) {
 	return "", fmt.Errorf("format %q: want source, jpeg, png, gif or webp", v)
 }
 
-func parseHexColor(v string) (color.NRGBA, error) {
+func ParseColor(v string) (color.NRGBA, error) {
 	s := strings.TrimPrefix(v, "#")
 	n, err := strconv.ParseUint(s, 16, 32)
 	if err != nil || len(s) != 6 {
@@ -572,13 +572,47 @@ func parseHexColor(v string) (color.NRGBA, error) {
 	return color.NRGBA{uint8(n >> 16), uint8(n >> 8), uint8(n), 255}, nil
 }
 
-// extension is the file extension for a format.
-func extension(f Format) string {
+// Extension is the file extension for a format, without the dot ("jpg"
+// for JPEG).
+func (f Format) Extension() string {
 	if f == JPEG {
 		return "jpg"
 	}
 	return string(f)
 }
 
-// contentType is the MIME type for a format.
-func contentType(f Format) string { return "image/" + string(f) }
+// ContentType is the MIME type for a format ("image/jpeg").
+func (f Format) ContentType() string { return "image/" + string(f) }
+
+// Header is what Check learned from a source's header.
+type Header struct {
+	Format        Format
+	Width, Height int // as stored, before any EXIF orientation
+}
+
+// Check reads just enough of src to learn its format and size and checks
+// them against lim before any pixel is decoded, as a Processor would. A
+// GIF's frames are only known from the whole stream, so for a GIF it reads
+// the stream (at most lim.MaxBytes) and checks every frame's bounds and the
+// frame count too. It returns a reader that replays what it read followed
+// by the rest of src, so the caller can store the bytes it checked. Errors
+// wrap ErrNotImage, ErrUnsupportedFormat or ErrTooLarge, or are src's own.
+func Check(src io.Reader, lim Limits) (Header, io.Reader, error) {
+	lim = lim.WithDefaults()
+	cfg, format, _, body, err := sniff(LimitReader(src, lim.MaxBytes), lim)
+	if err != nil {
+		return Header{}, nil, err
+	}
+	h := Header{Format: format, Width: cfg.Width, Height: cfg.Height}
+	if format == GIF {
+		data, err := io.ReadAll(body)
+		if err != nil {
+			return Header{}, nil, err
+		}
+		if _, err := scanGIF(data, lim); err != nil {
+			return Header{}, nil, err
+		}
+		body = bytes.NewReader(data)
+	}
+	return h, body, nil
+}

@@ -7,13 +7,14 @@ package thumb
 
 import (
 	"bytes"
-	"github.com/gormthumb/gormthumb/internal/testphoto"
 	"image"
 	"image/color"
 	"image/draw"
 	"image/jpeg"
 	"math"
 	"testing"
+
+	"github.com/gormthumb/gormthumb/internal/testphoto"
 
 	"github.com/disintegration/imaging"
 )
@@ -178,7 +179,7 @@ func TestFastResizeQuality(t *testing.T) {
 		t.Run(s.name, func(t *testing.T) {
 			b := s.img.Bounds()
 			for _, box := range boxes {
-				tw, th := fitSize(b.Dx(), b.Dy(), box[0], box[1], false)
+				tw, th := FitSize(b.Dx(), b.Dy(), box[0], box[1], false)
 				if preshrink(s.img, tw, th) == nil {
 					t.Fatalf("%T %v → %dx%d: no fast path taken", s.img, b, tw, th)
 				}
