@@ -9,6 +9,7 @@ import (
 	"github.com/disintegration/imaging"
 )
 
+// ParseFit reads a fit name: "contain" or "cover".
 func ParseFit(v string) (Fit, error) {
 	switch v {
 	case "contain":
@@ -19,6 +20,7 @@ func ParseFit(v string) (Fit, error) {
 	return 0, fmt.Errorf("fit %q: want contain or cover", v)
 }
 
+// anchors are the anchor names ParseAnchor reads.
 var anchors = map[string]Anchor{
 	"center": imaging.Center, "top": imaging.Top, "bottom": imaging.Bottom,
 	"left": imaging.Left, "right": imaging.Right,
@@ -26,6 +28,8 @@ var anchors = map[string]Anchor{
 	"bottomleft": imaging.BottomLeft, "bottomright": imaging.BottomRight,
 }
 
+// ParseAnchor reads an anchor name: center, top, bottom, left, right,
+// topleft, topright, bottomleft or bottomright.
 func ParseAnchor(v string) (Anchor, error) {
 	if a, ok := anchors[v]; ok {
 		return a, nil
@@ -36,6 +40,8 @@ func ParseAnchor(v string) (Anchor, error) {
 // writableFormats are the formats encode can write.
 var writableFormats = map[Format]bool{JPEG: true, PNG: true, GIF: true, WebP: true}
 
+// ParseFormat reads an output format name: source (FormatSource), jpeg
+// (or jpg), png, gif or webp.
 func ParseFormat(v string) (Format, error) {
 	if v == "source" {
 		return FormatSource, nil
@@ -49,6 +55,8 @@ func ParseFormat(v string) (Format, error) {
 	return "", fmt.Errorf("format %q: want source, jpeg, png, gif or webp", v)
 }
 
+// ParseColor reads a background colour as six hex digits, RRGGBB (a
+// leading # is allowed).
 func ParseColor(v string) (color.NRGBA, error) {
 	s := strings.TrimPrefix(v, "#")
 	n, err := strconv.ParseUint(s, 16, 32)

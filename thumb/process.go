@@ -21,9 +21,15 @@ type GoProcessor struct{}
 // Process implements Processor.
 func (GoProcessor) Process(ctx context.Context, src io.Reader, specs []Spec, lim Limits) ([]Thumbnail, error) {
 	lim = lim.WithDefaults()
-	s, err := decodeSource(&limitedReader{r: src, n: lim.MaxBytes}, lim, wantsAnimation(specs))
+	lr := &limitedReader{r: src, n: lim.MaxBytes}
+	s, err := decodeSource(lr, lim, wantsAnimation(specs))
 	if err != nil {
 		return nil, err
+	}
+	if lr.n < 0 {
+		// A decoder that took its last byte past the limit may have
+		// ignored the error that came with it (image/jpeg does).
+		return nil, wrapf(ErrTooLarge, "source is larger than the byte limit of %d", lim.MaxBytes)
 	}
 	out := make([]Thumbnail, 0, len(specs))
 	for _, spec := range specs {

@@ -25,7 +25,7 @@ const preshrinkMargin = 3
 // maxBoxFactor keeps the 32-bit plane sums (k²·255) from overflowing.
 const maxBoxFactor = 4000
 
-// fitSize returns the size of an sw×sh image fitted inside w×h keeping its
+// FitSize returns the size of an sw×sh image fitted inside w×h keeping its
 // aspect ratio, never smaller than 1 pixel, and never larger than the
 // source unless upscale is set.
 func FitSize(sw, sh, w, h int, upscale bool) (int, int) {
@@ -60,7 +60,7 @@ func resizeTo(img image.Image, w, h int, spec Spec) image.Image {
 	return resample(img, tw, th)
 }
 
-// cropSize is the largest w:h-shaped rectangle inside sw×sh.
+// CropSize is the largest w:h-shaped rectangle inside sw×sh.
 func CropSize(sw, sh, w, h int) (int, int) {
 	if int64(sw)*int64(h) > int64(sh)*int64(w) {
 		return max(1, int(float64(sh)*float64(w)/float64(h)+0.5)), sh

@@ -12,7 +12,7 @@ import (
 // Format is an image format name as returned by image.DecodeConfig.
 type Format string
 
-// Formats the plugin knows. JPEG, PNG, GIF and WebP are read and written;
+// Formats the pipeline knows. JPEG, PNG, GIF and WebP are read and written;
 // TIFF and BMP are read only.
 const (
 	FormatSource Format = "" // in a Spec: write the source's format (see OutputFormat)
