@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/gormthumb/gormthumb/thumb"
 	"gorm.io/gorm"
@@ -164,16 +163,14 @@ type specResult struct {
 	err  error
 }
 
-var specCache sync.Map // *schema.Schema -> specResult
-
-// modelSpecOf parses (once) the gormthumb tags of a schema. It returns nil,
+// modelSpecOf parses (once per plugin) the gormthumb tags of a schema. It returns nil,
 // nil for a model with no thumb fields.
-func modelSpecOf(s *schema.Schema) (*modelSpec, error) {
-	if r, ok := specCache.Load(s); ok {
+func (p *Plugin) modelSpecOf(s *schema.Schema) (*modelSpec, error) {
+	if r, ok := p.specs.Load(s); ok {
 		return r.(specResult).spec, r.(specResult).err
 	}
 	spec, err := parseModel(s)
-	r, _ := specCache.LoadOrStore(s, specResult{spec, err})
+	r, _ := p.specs.LoadOrStore(s, specResult{spec, err})
 	return r.(specResult).spec, r.(specResult).err
 }
 

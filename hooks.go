@@ -23,7 +23,7 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 	}
 	db.Statement.ConnPool = db.ConnPool
 	if _, wrapped := db.Dialector.(validatingDialector); !wrapped && validatedDialects[db.Dialector.Name()] {
-		db.Dialector = validatingDialector{Dialector: db.Dialector}
+		db.Dialector = validatingDialector{Dialector: db.Dialector, plugin: p}
 	}
 
 	cr, up, del := db.Callback().Create(), db.Callback().Update(), db.Callback().Delete()
@@ -58,16 +58,16 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 // stmtState is what the plugin's callbacks share within one statement.
 type stmtState struct {
 	spec      *modelSpec
-	callerTx  bool                      // the statement runs in the caller's transaction
-	ownTx     bool                      // we began the transaction (SkipDefaultTransaction)
-	pool      gorm.ConnPool             // the pool to restore after ownTx
-	savepoint string                    // our savepoint inside a caller's transaction
-	update    bool                      // the update chain
-	written   []*sourceGroup            // groups whose source column this statement writes
-	rows      []row                     // the update chain's rows, from beforeUpdate
-	old       *oldRows                  // image columns in the database before the statement
-	pinned    *pinnedKeys               // a plain Save's old thumbnail keys, pinned by its WHERE
-	digests   map[*sourceGroup][]string // per group, for the one row of a pinned Save
+	callerTx  bool                    // the statement runs in the caller's transaction
+	ownTx     bool                    // we began the transaction (SkipDefaultTransaction)
+	pool      gorm.ConnPool           // the pool to restore after ownTx
+	savepoint string                  // our savepoint inside a caller's transaction
+	update    bool                    // the update chain
+	written   []*sourceGroup          // groups whose source column this statement writes
+	rows      []row                   // the update chain's rows, from beforeUpdate
+	old       *oldRows                // image columns in the database before the statement
+	pinned    *pinnedKeys             // a plain Save's old thumbnail keys, pinned by its WHERE
+	versions  map[*sourceGroup]string // source versions, for the one row of a pinned Save
 	mu        sync.Mutex
 	untracked []func() // rollback actions when the tx is not ours to track
 }
@@ -104,7 +104,7 @@ func (p *Plugin) start(db *gorm.DB) {
 		db.Statement.Settings.Delete(stateKey)
 		return
 	}
-	ms, err := modelSpecOf(db.Statement.Schema)
+	ms, err := p.modelSpecOf(db.Statement.Schema)
 	if err != nil {
 		db.Statement.Settings.Delete(stateKey)
 		db.AddError(err)

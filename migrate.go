@@ -20,11 +20,12 @@ var validatedDialects = map[string]bool{"sqlite": true, "postgres": true, "mysql
 
 type validatingDialector struct {
 	gorm.Dialector
+	plugin *Plugin
 }
 
 // Migrator returns the wrapped dialector's migrator with tag validation.
 func (d validatingDialector) Migrator(db *gorm.DB) gorm.Migrator {
-	return validatingMigrator{Migrator: d.Dialector.Migrator(db), db: db}
+	return validatingMigrator{Migrator: d.Dialector.Migrator(db), db: db, plugin: d.plugin}
 }
 
 // SavePoint forwards to the wrapped dialector (GORM type-asserts for it).
@@ -53,7 +54,8 @@ func (d validatingDialector) Translate(err error) error {
 
 type validatingMigrator struct {
 	gorm.Migrator
-	db *gorm.DB
+	db     *gorm.DB
+	plugin *Plugin
 }
 
 func (m validatingMigrator) validate(models []any) error {
@@ -62,7 +64,7 @@ func (m validatingMigrator) validate(models []any) error {
 		if err := stmt.Parse(model); err != nil {
 			continue // not a model; the migrator reports it
 		}
-		if _, err := modelSpecOf(stmt.Schema); err != nil {
+		if _, err := m.plugin.modelSpecOf(stmt.Schema); err != nil {
 			return err
 		}
 	}

@@ -3,6 +3,7 @@ package gormthumb
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gocloud.dev/blob"
@@ -18,7 +19,9 @@ type Plugin struct {
 	deleteOriginals  bool
 	immutableSources bool
 	now              func() time.Time
-	schemas          sync.Map // schema cache for Upload
+	schemas          sync.Map      // schema cache for Upload
+	specs            sync.Map      // *schema.Schema -> specResult
+	savepoints       atomic.Uint64 // names the plugin's savepoints
 }
 
 // Option configures a Plugin.

@@ -100,7 +100,7 @@ func Regenerate(ctx context.Context, db *gorm.DB, model any, opts RegenerateOpti
 		return rep, fmt.Errorf("gormthumb: Regenerate: %w", err)
 	}
 	s := stmt.Schema
-	ms, err := modelSpecOf(s)
+	ms, err := p.modelSpecOf(s)
 	if err != nil {
 		return rep, err
 	}
@@ -310,30 +310,25 @@ func (r *regenerator) outOfDate(ctx context.Context, rv reflect.Value, old []str
 	stale := false
 	for _, g := range r.ms.groups {
 		sv, _ := g.source.ValueOf(ctx, rv)
-		src := imageKeyOf(sv)
-		if src == "" {
-			for _, t := range g.thumbs {
-				stale = stale || old[index[t]] != ""
-			}
-			continue
-		}
+		src, version := imageKeyOf(sv), ""
 		fail := func(err error) (bool, error) {
 			return false, &Error{Model: r.ms.name, Field: g.thumbs[0].field.Name, Key: src, Err: err}
 		}
-		if err := checkKey(src); err != nil {
-			return fail(err)
-		}
-		digests, err := r.p.sourceDigests(ctx, r.s.Table, pk, g, src)
-		if err != nil {
-			return fail(err)
-		}
-		groupStale := false
-		for i, t := range g.thumbs {
-			if _, _, got, ok := parseThumbName(old[index[t]]); !ok || got != digests[i] {
-				groupStale = true
+		if src != "" {
+			err := checkKey(src)
+			if err == nil {
+				version, err = r.p.sourceVersionOf(ctx, src)
+			}
+			if err != nil {
+				return fail(err)
 			}
 		}
-		if !groupStale {
+		groupStale := false
+		for _, t := range g.thumbs {
+			groupStale = groupStale || !thumbUpToDate(old[index[t]], r.s.Table, pk, t, src, version)
+		}
+		if !groupStale || src == "" {
+			stale = stale || groupStale
 			continue
 		}
 		// It would be remade: check the header as the save would, so a

@@ -58,7 +58,7 @@ func (p *Plugin) Sweep(ctx context.Context, db *gorm.DB, opts SweepOptions) (*Sw
 		if err := stmt.Parse(m); err != nil {
 			return nil, fmt.Errorf("gormthumb: Sweep: %w", err)
 		}
-		ms, err := modelSpecOf(stmt.Schema)
+		ms, err := p.modelSpecOf(stmt.Schema)
 		if err != nil {
 			return nil, err
 		}

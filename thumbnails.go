@@ -170,18 +170,19 @@ func (p *Plugin) runJob(db *gorm.DB, j *job) {
 		fail(err)
 		return
 	}
-	digests, known := stateOf(db).digests[j.group] // from upToDate (one row)
+	version, known := stateOf(db).versions[j.group] // from a pinned Save's upToDate (one row)
 	if !known {
 		var err error
-		if digests, err = p.sourceDigests(ctx, db.Statement.Table, j.row.pk, j.group, j.src); err != nil {
+		if version, err = p.sourceVersionOf(ctx, j.src); err != nil {
 			fail(err)
 			return
 		}
 	}
+	table := db.Statement.Table
 	var need []int
-	for i := range thumbs {
-		if _, _, d, ok := parseThumbName(j.old[i]); ok && d == digests[i] {
-			j.newKey[i] = j.old[i] // up to date: no read, no decode, no write
+	for i, t := range thumbs {
+		if thumbUpToDate(j.old[i], table, j.row.pk, t, j.src, version) {
+			j.newKey[i] = j.old[i] // no read, no decode, no write
 			continue
 		}
 		need = append(need, i)
@@ -213,7 +214,8 @@ func (p *Plugin) runJob(db *gorm.DB, j *job) {
 		if t.prefix != "" {
 			prefix = expandPrefix(t.prefix, p.now())
 		}
-		key := thumbKey(j.src, prefix, out[k].Width, out[k].Height, digests[i], out[k].Format)
+		digest := thumbDigest(table, j.row.pk, t.field.Name, j.src, version, t.specKey)
+		key := thumbKey(j.src, prefix, out[k].Width, out[k].Height, digest, out[k].Format)
 		if err := writeBlob(ctx, p.bucket, key, out[k].Data, out[k].Format, j.src); err != nil {
 			j.err = &Error{Model: ms.name, Field: t.field.Name, Key: key, Err: err}
 			return
@@ -225,14 +227,16 @@ func (p *Plugin) runJob(db *gorm.DB, j *job) {
 	}
 }
 
-// sourceDigests returns, for each thumbnail of group, the digest its key
-// must carry to be up to date with the source src of the row pk.
-func (p *Plugin) sourceDigests(ctx context.Context, table, pk string, g *sourceGroup, src string) ([]string, error) {
-	version, err := p.sourceVersionOf(ctx, src)
-	if err != nil {
-		return nil, err
+// thumbUpToDate is the one rule for whether a thumbnail needs making
+// (Save, Update and Regenerate all ask it): with a source, its key must
+// carry the digest of what it would be made from (the row, the field, the
+// source's key and version, the spec); with none, it must be empty. It
+// allocates nothing: an unchanged Save asks it for every thumbnail.
+func thumbUpToDate(key, table, pk string, t *thumbField, src, version string) bool {
+	if src == "" {
+		return key == ""
 	}
-	return groupDigests(table, pk, g, src, version), nil
+	return digestMatches(key, table, pk, t.field.Name, src, version, t.specKey)
 }
 
 // sourceVersionOf looks up the source's attributes (MD5 or ETag, and size
@@ -250,16 +254,6 @@ func (p *Plugin) sourceVersionOf(ctx context.Context, src string) (string, error
 		return "", wrapf(ErrTooLarge, "%d bytes is more than the limit of %d", attrs.Size, p.limits.MaxBytes)
 	}
 	return sourceVersion(attrs), nil
-}
-
-// groupDigests returns the digest of each thumbnail of g for the source
-// src at version, in the row pk.
-func groupDigests(table, pk string, g *sourceGroup, src, version string) []string {
-	digests := make([]string, len(g.thumbs))
-	for i, t := range g.thumbs {
-		digests[i] = thumbDigest(table, pk, t.field.Name, src, version, t.specKey)
-	}
-	return digests
 }
 
 // isTyped reports whether err already wraps one of our sentinels.

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"gorm.io/gorm"
 )
@@ -31,7 +30,7 @@ func (p *Plugin) begin(db *gorm.DB) {
 		return
 	}
 	if st.callerTx {
-		name := "gormthumb_" + strconv.FormatUint(savepointSeq.Add(1), 10)
+		name := "gormthumb_" + strconv.FormatUint(p.savepoints.Add(1), 10)
 		if err := inner(db).SavePoint(name).Error; err != nil {
 			db.AddError(err)
 			return
@@ -39,9 +38,6 @@ func (p *Plugin) begin(db *gorm.DB) {
 		st.savepoint = name
 	}
 }
-
-// savepointSeq names the plugin's savepoints, unique within the process.
-var savepointSeq atomic.Uint64
 
 // finish ends what begin started: commits or rolls back our own
 // transaction, or rolls back to our savepoint on error so the caller's

@@ -119,46 +119,35 @@ func (pin *pinnedKeys) old(pk string) *oldRows {
 
 // upToDate finishes a pinned Save: it reports whether every thumbnail
 // already carries the digest of its source (one attributes look-up per
-// source), so nothing needs doing. If not, it keeps the digests for runJob.
+// source unless sources are immutable), so nothing needs doing. If not, it
+// keeps the sources' versions for runJob.
 func (p *Plugin) upToDate(db *gorm.DB, st *stmtState, r row) (bool, error) {
 	ctx, table := db.Statement.Context, db.Statement.Table
-	type source struct{ key, version string } // key "" for none
-	var stack [4]source
-	sources := stack[:0] // per group of st.written
+	var stack [4]string
+	versions := stack[:0] // per group of st.written
 	fresh := true
 	i := 0 // index into st.pinned.keys
 	for _, g := range st.written {
-		src := keyOf(ctx, g.source, r.value)
-		if src == "" {
-			for range g.thumbs {
-				fresh = fresh && st.pinned.keys[i] == ""
-				i++
+		src, version := keyOf(ctx, g.source, r.value), ""
+		if src != "" {
+			err := checkKey(src)
+			if err == nil {
+				version, err = p.sourceVersionOf(ctx, src)
 			}
-			sources = append(sources, source{})
-			continue
+			if err != nil {
+				return false, &Error{Model: st.spec.name, Field: g.thumbs[0].field.Name, Key: src, Err: err}
+			}
 		}
-		fail := func(err error) error {
-			return &Error{Model: st.spec.name, Field: g.thumbs[0].field.Name, Key: src, Err: err}
-		}
-		if err := checkKey(src); err != nil {
-			return false, fail(err)
-		}
-		version, err := p.sourceVersionOf(ctx, src)
-		if err != nil {
-			return false, fail(err)
-		}
-		sources = append(sources, source{src, version})
+		versions = append(versions, version)
 		for _, t := range g.thumbs {
-			fresh = fresh && digestMatches(st.pinned.keys[i], table, r.pk, t.field.Name, src, version, t.specKey)
+			fresh = fresh && thumbUpToDate(st.pinned.keys[i], table, r.pk, t, src, version)
 			i++
 		}
 	}
 	if !fresh {
-		st.digests = make(map[*sourceGroup][]string, len(st.written))
+		st.versions = make(map[*sourceGroup]string, len(st.written))
 		for k, g := range st.written {
-			if s := sources[k]; s.key != "" {
-				st.digests[g] = groupDigests(table, r.pk, g, s.key, s.version)
-			}
+			st.versions[g] = versions[k]
 		}
 	}
 	return fresh, nil

@@ -102,7 +102,7 @@ func (p *Plugin) uploadTarget(model any, field string) (*modelSpec, *schema.Fiel
 	if !isImageField(f) {
 		return nil, nil, &Error{Model: s.Name, Field: field, Err: wrapf(ErrInvalidTag, "no ImageField named %q", field)}
 	}
-	ms, err := modelSpecOf(s)
+	ms, err := p.modelSpecOf(s)
 	if err != nil {
 		return nil, nil, err
 	}
