@@ -7,9 +7,13 @@ import (
 	"github.com/gormthumb/gormthumb/thumb"
 )
 
-// Sentinel errors. Every error the plugin returns wraps exactly one of them, so
-// callers can branch with errors.Is; the wrapping *Error names the model,
-// field and blob key involved.
+// Sentinel errors. Every error a save, Upload or Regenerate returns for a
+// bad tag, a bad or missing source or a failing bucket is an *Error that
+// wraps exactly one of them (and, for storage errors, the driver's error),
+// so callers can branch with errors.Is; the *Error names the model, field
+// and blob key involved. Errors from the database itself, and usage errors
+// (Regenerate on a model without a single-column primary key, Sweep without
+// Models), are returned as they are.
 var (
 	// ErrInvalidTag: a `thumb` or `upload` struct tag is malformed (bad size,
 	// unknown option, unknown or non-ImageField source, a thumb of itself).

@@ -7,9 +7,14 @@ import (
 	"image/color"
 	"image/png"
 	"path"
+	"strings"
 	"testing"
 
 	"github.com/gormthumb/gormthumb/internal/testphoto"
+	"gocloud.dev/blob/memblob"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 )
 
 // ---------------------------------------------------------------------------
@@ -92,6 +97,118 @@ func TestTagOptionValidation(t *testing.T) {
 		"10x10,fit=stretch", "10x10,anchor=middle", "10x10,background=fff"} {
 		if _, _, err := ParseTag(bad); !errors.Is(err, ErrInvalidTag) {
 			t.Errorf("%q: got %v, want ErrInvalidTag", bad, err)
+		}
+	}
+}
+
+func TestImageFieldColumn(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		e.migrate(&Product{})
+		types, err := e.db.Migrator().ColumnTypes(&Product{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ct := range types {
+			if ct.Name() == "cover" || ct.Name() == "cover_thumb" {
+				if tn := strings.ToLower(ct.DatabaseTypeName()); !strings.Contains(tn, "text") && !strings.Contains(tn, "char") {
+					t.Fatalf("column %s has type %s, want a string type", ct.Name(), tn)
+				}
+			}
+		}
+		// NULL and '' both read as no image.
+		if err := e.db.Exec("INSERT INTO products (name, cover, cover_thumb) VALUES ('null', NULL, NULL), ('empty', '', '')").Error; err != nil {
+			t.Fatal(err)
+		}
+		var ps []Product
+		e.db.Order("id").Find(&ps)
+		if len(ps) != 2 || !ps[0].Cover.IsZero() || !ps[1].Cover.IsZero() || !ps[1].CoverThumb.IsZero() {
+			t.Fatalf("rows %+v", ps)
+		}
+		// The zero value is stored as NULL.
+		e.db.Create(&Product{Name: "zero"})
+		var nulls int64
+		e.db.Model(&Product{}).Where("name = ? AND cover IS NULL AND cover_thumb IS NULL", "zero").Count(&nulls)
+		if nulls != 1 {
+			t.Fatal("zero ImageField not stored as NULL")
+		}
+	})
+}
+
+type BadSize struct {
+	ID    uint
+	Cover ImageField
+	Thumb ImageField `thumb:"110,source=Cover"`
+}
+
+type BadSource struct {
+	ID    uint
+	Cover ImageField
+	Thumb ImageField `thumb:"110x150,source=Nope"`
+}
+
+type SelfSource struct {
+	ID    uint
+	Thumb ImageField `thumb:"110x150,source=Thumb"`
+}
+
+type NonImageSource struct {
+	ID    uint
+	Name  string
+	Thumb ImageField `thumb:"110x150,source=Name"`
+}
+
+type BadOption struct {
+	ID    uint
+	Cover ImageField
+	Thumb ImageField `thumb:"110x150,source=Cover,colour=red"`
+}
+
+type NotImageField struct {
+	ID    uint
+	Cover ImageField
+	Thumb string `thumb:"110x150,source=Cover"`
+}
+
+func TestBadTags(t *testing.T) {
+	cases := []struct {
+		model       any
+		name, field string
+		detail      string
+	}{
+		{&BadSize{}, "BadSize", "Thumb", "size"},
+		{&BadSource{}, "BadSource", "Thumb", "Nope"},
+		{&SelfSource{}, "SelfSource", "Thumb", "itself"},
+		{&NonImageSource{}, "NonImageSource", "Thumb", "Name"},
+		{&BadOption{}, "BadOption", "Thumb", "colour"},
+		{&NotImageField{}, "NotImageField", "Thumb", "string"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			db, err := gorm.Open(sqlite.Open(t.TempDir()+"/t.db"), &gorm.Config{Logger: logger.Discard})
+			if err != nil {
+				t.Fatal(err)
+			}
+			db.Use(New(memblob.OpenBucket(nil)))
+			// Reported on migrate...
+			wantErr(t, db.AutoMigrate(c.model), ErrInvalidTag, c.name+"."+c.field, c.detail)
+			// ...and on every save, never a panic.
+			db.Exec("CREATE TABLE IF NOT EXISTS " + db.NamingStrategy.TableName(c.name) + " (id integer primary key, cover text, thumb text, name text)")
+			wantErr(t, db.Create(c.model).Error, ErrInvalidTag, c.name+"."+c.field)
+			wantErr(t, db.Create(c.model).Error, ErrInvalidTag, c.name+"."+c.field)
+		})
+	}
+}
+
+func TestParseTag(t *testing.T) {
+	spec, src, err := ParseTag("110x150,source=Cover,fit=cover,anchor=top,format=png,quality=70,upscale=true,background=ff0000")
+	if err != nil || src != "Cover" || spec.Width != 110 || spec.Height != 150 || spec.Fit != FitCover ||
+		spec.Format != PNG || spec.Quality != 70 || !spec.Upscale || spec.Background.R != 255 {
+		t.Fatalf("ParseTag: %+v %q %v", spec, src, err)
+	}
+	for _, bad := range []string{"", "x", "0x10", "10x", "10x10,source", "10x10,quality=101", "10x10,fit=stretch",
+		"10x10,format=bmp", "10x10,source=A,source=B", "99999x10", "10x10,upscale=maybe", "10x10,background=red"} {
+		if _, _, err := ParseTag(bad); !errors.Is(err, ErrInvalidTag) {
+			t.Errorf("ParseTag(%q) = %v, want ErrInvalidTag", bad, err)
 		}
 	}
 }

@@ -168,7 +168,7 @@ func dbConnOf(pool gorm.ConnPool) (*sql.DB, error) {
 	return nil, gorm.ErrInvalidDB
 }
 
-// txAction is one pair of deferred actions; mark is the savepoint depth at
+// txAction is one pair of deferred actions.
 // which it was registered.
 type txAction struct {
 	onCommit, onRollback func()

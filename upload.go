@@ -27,7 +27,8 @@ import (
 //
 // Upload does not save the row: call db.Save (or Create) afterwards, which
 // makes the thumbnails. If that save fails, the original stays in the
-// bucket; delete it with Plugin.Delete if you do not retry.
+// bucket (Sweep never deletes originals): delete it with Bucket().Delete
+// if you do not retry.
 func (p *Plugin) Upload(ctx context.Context, model any, field, filename string, r io.Reader) (ImageField, error) {
 	ms, f, err := p.uploadTarget(model, field)
 	if err != nil {
