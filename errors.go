@@ -38,6 +38,9 @@ var (
 	// cannot identify (no primary key on the model value), so it refuses
 	// rather than leave thumbnails that do not match their source.
 	ErrBulkUpdate = errors.New("cannot make thumbnails for a bulk update without primary keys")
+	// ErrProcessor: the Processor broke its contract (returned fewer
+	// thumbnails than sizes asked for).
+	ErrProcessor = errors.New("image processor failed")
 	// ErrInvalidKey: a blob key is empty, absolute, or has "." / ".." / empty
 	// path segments.
 	ErrInvalidKey = errors.New("invalid blob key")

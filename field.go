@@ -260,6 +260,24 @@ func parseModel(s *schema.Schema) (*modelSpec, error) {
 	return ms, nil
 }
 
+// Validate parses the gormthumb tags of models and reports the first bad
+// one (an *Error wrapping ErrInvalidTag). The plugin checks a model's tags
+// on its first save anyway, and refuses every save of a model with a bad
+// tag; call Validate at start-up, beside AutoMigrate (GORM's migrator has
+// no hook that can fail), to learn of a bad tag before the first request.
+func (p *Plugin) Validate(db *gorm.DB, models ...any) error {
+	for _, m := range models {
+		stmt := &gorm.Statement{DB: db}
+		if err := stmt.Parse(m); err != nil {
+			return fmt.Errorf("gormthumb: Validate: %w", err)
+		}
+		if _, err := p.modelSpecOf(stmt.Schema); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ParseTag parses the value of a `thumb` struct tag:
 //
 //	WxH[,source=Field][,fit=contain|cover][,anchor=center|top|bottom|left|right|topleft|topright|bottomleft|bottomright]

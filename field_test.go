@@ -188,13 +188,16 @@ func TestBadTags(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			db.Use(New(memblob.OpenBucket(nil)))
-			// Reported on migrate...
-			wantErr(t, db.AutoMigrate(c.model), ErrInvalidTag, c.name+"."+c.field, c.detail)
-			// ...and on every save, never a panic.
+			p := New(memblob.OpenBucket(nil))
+			db.Use(p)
+			// Reported by Validate, as an application calls it at start-up...
+			wantErr(t, p.Validate(db, c.model), ErrInvalidTag, c.name+"."+c.field, c.detail)
+			// ...and on every save, never a panic (AutoMigrate, which GORM
+			// gives no way to fail, makes the table).
 			db.Exec("CREATE TABLE IF NOT EXISTS " + db.NamingStrategy.TableName(c.name) + " (id integer primary key, cover text, thumb text, name text)")
+			wantErr(t, db.Create(c.model).Error, ErrInvalidTag, c.name+"."+c.field, c.detail)
 			wantErr(t, db.Create(c.model).Error, ErrInvalidTag, c.name+"."+c.field)
-			wantErr(t, db.Create(c.model).Error, ErrInvalidTag, c.name+"."+c.field)
+			wantErr(t, db.Model(c.model).Where("id = 1").Update("name", "x").Error, ErrInvalidTag, c.name+"."+c.field)
 		})
 	}
 }

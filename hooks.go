@@ -12,44 +12,50 @@ const (
 	stateKey    = "gormthumb:state"    // per-statement *stmtState
 )
 
-// Initialize implements gorm.Plugin: it wraps the connection pool so the
-// plugin sees every commit and rollback, and registers its callbacks.
+// Initialize implements gorm.Plugin: it registers the plugin's callbacks,
+// and nothing else. The plugin never replaces db.ConnPool or db.Dialector:
+// it learns how each statement ended from GORM's own transaction callbacks
+// (see transaction.go).
+//
+// In each chain (create, update, delete):
+//
+//	gormthumb:prepare_*  before everything, outside any transaction: parse
+//	                     the tags and make the thumbnails the statement needs
+//	gormthumb:begin_*    after gorm:begin_transaction: a savepoint in the
+//	                     caller's transaction, or our own transaction
+//	gormthumb:before_*   just before the row is written
+//	gormthumb:after_*    just after: store thumbnail keys, note what is superseded
+//	gormthumb:finish_*   before gorm:commit_or_rollback_transaction
+//	gormthumb:settle_*   at the very end: delete what the outcome allows
 func (p *Plugin) Initialize(db *gorm.DB) error {
 	if db.ConnPool == nil {
 		return errors.New("gormthumb: db has no connection pool")
 	}
-	if _, wrapped := db.ConnPool.(*trackingPool); !wrapped {
-		db.ConnPool = &trackingPool{ConnPool: db.ConnPool}
-	}
-	db.Statement.ConnPool = db.ConnPool
-	if _, wrapped := db.Dialector.(validatingDialector); !wrapped && validatedDialects[db.Dialector.Name()] {
-		db.Dialector = validatingDialector{Dialector: db.Dialector, plugin: p}
-	}
-
 	cr, up, del := db.Callback().Create(), db.Callback().Update(), db.Callback().Delete()
-	steps := []struct {
-		err error
-	}{
-		{cr.Before("*").Register("gormthumb:start_create", p.start)},
-		{cr.After("gorm:begin_transaction").Before("gorm:before_create").Register("gormthumb:begin_create", p.begin)},
-		{cr.After("gorm:before_create").Before("gorm:create").Register("gormthumb:before_create", p.beforeCreate)},
-		{cr.After("gorm:save_after_associations").Before("gorm:after_create").Register("gormthumb:after_create", p.afterSave)},
-		{cr.After("gorm:after_create").Before("gorm:commit_or_rollback_transaction").Register("gormthumb:finish_create", p.finish)},
+	for _, err := range []error{
+		cr.Before("*").Register("gormthumb:prepare_create", p.prepareCreate),
+		cr.After("gorm:begin_transaction").Before("gorm:before_create").Register("gormthumb:begin_create", p.begin),
+		cr.After("gorm:before_create").Before("gorm:create").Register("gormthumb:before_create", p.beforeCreate),
+		cr.After("gorm:save_after_associations").Before("gorm:after_create").Register("gormthumb:after_create", p.afterCreate),
+		cr.After("gorm:after_create").Before("gorm:commit_or_rollback_transaction").Register("gormthumb:finish_create", p.finish),
+		cr.After("gorm:commit_or_rollback_transaction").Register("gormthumb:settle_create", p.settle),
 
-		{up.Before("*").Register("gormthumb:start_update", p.start)},
-		{up.After("gorm:begin_transaction").Before("gorm:setup_reflect_value").Register("gormthumb:begin_update", p.begin)},
-		{up.After("gorm:setup_reflect_value").Before("gorm:update").Register("gormthumb:before_update", p.beforeUpdate)},
-		{up.After("gorm:save_after_associations").Before("gorm:after_update").Register("gormthumb:after_update", p.afterSave)},
-		{up.After("gorm:after_update").Before("gorm:commit_or_rollback_transaction").Register("gormthumb:finish_update", p.finish)},
+		up.Before("*").Register("gormthumb:prepare_update", p.prepareUpdate),
+		up.After("gorm:begin_transaction").Before("gorm:setup_reflect_value").Register("gormthumb:begin_update", p.begin),
+		up.After("gorm:setup_reflect_value").Before("gorm:update").Register("gormthumb:before_update", p.beforeUpdate),
+		up.After("gorm:save_after_associations").Before("gorm:after_update").Register("gormthumb:after_update", p.afterUpdate),
+		up.After("gorm:after_update").Before("gorm:commit_or_rollback_transaction").Register("gormthumb:finish_update", p.finish),
+		up.After("gorm:commit_or_rollback_transaction").Register("gormthumb:settle_update", p.settle),
 
-		{del.Before("*").Register("gormthumb:start_delete", p.start)},
-		{del.After("gorm:begin_transaction").Before("gorm:before_delete").Register("gormthumb:begin_delete", p.begin)},
-		{del.After("gorm:before_delete").Before("gorm:delete").Register("gormthumb:before_delete", p.beforeDelete)},
-		{del.After("gorm:after_delete").Before("gorm:commit_or_rollback_transaction").Register("gormthumb:finish_delete", p.finish)},
-	}
-	for _, s := range steps {
-		if s.err != nil {
-			return s.err
+		del.Before("*").Register("gormthumb:prepare_delete", p.prepareDelete),
+		del.After("gorm:begin_transaction").Before("gorm:before_delete").Register("gormthumb:begin_delete", p.begin),
+		del.After("gorm:before_delete").Before("gorm:delete").Register("gormthumb:before_delete", p.beforeDelete),
+		del.After("gorm:delete").Before("gorm:after_delete").Register("gormthumb:after_delete", p.afterDelete),
+		del.After("gorm:after_delete").Before("gorm:commit_or_rollback_transaction").Register("gormthumb:finish_delete", p.finish),
+		del.After("gorm:commit_or_rollback_transaction").Register("gormthumb:settle_delete", p.settle),
+	} {
+		if err != nil {
+			return err
 		}
 	}
 	return nil
@@ -58,22 +64,28 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 // stmtState is what the plugin's callbacks share within one statement.
 type stmtState struct {
 	spec      *modelSpec
-	callerTx  bool                    // the statement runs in the caller's transaction
-	ownTx     bool                    // we began the transaction (SkipDefaultTransaction)
-	pool      gorm.ConnPool           // the pool to restore after ownTx
-	savepoint string                  // our savepoint inside a caller's transaction
-	update    bool                    // the update chain
-	written   []*sourceGroup          // groups whose source column this statement writes
-	rows      []row                   // the update chain's rows, from beforeUpdate
-	old       *oldRows                // image columns in the database before the statement
-	pinned    *pinnedKeys             // a plain Save's old thumbnail keys, pinned by its WHERE
-	versions  map[*sourceGroup]string // source versions, for the one row of a pinned Save
-	mu        sync.Mutex
-	untracked []func() // rollback actions when the tx is not ours to track
+	callerTx  bool           // the statement runs in the caller's transaction
+	ownTx     bool           // we began the transaction (SkipDefaultTransaction)
+	pool      gorm.ConnPool  // the pool to restore after ownTx
+	savepoint string         // our savepoint inside a caller's transaction
+	written   []*sourceGroup // groups whose source column this statement writes
+	rows      []row          // the rows the statement writes (update: from prepare)
+	made      []made         // thumbnails made before the transaction, per row and group
+	stale     bool           // prepare found a thumbnail out of date (or could not tell)
+	old       *oldRows       // image columns in the database before the statement
+	plainSave bool           // a Save of one struct with no Select or Omit
+	pinned    *pinnedKeys    // a plain Save's old thumbnail keys, pinned by its WHERE
+	doomed    *doomedKeys    // a delete's rows' keys, read before it
+	commit    bool           // finish saw no error: the commit was attempted
+
+	mu         sync.Mutex
+	created    []string        // blobs written for this statement
+	stored     map[string]bool // which of them a row of the statement now references
+	superseded []string        // keys the statement's rows no longer reference
 }
 
 // stateOf returns the statement's state, nil when the plugin has nothing
-// to do: start sets it at the beginning of every chain, and never for the
+// to do: prepare sets it at the beginning of every chain, and never for the
 // plugin's own statements or models without thumb fields.
 func stateOf(db *gorm.DB) *stmtState {
 	// Kept in the statement's own settings (not InstanceSet, which formats
@@ -98,22 +110,25 @@ func inner(db *gorm.DB) *gorm.DB {
 
 // start runs first in every chain, before GORM's own transaction begins:
 // it finds the model's thumb fields (reporting a bad tag) and notes whether
-// the statement runs in the caller's transaction.
-func (p *Plugin) start(db *gorm.DB) {
+// the statement runs in the caller's transaction. It returns the new
+// state, nil when the plugin has nothing to do.
+func (p *Plugin) start(db *gorm.DB) *stmtState {
 	if db.Error != nil || db.Statement.Schema == nil || isInternal(db) {
 		db.Statement.Settings.Delete(stateKey)
-		return
+		return nil
 	}
 	ms, err := p.modelSpecOf(db.Statement.Schema)
 	if err != nil {
 		db.Statement.Settings.Delete(stateKey)
 		db.AddError(err)
-		return
+		return nil
 	}
 	if ms == nil || len(ms.thumbs) == 0 {
 		db.Statement.Settings.Delete(stateKey)
-		return
+		return nil
 	}
 	_, inTx := db.Statement.ConnPool.(gorm.TxCommitter)
-	db.Statement.Settings.Store(stateKey, &stmtState{spec: ms, callerTx: inTx})
+	st := &stmtState{spec: ms, callerTx: inTx}
+	db.Statement.Settings.Store(stateKey, st)
+	return st
 }

@@ -59,31 +59,55 @@ const (
 	nonceLen  = 6
 )
 
-// thumbDigest identifies what a thumbnail was made from. specKey is
-// Spec.key() of the thumbnail's spec.
-func thumbDigest(table, pk, field, srcKey, srcVersion, specKey string) string {
-	sum := digestSum(table, pk, field, srcKey, srcVersion, specKey)
+// thumbDigest identifies what a thumbnail is made from: the table, the
+// thumbnail field, the source's key and version ("" for immutable sources)
+// and Spec.Key of the thumbnail's spec. It leaves out the row, so a
+// Create can name its thumbnails before the INSERT gives the row its
+// primary key; the random part of every key keeps rows that share a source
+// from sharing a thumbnail.
+func thumbDigest(table, field, srcKey, srcVersion, specKey string) string {
+	sum := digestSum([...]string{"v2", table, field, srcKey, srcVersion, specKey, ""})
+	return hex.EncodeToString(sum[:digestLen/2])
+}
+
+// thumbDigestV1 is the digest of keys written before v2: it includes the
+// row's primary key. Such keys stay valid (thumbUpToDate accepts both).
+func thumbDigestV1(table, pk, field, srcKey, srcVersion, specKey string) string {
+	sum := digestSum([...]string{"v1", table, pk, field, srcKey, srcVersion, specKey})
 	return hex.EncodeToString(sum[:digestLen/2])
 }
 
 // digestMatches reports whether the thumbnail key carries the digest
 // thumbDigest returns for the other arguments (without allocating: it runs
 // on every Save).
-func digestMatches(key, table, pk, field, srcKey, srcVersion, specKey string) bool {
+func digestMatches(key, table, field, srcKey, srcVersion, specKey string) bool {
+	return keyDigestIs(key, digestSum([...]string{"v2", table, field, srcKey, srcVersion, specKey, ""}))
+}
+
+// digestMatchesV1 is digestMatches for thumbDigestV1.
+func digestMatchesV1(key, table, pk, field, srcKey, srcVersion, specKey string) bool {
+	return keyDigestIs(key, digestSum([...]string{"v1", table, pk, field, srcKey, srcVersion, specKey}))
+}
+
+func keyDigestIs(key string, sum [sha256.Size]byte) bool {
 	_, _, got, ok := parseThumbName(key)
 	if !ok {
 		return false
 	}
-	sum := digestSum(table, pk, field, srcKey, srcVersion, specKey)
 	var want [digestLen]byte
 	hex.Encode(want[:], sum[:digestLen/2])
 	return got == string(want[:])
 }
 
-func digestSum(table, pk, field, srcKey, srcVersion, specKey string) [sha256.Size]byte {
+// digestSum hashes the parts, each followed by a NUL (an empty last part
+// is left out: v2 has one part fewer than v1).
+func digestSum(parts [7]string) [sha256.Size]byte {
 	var stack [256]byte
 	buf := stack[:0]
-	for _, part := range [...]string{"v1", table, pk, field, srcKey, srcVersion, specKey} {
+	for i, part := range parts {
+		if i == len(parts)-1 && part == "" && parts[0] == "v2" {
+			break
+		}
 		buf = append(buf, part...)
 		buf = append(buf, 0)
 	}

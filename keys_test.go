@@ -3,17 +3,23 @@ package gormthumb
 import (
 	"regexp"
 	"testing"
+
+	"gorm.io/gorm/schema"
 )
 
 // The digest is part of every stored thumbnail key: a change to how it is
 // computed would make every row's thumbnail look out of date.
 func TestThumbDigestStable(t *testing.T) {
-	got := thumbDigest("products", "7", "CoverThumb", "img/a.jpg", "md5:0123456789abcdef0123456789abcdef", "{Width:110 Height:150}")
+	got := thumbDigestV1("products", "7", "CoverThumb", "img/a.jpg", "md5:0123456789abcdef0123456789abcdef", "{Width:110 Height:150}")
 	if want := "b7971edc24"; got != want {
+		t.Fatalf("thumbDigestV1 = %q, want %q (keys written before v2 would look out of date)", got, want)
+	}
+	got = thumbDigest("products", "CoverThumb", "img/a.jpg", "md5:0123456789abcdef0123456789abcdef", "{Width:110 Height:150}")
+	if want := "a81c254b74"; got != want {
 		t.Fatalf("thumbDigest = %q, want %q (thumbnail keys would change)", got, want)
 	}
 	long := string(make([]byte, 1000)) // more than the stack buffer
-	if thumbDigest("t", "1", "F", long, "", "") == thumbDigest("t", "1", "F", long[1:], "", "") {
+	if thumbDigest("t", "F", long, "", "") == thumbDigest("t", "F", long[1:], "", "") {
 		t.Fatal("long keys collide")
 	}
 }
@@ -43,18 +49,31 @@ func TestParseThumbName(t *testing.T) {
 }
 
 func TestDigestMatches(t *testing.T) {
-	args := [...]string{"products", "7", "CoverThumb", "img/a.jpg", "md5:00", "{Width:110 Height:150}"}
-	key := "img/thumbnails/a.110x150." + thumbDigest(args[0], args[1], args[2], args[3], args[4], args[5]) + "abcdef.jpg"
-	if !digestMatches(key, args[0], args[1], args[2], args[3], args[4], args[5]) {
+	args := [...]string{"products", "CoverThumb", "img/a.jpg", "md5:00", "{Width:110 Height:150}"}
+	key := "img/thumbnails/a.110x150." + thumbDigest(args[0], args[1], args[2], args[3], args[4]) + "abcdef.jpg"
+	if !digestMatches(key, args[0], args[1], args[2], args[3], args[4]) {
 		t.Fatalf("%q does not match its own digest", key)
 	}
-	if digestMatches(key, args[0], "8", args[2], args[3], args[4], args[5]) {
-		t.Fatal("matches another row's digest")
+	if digestMatches(key, args[0], args[1], "img/b.jpg", args[3], args[4]) {
+		t.Fatal("matches another source's digest")
 	}
-	if digestMatches("img/a.jpg", args[0], args[1], args[2], args[3], args[4], args[5]) {
+	if digestMatches("img/a.jpg", args[0], args[1], args[2], args[3], args[4]) {
 		t.Fatal("a key that is not a thumbnail name matches")
 	}
-	if n := testing.AllocsPerRun(100, func() { digestMatches(key, args[0], args[1], args[2], args[3], args[4], args[5]) }); n != 0 {
+	v1 := "img/thumbnails/a.110x150." + thumbDigestV1(args[0], "7", args[1], args[2], args[3], args[4]) + "abcdef.jpg"
+	if !digestMatchesV1(v1, args[0], "7", args[1], args[2], args[3], args[4]) || digestMatchesV1(v1, args[0], "8", args[1], args[2], args[3], args[4]) {
+		t.Fatal("v1 keys: wrong match")
+	}
+	tf := &thumbField{field: &schema.Field{Name: args[1]}, specKey: args[4]}
+	for _, k := range []string{key, v1} {
+		if !thumbUpToDate(k, args[0], "7", tf, args[2], args[3]) {
+			t.Fatalf("%q is not up to date", k)
+		}
+	}
+	if thumbUpToDate(v1, args[0], "", tf, args[2], args[3]) {
+		t.Fatal("a v1 key matched without the row's key")
+	}
+	if n := testing.AllocsPerRun(100, func() { thumbUpToDate(v1, args[0], "7", tf, args[2], args[3]) }); n != 0 {
 		t.Fatalf("%v allocations per call", n)
 	}
 }
@@ -83,7 +102,10 @@ func TestSpecKeyGolden(t *testing.T) {
 	}
 	// The whole chain, tag to digest, for one known row.
 	spec, _, _ := ParseTag("110x150")
-	if got := thumbDigest("products", "7", "CoverThumb", "img/a.jpg", "", spec.Key()); got != "6feed8fca7" {
+	if got := thumbDigestV1("products", "7", "CoverThumb", "img/a.jpg", "", spec.Key()); got != "6feed8fca7" {
+		t.Errorf("v1 digest of a default spec = %q", got)
+	}
+	if got := thumbDigest("products", "CoverThumb", "img/a.jpg", "", spec.Key()); got != "76cf58d5a6" {
 		t.Errorf("digest of a default spec = %q", got)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/gormthumb/gormthumb/thumb"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 	"gorm.io/gorm/schema"
@@ -244,108 +243,12 @@ type rowOutcome struct {
 	err  error
 }
 
-// row brings one row up to date in its own transaction.
+// row brings one row up to date (refreshRow).
 func (r *regenerator) row(ctx context.Context, key any) rowOutcome {
 	out := rowOutcome{key: key}
-	if err := ctx.Err(); err != nil {
-		out.err = err
+	if out.err = ctx.Err(); out.err != nil {
 		return out
 	}
-	err := r.db.Transaction(func(tx *gorm.DB) error {
-		fresh := reflect.New(r.s.ModelType)
-		q := tx.Where(clause.Eq{Column: clause.Column{Name: r.pk.DBName}, Value: key})
-		if tx.Dialector.Name() != "sqlite" {
-			q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
-		}
-		if err := q.Take(fresh.Interface()).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return nil // deleted since the batch was read: nothing to do
-			}
-			return err
-		}
-		before := r.thumbKeys(ctx, fresh.Elem())
-		if r.dryRun {
-			made, err := r.outOfDate(ctx, fresh.Elem(), before)
-			out.made = made
-			return err
-		}
-		if err := tx.Model(fresh.Interface()).Select(r.sources).UpdateColumns(fresh.Interface()).Error; err != nil {
-			return err
-		}
-		after := r.thumbKeys(ctx, fresh.Elem())
-		out.made = !reflect.DeepEqual(before, after)
-		return nil
-	})
-	if err != nil {
-		var pe *Error
-		if !errors.As(err, &pe) {
-			err = &Error{Model: r.s.Name, Err: fmt.Errorf("%w: %w", ErrStorage, err)}
-		}
-		out.err = err
-		out.made = false
-	}
+	out.made, out.err = r.p.refreshRow(ctx, r.db, r.s, r.ms, r.pk, key, r.dryRun)
 	return out
-}
-
-// thumbKeys returns the keys of every thumbnail field of a row value.
-func (r *regenerator) thumbKeys(ctx context.Context, rv reflect.Value) []string {
-	keys := make([]string, len(r.ms.thumbs))
-	for i, t := range r.ms.thumbs {
-		v, _ := t.field.ValueOf(ctx, rv)
-		keys[i] = imageKeyOf(v)
-	}
-	return keys
-}
-
-// outOfDate tells whether saving the row would change any thumbnail: the
-// same digest comparison the plugin makes after a save, plus a header check
-// of each source that would be read.
-func (r *regenerator) outOfDate(ctx context.Context, rv reflect.Value, old []string) (bool, error) {
-	pkVal, _ := r.pk.ValueOf(ctx, rv)
-	pk := pkString(pkVal)
-	index := map[*thumbField]int{}
-	for i, t := range r.ms.thumbs {
-		index[t] = i
-	}
-	stale := false
-	for _, g := range r.ms.groups {
-		sv, _ := g.source.ValueOf(ctx, rv)
-		src, version := imageKeyOf(sv), ""
-		fail := func(err error) (bool, error) {
-			return false, &Error{Model: r.ms.name, Field: g.thumbs[0].field.Name, Key: src, Err: err}
-		}
-		if src != "" {
-			err := checkKey(src)
-			if err == nil {
-				version, err = r.p.sourceVersionOf(ctx, src)
-			}
-			if err != nil {
-				return fail(err)
-			}
-		}
-		groupStale := false
-		for _, t := range g.thumbs {
-			groupStale = groupStale || !thumbUpToDate(old[index[t]], r.s.Table, pk, t, src, version)
-		}
-		if !groupStale || src == "" {
-			stale = stale || groupStale
-			continue
-		}
-		// It would be remade: check the header as the save would, so a
-		// source that is not an image is reported, without decoding pixels.
-		rd, err := r.p.bucket.NewReader(ctx, src, nil)
-		if err != nil {
-			return fail(storageErr("read", err))
-		}
-		_, _, err = thumb.Check(rd, r.p.limits)
-		rd.Close()
-		if err != nil {
-			if !isTyped(err) {
-				err = storageErr("read", err)
-			}
-			return fail(err)
-		}
-		stale = true
-	}
-	return stale, nil
 }

@@ -2,14 +2,28 @@ package gormthumb
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"strconv"
-	"strings"
-	"sync"
 
 	"gorm.io/gorm"
 )
+
+// Blob writes cannot join a database transaction, so each statement keeps
+// a ledger: the blobs written for it (created), which of those a row now
+// references (stored), and the keys its rows no longer reference
+// (superseded). settle, the last callback of every chain, reads the
+// statement's outcome from GORM itself and deletes only what that outcome
+// makes safe to delete:
+//
+//	committed              superseded keys, and created blobs no row took
+//	rolled back            every created blob
+//	unknown                created blobs no row took; the rest is Sweep's
+//
+// The outcome is unknown when a commit reports an error (the server may
+// have committed before the connection dropped) and when the statement
+// runs in the caller's transaction, which commits or rolls back later,
+// out of the plugin's sight. An orphan can be swept; a row pointing at a
+// deleted blob cannot be repaired, so when in doubt nothing is deleted.
 
 // begin makes sure the statement runs in a transaction the plugin can
 // undo: GORM's default one, our own (with SkipDefaultTransaction), or a
@@ -41,12 +55,14 @@ func (p *Plugin) begin(db *gorm.DB) {
 
 // finish ends what begin started: commits or rolls back our own
 // transaction, or rolls back to our savepoint on error so the caller's
-// transaction is left as it was before the statement.
+// transaction is left as it was before the statement. It notes whether a
+// commit is attempted (by us or, next, by GORM).
 func (p *Plugin) finish(db *gorm.DB) {
 	st := stateOf(db)
 	if st == nil {
 		return
 	}
+	st.commit = db.Error == nil
 	switch {
 	case st.ownTx:
 		committer := db.Statement.ConnPool.(gorm.TxCommitter)
@@ -65,227 +81,97 @@ func (p *Plugin) finish(db *gorm.DB) {
 		// Release it, so a long transaction does not pile up savepoints.
 		db.AddError(inner(db).Exec("RELEASE SAVEPOINT " + st.savepoint).Error)
 	}
-	if db.Error != nil {
-		st.mu.Lock()
-		undo := st.untracked
-		st.mu.Unlock()
-		for _, f := range undo {
-			f()
-		}
-	}
 }
 
-// onOutcome registers actions for when the statement's transaction commits
-// or rolls back.
-func (p *Plugin) onOutcome(db *gorm.DB, onCommit, onRollback func()) {
-	if tx, ok := db.Statement.ConnPool.(*trackedTx); ok {
-		tx.defer_(onCommit, onRollback)
+// outcome is how a statement ended, as far as the plugin can know.
+type outcome int
+
+const (
+	rolledBack outcome = iota
+	committed
+	unknown
+)
+
+// outcomeOf reads the statement's outcome once its chain has run.
+func outcomeOf(db *gorm.DB, st *stmtState) outcome {
+	if !st.commit {
+		// Failed before the commit: GORM rolled back its transaction, we
+		// rolled back ours or our savepoint (or nothing was written).
+		return rolledBack
+	}
+	_, gormTx := db.InstanceGet("gorm:started_transaction")
+	switch {
+	case st.callerTx:
+		return unknown // the caller commits or rolls back later
+	case db.Error != nil:
+		return unknown // the commit failed: it may still have reached the server
+	case gormTx || st.ownTx:
+		return committed
+	}
+	return unknown
+}
+
+// settle runs last in every chain and deletes what the statement's outcome
+// makes safe to delete (see the table above).
+func (p *Plugin) settle(db *gorm.DB) {
+	st := stateOf(db)
+	if st == nil {
 		return
 	}
-	// A transaction begun outside our pool wrapper (should not happen once
-	// the plugin is registered): undo on error, and leave superseded
-	// thumbnails to Sweep.
-	if st := stateOf(db); st != nil && onRollback != nil {
-		st.mu.Lock()
-		st.untracked = append(st.untracked, onRollback)
-		st.mu.Unlock()
+	out := outcomeOf(db, st)
+	st.mu.Lock()
+	var doomed []string
+	for _, k := range st.created {
+		if out == rolledBack || !st.stored[k] {
+			doomed = append(doomed, k)
+		}
+	}
+	if out == committed {
+		doomed = append(doomed, st.superseded...)
+	}
+	st.created, st.superseded = nil, nil
+	st.mu.Unlock()
+	p.deleteKeys(db.Statement.Context, doomed)
+	if out == committed && st.doomed != nil && len(st.doomed.originals) > 0 {
+		p.deleteOriginalKeys(db, st.spec, st.doomed.originals)
 	}
 }
 
-// deleteLater deletes keys once the transaction commits.
-func (p *Plugin) deleteLater(db *gorm.DB, keys ...string) {
+// deleteKeys deletes keys within the plugin's delete timeout, ignoring the
+// caller's cancellation: the statement is over, and what is not deleted in
+// time is left for Sweep.
+func (p *Plugin) deleteKeys(ctx context.Context, keys []string) {
 	if len(keys) == 0 {
 		return
 	}
-	ctx := context.WithoutCancel(db.Statement.Context)
-	p.onOutcome(db, func() {
-		for _, k := range keys {
-			deleteBlob(ctx, p.bucket, k)
-		}
-	}, nil)
-}
-
-// Blob writes cannot join a database transaction, so the plugin learns the
-// real outcome of every transaction by wrapping GORM's connection pool (as
-// gorm.io/plugin/dbresolver does): each transaction begun through it is a
-// *trackedTx that runs the plugin's after-commit actions (delete superseded
-// thumbnails) when it commits and its after-rollback actions (delete
-// thumbnails written inside it) when it rolls back, including a rollback to
-// a savepoint.
-
-// trackingPool wraps a gorm.ConnPool so every transaction begun through it
-// is tracked.
-type trackingPool struct {
-	gorm.ConnPool
-}
-
-// BeginTx implements gorm.ConnPoolBeginner.
-func (p *trackingPool) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool, error) {
-	var (
-		tx  gorm.ConnPool
-		err error
-	)
-	switch b := p.ConnPool.(type) {
-	case gorm.TxBeginner:
-		var stx *sql.Tx
-		stx, err = b.BeginTx(ctx, opts)
-		if stx != nil {
-			tx = stx
-		}
-	case gorm.ConnPoolBeginner:
-		tx, err = b.BeginTx(ctx, opts)
-	default:
-		return nil, gorm.ErrInvalidTransaction
-	}
-	if err != nil {
-		return nil, err
-	}
-	committer, ok := tx.(gorm.TxCommitter)
-	if !ok {
-		return nil, gorm.ErrInvalidTransaction
-	}
-	return &trackedTx{ConnPool: tx, committer: committer}, nil
-}
-
-// GetDBConn implements gorm.GetDBConnector, so db.DB() still works.
-func (p *trackingPool) GetDBConn() (*sql.DB, error) { return dbConnOf(p.ConnPool) }
-
-// Ping lets gorm's Open ping through the wrapper.
-func (p *trackingPool) Ping() error {
-	if pinger, ok := p.ConnPool.(interface{ Ping() error }); ok {
-		return pinger.Ping()
-	}
-	return nil
-}
-
-func dbConnOf(pool gorm.ConnPool) (*sql.DB, error) {
-	switch c := pool.(type) {
-	case *sql.DB:
-		return c, nil
-	case gorm.GetDBConnector:
-		return c.GetDBConn()
-	}
-	return nil, gorm.ErrInvalidDB
-}
-
-// txAction is one pair of deferred actions.
-// which it was registered.
-type txAction struct {
-	onCommit, onRollback func()
-}
-
-// trackedTx is a transaction begun through a trackingPool.
-type trackedTx struct {
-	gorm.ConnPool
-	committer gorm.TxCommitter
-
-	mu         sync.Mutex
-	actions    []txAction
-	savepoints []savepoint
-}
-
-type savepoint struct {
-	name string
-	n    int // len(actions) when the savepoint was set
-}
-
-// defer registers actions to run when the transaction ends.
-func (t *trackedTx) defer_(onCommit, onRollback func()) {
-	t.mu.Lock()
-	t.actions = append(t.actions, txAction{onCommit, onRollback})
-	t.mu.Unlock()
-}
-
-// Commit implements gorm.TxCommitter.
-func (t *trackedTx) Commit() error {
-	err := t.committer.Commit()
-	t.finish(err == nil)
-	return err
-}
-
-// Rollback implements gorm.TxCommitter.
-func (t *trackedTx) Rollback() error {
-	err := t.committer.Rollback()
-	t.finish(false)
-	return err
-}
-
-func (t *trackedTx) finish(committed bool) {
-	t.mu.Lock()
-	actions := t.actions
-	t.actions, t.savepoints = nil, nil
-	t.mu.Unlock()
-	for _, a := range actions {
-		if committed && a.onCommit != nil {
-			a.onCommit()
-		}
-		if !committed && a.onRollback != nil {
-			a.onRollback()
-		}
-	}
-}
-
-// GetDBConn implements gorm.GetDBConnector.
-func (t *trackedTx) GetDBConn() (*sql.DB, error) { return dbConnOf(t.ConnPool) }
-
-// ExecContext runs the statement and follows savepoints, so that a
-// rollback to a savepoint runs the after-rollback actions registered since
-// it (and forgets their after-commit actions).
-func (t *trackedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	res, err := t.ConnPool.ExecContext(ctx, query, args...)
-	if err == nil {
-		t.followSavepoint(query)
-	}
-	return res, err
-}
-
-func (t *trackedTx) followSavepoint(query string) {
-	q := strings.TrimSpace(query)
-	// Cheap test first: this runs for every statement of the transaction.
-	if len(q) < 9 || !strings.ContainsAny(q[:1], "SsRr") {
-		return
-	}
-	q = strings.ToUpper(q)
-	if !strings.Contains(q, "SAVEPOINT") {
-		return
-	}
-	fields := strings.Fields(q)
-	name := strings.Trim(fields[len(fields)-1], "`\"")
-	t.mu.Lock()
-	switch {
-	case strings.HasPrefix(q, "SAVEPOINT "):
-		t.savepoints = append(t.savepoints, savepoint{name, len(t.actions)})
-		t.mu.Unlock()
-	case strings.HasPrefix(q, "ROLLBACK TO "):
-		i := t.findSavepoint(name)
-		if i < 0 {
-			t.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.deleteTimeout)
+	defer cancel()
+	for _, k := range keys {
+		if deleteBlob(ctx, p.bucket, k) != nil && ctx.Err() != nil {
 			return
 		}
-		undone := append([]txAction(nil), t.actions[t.savepoints[i].n:]...)
-		t.actions = t.actions[:t.savepoints[i].n]
-		t.savepoints = t.savepoints[:i+1] // the savepoint itself survives a rollback to it
-		t.mu.Unlock()
-		for j := len(undone) - 1; j >= 0; j-- {
-			if undone[j].onRollback != nil {
-				undone[j].onRollback()
-			}
-		}
-	case strings.HasPrefix(q, "RELEASE "):
-		if i := t.findSavepoint(name); i >= 0 {
-			t.savepoints = t.savepoints[:i]
-		}
-		t.mu.Unlock()
-	default:
-		t.mu.Unlock()
 	}
 }
 
-func (t *trackedTx) findSavepoint(name string) int {
-	for i := len(t.savepoints) - 1; i >= 0; i-- {
-		if t.savepoints[i].name == name {
-			return i
+// noteCreated records a blob written for the statement.
+func (st *stmtState) noteCreated(key string) {
+	st.mu.Lock()
+	st.created = append(st.created, key)
+	st.mu.Unlock()
+}
+
+// noteStored records that a row now references key (one the statement
+// created), and that old, if any, is superseded.
+func (st *stmtState) noteStored(key, old string) {
+	st.mu.Lock()
+	if key != "" {
+		if st.stored == nil {
+			st.stored = map[string]bool{}
 		}
+		st.stored[key] = true
 	}
-	return -1
+	if old != "" && old != key {
+		st.superseded = append(st.superseded, old)
+	}
+	st.mu.Unlock()
 }

@@ -32,7 +32,10 @@ func TestSkipDefaultTransaction(t *testing.T) {
 	})
 }
 
-func TestTransactionRollbackRemovesThumbnails(t *testing.T) {
+// A caller's transaction that rolls back leaves the thumbnails it made to
+// Sweep; one whose statement fails and whose error the caller ignores
+// keeps the rest of the transaction.
+func TestTransactionRollbackLeavesThumbnailsToSweep(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		e.migrate(&Product{})
 		src := e.put("tx/a.jpg", jpegBytes(t, 200, 100))
@@ -47,6 +50,9 @@ func TestTransactionRollbackRemovesThumbnails(t *testing.T) {
 		})
 		if !errors.Is(err, errBoom) {
 			t.Fatal(err)
+		}
+		if r, err := e.plugin.Sweep(e.ctx, e.db, SweepOptions{Models: []any{&Product{}}, MinAge: -1}); err != nil || len(r.Deleted) != 1 {
+			t.Fatalf("Sweep: %+v, %v", r, err)
 		}
 		e.wantKeys("tx/a.jpg")
 		// A failing thumbnail inside a transaction whose error the caller
@@ -65,6 +71,13 @@ func TestTransactionRollbackRemovesThumbnails(t *testing.T) {
 		}
 	})
 }
+
+// Inside the caller's transaction the plugin cannot know whether the
+// transaction will commit: a statement that fails there leaves nothing,
+// but once it succeeded, neither the thumbnails it superseded nor the ones
+// it made are deleted by the plugin (either may still be referenced after
+// the caller commits or rolls back). They are orphans for Sweep, and the
+// rows always point at thumbnails that exist.
 func TestUserTransactions(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		e.migrate(&Product{})
@@ -73,24 +86,28 @@ func TestUserTransactions(t *testing.T) {
 		p := Product{Cover: a}
 		e.db.Create(&p)
 		first := p.CoverThumb.Key
+		sweep := func(want int) {
+			t.Helper()
+			r, err := e.plugin.Sweep(e.ctx, e.db, SweepOptions{Models: []any{&Product{}}, MinAge: -1})
+			if err != nil || len(r.Deleted) != want {
+				t.Fatalf("Sweep deleted %q (%v), want %d orphans", r.Deleted, err, want)
+			}
+			e.wantNoOrphans()
+		}
 
-		// Commit: the superseded thumbnail goes only at commit.
+		// Commit: the row points at the new thumbnail; the old one stays
+		// for Sweep.
 		err := e.db.Transaction(func(tx *gorm.DB) error {
 			p.Cover = b
-			if err := tx.Save(&p).Error; err != nil {
-				return err
-			}
-			if !e.exists(first) {
-				t.Error("superseded thumbnail deleted before commit")
-			}
-			return nil
+			return tx.Save(&p).Error
 		})
-		if err != nil || e.exists(first) || !e.exists(p.CoverThumb.Key) {
+		if err != nil || !e.exists(first) || !e.exists(p.CoverThumb.Key) {
 			t.Fatalf("after commit: err=%v old exists=%v new exists=%v", err, e.exists(first), e.exists(p.CoverThumb.Key))
 		}
 		second := p.CoverThumb.Key
+		sweep(1)
 
-		// Begin / Rollback by hand.
+		// Begin / Rollback by hand: the rows keep their thumbnails.
 		tx := e.db.Begin()
 		q := Product{Cover: a}
 		if err := tx.Create(&q).Error; err != nil {
@@ -101,13 +118,29 @@ func TestUserTransactions(t *testing.T) {
 			t.Fatal(err)
 		}
 		tx.Rollback()
-		if e.exists(q.CoverThumb.Key) || e.exists(p.CoverThumb.Key) || !e.exists(second) {
-			t.Fatal("Begin/Rollback left new thumbnails or lost the old one")
+		var got Product
+		e.db.First(&got, p.ID)
+		if got.CoverThumb.Key != second || !e.exists(second) {
+			t.Fatalf("after rollback the row holds %q (exists %v), want %q", got.CoverThumb.Key, e.exists(got.CoverThumb.Key), second)
 		}
+		sweep(2)
+
+		// A statement that fails inside the transaction leaves nothing:
+		// its savepoint is rolled back and its blobs deleted at once.
+		before := e.keys()
+		err = e.db.Transaction(func(tx *gorm.DB) error {
+			bad := Product{Name: "bad", Cover: e.put("t/notes.jpg", []byte("not an image"))}
+			wantErr(t, tx.Create(&bad).Error, ErrNotImage)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.wantKeys(append(before, "t/notes.jpg")...)
 
 		// Nested: the inner transaction rolls back to its savepoint, the
 		// outer commits.
-		var innerKey, outerKey string
+		var outerKey string
 		err = e.db.Transaction(func(tx *gorm.DB) error {
 			o := Product{Name: "outer", Cover: b}
 			if err := tx.Create(&o).Error; err != nil {
@@ -119,19 +152,18 @@ func TestUserTransactions(t *testing.T) {
 				if err := tx2.Create(&i).Error; err != nil {
 					return err
 				}
-				innerKey = i.CoverThumb.Key
 				return errors.New("inner fails")
 			})
 			return nil
 		})
-		if err != nil || e.exists(innerKey) || !e.exists(outerKey) {
-			t.Fatalf("nested: err=%v inner exists=%v outer exists=%v", err, e.exists(innerKey), e.exists(outerKey))
+		if err != nil || !e.exists(outerKey) {
+			t.Fatalf("nested: err=%v outer exists=%v", err, e.exists(outerKey))
 		}
 		var names []string
 		e.db.Model(&Product{}).Order("id").Pluck("name", &names)
 		if strings.Join(names, ",") != ",outer" {
 			t.Fatalf("rows %q", names)
 		}
-		e.wantNoOrphans()
+		sweep(1)
 	})
 }
