@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
 )
 
 func TestSharedSourcesAndDelete(t *testing.T) {
@@ -97,4 +99,93 @@ func TestOriginalsKeptByDefault(t *testing.T) {
 		e.db.Delete(&p)
 		e.wantKeys("k/a.jpg")
 	})
+}
+
+// FlagDeleted is a soft-delete field of the application's own, built the
+// way gorm.io/plugin/soft_delete builds its own: its DeleteClauses turn a
+// DELETE into an UPDATE that sets it.
+type FlagDeleted uint8
+
+// DeleteClauses implements schema.DeleteClausesInterface.
+func (FlagDeleted) DeleteClauses(f *schema.Field) []clause.Interface {
+	return []clause.Interface{flagDeleteClause{field: f}}
+}
+
+// QueryClauses implements schema.QueryClausesInterface: deleted rows are
+// not found.
+func (FlagDeleted) QueryClauses(f *schema.Field) []clause.Interface {
+	return []clause.Interface{flagQueryClause{field: f}}
+}
+
+type flagDeleteClause struct{ field *schema.Field }
+
+func (flagDeleteClause) Name() string               { return "" }
+func (flagDeleteClause) Build(clause.Builder)       {}
+func (flagDeleteClause) MergeClause(*clause.Clause) {}
+func (c flagDeleteClause) ModifyStatement(stmt *gorm.Statement) {
+	if stmt.SQL.Len() > 0 || stmt.Unscoped {
+		return
+	}
+	stmt.AddClause(clause.Set{{Column: clause.Column{Name: c.field.DBName}, Value: 1}})
+	if stmt.Schema != nil {
+		_, queryValues := schema.GetIdentityFieldValuesMap(stmt.Context, stmt.ReflectValue, stmt.Schema.PrimaryFields)
+		column, values := schema.ToQueryValues(stmt.Table, stmt.Schema.PrimaryFieldDBNames, queryValues)
+		if len(values) > 0 {
+			stmt.AddClause(clause.Where{Exprs: []clause.Expression{clause.IN{Column: column, Values: values}}})
+		}
+	}
+	stmt.AddClause(clause.Where{Exprs: []clause.Expression{clause.Eq{Column: clause.Column{Table: clause.CurrentTable, Name: c.field.DBName}, Value: 0}}})
+	stmt.AddClauseIfNotExists(clause.Update{})
+	stmt.Build(stmt.DB.Callback().Update().Clauses...)
+}
+
+type flagQueryClause struct{ field *schema.Field }
+
+func (flagQueryClause) Name() string               { return "" }
+func (flagQueryClause) Build(clause.Builder)       {}
+func (flagQueryClause) MergeClause(*clause.Clause) {}
+func (c flagQueryClause) ModifyStatement(stmt *gorm.Statement) {
+	if !stmt.Unscoped {
+		stmt.AddClause(clause.Where{Exprs: []clause.Expression{clause.Eq{Column: clause.Column{Table: clause.CurrentTable, Name: c.field.DBName}, Value: 0}}})
+	}
+}
+
+// FlaggedProduct is soft-deleted by FlagDeleted.
+type FlaggedProduct struct {
+	ID         uint
+	Cover      ImageField
+	CoverThumb ImageField `thumb:"110x150,source=Cover"`
+	Deleted    FlagDeleted
+}
+
+// A soft delete of the application's own keeps the row, so it keeps its
+// thumbnail (and, with WithDeleteOriginals, its original); the hard delete
+// (Unscoped) that follows removes both.
+func TestCustomSoftDelete(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		e.migrate(&FlaggedProduct{})
+		p := FlaggedProduct{Cover: e.put("f/a.jpg", jpegBytes(t, 300, 200))}
+		if err := e.db.Create(&p).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := e.db.Delete(&p).Error; err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		e.db.Model(&FlaggedProduct{}).Count(&n)
+		var all int64
+		e.db.Unscoped().Model(&FlaggedProduct{}).Count(&all)
+		if n != 0 || all != 1 {
+			t.Fatalf("soft delete: %d visible rows, %d in all", n, all)
+		}
+		if !e.exists(p.CoverThumb.Key) || !e.exists(p.Cover.Key) {
+			t.Fatal("a soft delete removed the thumbnail or the original of a row that still exists")
+		}
+		if err := e.db.Unscoped().Delete(&p).Error; err != nil {
+			t.Fatal(err)
+		}
+		if e.exists(p.CoverThumb.Key) || e.exists(p.Cover.Key) {
+			t.Fatal("the hard delete kept the thumbnail or the original")
+		}
+	}, WithDeleteOriginals(true))
 }

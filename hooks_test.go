@@ -3,11 +3,17 @@ package gormthumb
 import (
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"path"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
+
+	"gocloud.dev/blob/memblob"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 )
 
 // Product is the model of the README.
@@ -364,4 +370,51 @@ func TestCancelledContext(t *testing.T) {
 		e.wantKeys("c/a.jpg")
 		_ = image.Point{}
 	})
+}
+
+// Installing the plugin changes nothing GORM or an application can observe
+// of the connection: db.ConnPool and db.Dialector keep GORM's own types,
+// tx.DB() works inside a transaction, and a PrepareStmt session inside a
+// transaction writes in that transaction.
+func TestGORMTypesUnchanged(t *testing.T) {
+	for _, d := range dbBackends {
+		for _, prepare := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/PrepareStmt=%v", d.name, prepare), func(t *testing.T) {
+				db := d.open(t, &gorm.Config{Logger: logger.Discard, PrepareStmt: prepare})
+				pool, dialector := reflect.TypeOf(db.ConnPool), reflect.TypeOf(db.Dialector)
+				if err := db.Use(New(memblob.OpenBucket(nil))); err != nil {
+					t.Fatal(err)
+				}
+				if reflect.TypeOf(db.ConnPool) != pool || reflect.TypeOf(db.Dialector) != dialector {
+					t.Fatalf("after Use: ConnPool %T, Dialector %T; before: %v, %v", db.ConnPool, db.Dialector, pool, dialector)
+				}
+				if prepare {
+					if _, ok := db.ConnPool.(*gorm.PreparedStmtDB); !ok {
+						t.Fatalf("ConnPool %T, want *gorm.PreparedStmtDB", db.ConnPool)
+					}
+				}
+				if err := db.AutoMigrate(&Product{}); err != nil {
+					t.Fatal(err)
+				}
+				errBoom := errors.New("boom")
+				err := db.Transaction(func(tx *gorm.DB) error {
+					if _, err := tx.DB(); err != nil {
+						return fmt.Errorf("tx.DB(): %w", err)
+					}
+					if err := tx.Session(&gorm.Session{PrepareStmt: true}).Create(&Product{Name: "inside"}).Error; err != nil {
+						return err
+					}
+					return errBoom
+				})
+				if !errors.Is(err, errBoom) {
+					t.Fatal(err)
+				}
+				var n int64
+				db.Model(&Product{}).Count(&n)
+				if n != 0 {
+					t.Fatalf("%d rows: a PrepareStmt session wrote outside the rolled-back transaction", n)
+				}
+			})
+		}
+	}
 }

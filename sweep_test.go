@@ -1,9 +1,15 @@
 package gormthumb
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"path"
 	"sort"
 	"testing"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 )
 
 func TestSweep(t *testing.T) {
@@ -48,4 +54,42 @@ func TestSweep(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A blob whose attributes cannot be read is reported (in Failed, and as an
+// error wrapping ErrStorage), not skipped in silence; the rest is swept.
+func TestSweepReportsFailures(t *testing.T) {
+	for _, d := range dbBackends {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			db := d.open(t, &gorm.Config{Logger: logger.Discard})
+			if sqlDB, err := db.DB(); err == nil {
+				t.Cleanup(func() { sqlDB.Close() })
+			}
+			s3, bucket := openFaultyS3(t)
+			plugin := New(bucket)
+			if err := db.Use(plugin); err != nil {
+				t.Fatal(err)
+			}
+			e := &env{t: t, ctx: context.Background(), db: db, bucket: bucket, plugin: plugin, name: d.name + "+faulty-s3"}
+			e.migrate(&Product{})
+			var orphans []string
+			for _, name := range []string{"a", "b"} {
+				p := Product{Cover: e.put("sw/"+name+".jpg", jpegBytes(t, 100, 100))}
+				if err := db.Create(&p).Error; err != nil {
+					t.Fatal(err)
+				}
+				orphans = append(orphans, p.CoverThumb.Key)
+			}
+			db.Exec("UPDATE products SET cover_thumb = NULL")
+			s3.failHead.Store(path.Dir(orphans[0]) + "/a.")
+			r, err := plugin.Sweep(e.ctx, db, SweepOptions{Models: []any{&Product{}}, MinAge: -1})
+			if !errors.Is(err, ErrStorage) || len(r.Failed) != 1 || r.Failed[0] != orphans[0] {
+				t.Fatalf("Sweep with a failing look-up: %+v, %v", r, err)
+			}
+			if len(r.Deleted) != 1 || r.Deleted[0] != orphans[1] {
+				t.Fatalf("the other orphan was not swept: %+v", r)
+			}
+		})
+	}
 }

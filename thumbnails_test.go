@@ -2,6 +2,8 @@ package gormthumb
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"strings"
 	"testing"
 
@@ -87,4 +89,30 @@ func TestStoredThumbnailHasNoMetadata(t *testing.T) {
 			t.Error("stored thumbnail has an APP1 or COM segment")
 		}
 	})
+}
+
+// shortProcessor breaks the Processor contract: one thumbnail too few.
+type shortProcessor struct{}
+
+func (shortProcessor) Process(ctx context.Context, src io.Reader, specs []Spec, lim Limits) ([]Thumbnail, error) {
+	out, err := GoProcessor{}.Process(ctx, src, specs, lim)
+	if len(out) > 0 {
+		out = out[:len(out)-1]
+	}
+	return out, err
+}
+
+// A processor that returns fewer thumbnails than sizes is a typed error,
+// not a panic, and leaves nothing behind.
+func TestProcessorTooFewThumbnails(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		e.migrate(&Poster{})
+		src := e.put("short/a.jpg", jpegBytes(t, 300, 300))
+		err := e.db.Create(&Poster{Image: src}).Error
+		wantErr(t, err, ErrProcessor, "Poster", "short/a.jpg")
+		if n := e.count(&Poster{}); n != 0 {
+			t.Fatalf("%d rows", n)
+		}
+		e.wantKeys("short/a.jpg")
+	}, WithProcessor(shortProcessor{}))
 }

@@ -1,11 +1,15 @@
 package gormthumb
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
+	"gocloud.dev/blob/memblob"
 	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 )
 
 // With SkipDefaultTransaction GORM would autocommit the INSERT before the
@@ -166,4 +170,107 @@ func TestUserTransactions(t *testing.T) {
 		}
 		sweep(1)
 	})
+}
+
+// A commit that reaches the server but whose answer is lost (the
+// connection drops after COMMIT) has an unknown outcome: the plugin deletes
+// nothing, so the committed row never points at a deleted thumbnail, and
+// the superseded one is left for Sweep. PostgreSQL and MySQL only: the
+// fault is a TCP proxy in front of the server.
+func TestUnknownCommitOutcome(t *testing.T) {
+	for _, d := range dbBackends {
+		if d.name == "sqlite" {
+			continue
+		}
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			setup := d.open(t, &gorm.Config{Logger: logger.Discard})
+			if sqlDB, err := setup.DB(); err == nil {
+				t.Cleanup(func() { sqlDB.Close() })
+			}
+			proxy := startCommitDropper(t, serverAddr(t, setup))
+			db, err := gorm.Open(sameDatabase(t, setup, proxy.addr()), &gorm.Config{Logger: logger.Discard})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sqlDB, err := db.DB(); err == nil {
+				t.Cleanup(func() { sqlDB.Close() })
+			}
+			bucket := memblob.OpenBucket(nil)
+			plugin := New(bucket)
+			if err := db.Use(plugin); err != nil {
+				t.Fatal(err)
+			}
+			e := &env{t: t, ctx: context.Background(), db: setup, bucket: bucket, plugin: plugin, name: d.name}
+			e.migrate(&Product{})
+			p := Product{Cover: e.put("u/a.jpg", jpegBytes(t, 300, 200))}
+			if err := db.Create(&p).Error; err != nil {
+				t.Fatal(err)
+			}
+			first := p.CoverThumb.Key
+			p.Cover = e.put("u/b.jpg", jpegBytes(t, 200, 300))
+			proxy.armed.Store(true)
+			if err := db.Save(&p).Error; err == nil || proxy.fired.Load() != 1 {
+				t.Fatalf("Save through the dropping proxy: %v (fired %d), want a commit error", err, proxy.fired.Load())
+			}
+			var got Product
+			setup.First(&got, p.ID)
+			if got.Cover.Key != "u/b.jpg" || !e.exists(got.CoverThumb.Key) {
+				t.Fatalf("committed row %+v points at a missing thumbnail", got)
+			}
+			if !e.exists(first) {
+				t.Fatal("the superseded thumbnail was deleted on an unknown outcome")
+			}
+			r, err := plugin.Sweep(e.ctx, setup, SweepOptions{Models: []any{&Product{}}, MinAge: -1})
+			if err != nil || len(r.Deleted) != 1 || r.Deleted[0] != first {
+				t.Fatalf("Sweep: %+v, %v", r, err)
+			}
+			e.wantNoOrphans()
+		})
+	}
+}
+
+// Deletes after a commit are bounded by WithDeleteTimeout: a bucket that
+// hangs on DELETE does not hang the save, and what was not deleted is left
+// for Sweep.
+func TestHungBucketDoesNotHangSave(t *testing.T) {
+	for _, d := range dbBackends {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			db := d.open(t, &gorm.Config{Logger: logger.Discard})
+			if sqlDB, err := db.DB(); err == nil {
+				t.Cleanup(func() { sqlDB.Close() })
+			}
+			s3, bucket := openFaultyS3(t)
+			plugin := New(bucket, WithDeleteTimeout(300*time.Millisecond))
+			if err := db.Use(plugin); err != nil {
+				t.Fatal(err)
+			}
+			e := &env{t: t, ctx: context.Background(), db: db, bucket: bucket, plugin: plugin, name: d.name + "+faulty-s3"}
+			e.migrate(&Product{})
+			p := Product{Cover: e.put("h/a.jpg", jpegBytes(t, 300, 200))}
+			if err := db.Create(&p).Error; err != nil {
+				t.Fatal(err)
+			}
+			first := p.CoverThumb.Key
+			s3.hangDel.Store(true)
+			p.Cover = e.put("h/b.jpg", jpegBytes(t, 200, 300))
+			start := time.Now()
+			if err := db.Save(&p).Error; err != nil {
+				t.Fatal(err)
+			}
+			if took := time.Since(start); took > 5*time.Second || s3.deletes.Load() == 0 {
+				t.Fatalf("Save took %v with a hung bucket (%d deletes tried)", took, s3.deletes.Load())
+			}
+			s3.unhang()
+			if !e.exists(first) || !e.exists(p.CoverThumb.Key) {
+				t.Fatalf("want the superseded thumbnail %q left for Sweep (exists %v) and the new one %q stored (exists %v)", first, e.exists(first), p.CoverThumb.Key, e.exists(p.CoverThumb.Key))
+			}
+			r, err := plugin.Sweep(e.ctx, db, SweepOptions{Models: []any{&Product{}}, MinAge: -1})
+			if err != nil || len(r.Deleted) != 1 || r.Deleted[0] != first {
+				t.Fatalf("Sweep: %+v, %v", r, err)
+			}
+			e.wantNoOrphans()
+		})
+	}
 }
