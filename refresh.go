@@ -20,16 +20,23 @@ import (
 // errLostRace: the row changed between the read and the compare-and-set.
 var errLostRace = errors.New("gormthumb: row changed while its thumbnails were made")
 
+// refreshMode says how refreshRow works.
+type refreshMode struct {
+	dryRun bool // decide and check headers only
+	force  bool // remake every thumbnail that has a source, up to date or not
+}
+
 // refreshAttempts bounds how often refreshRow starts again after losing a
 // race with another writer.
 const refreshAttempts = 3
 
 // refreshRow brings the thumbnails of the row whose primary key (the
 // single field pk) is key up to date. It reports whether it changed any
-// (or, with dryRun, would). A row that no longer exists is not an error.
-func (p *Plugin) refreshRow(ctx context.Context, db *gorm.DB, s *schema.Schema, ms *modelSpec, pk *schema.Field, key any, dryRun bool) (bool, error) {
+// (or, with mode.dryRun, would). A row that no longer exists is not an
+// error.
+func (p *Plugin) refreshRow(ctx context.Context, db *gorm.DB, s *schema.Schema, ms *modelSpec, pk *schema.Field, key any, mode refreshMode) (bool, error) {
 	for range refreshAttempts {
-		changed, err := p.refreshOnce(ctx, db, s, ms, pk, key, dryRun)
+		changed, err := p.refreshOnce(ctx, db, s, ms, pk, key, mode)
 		if !errors.Is(err, errLostRace) {
 			return changed, err
 		}
@@ -37,7 +44,7 @@ func (p *Plugin) refreshRow(ctx context.Context, db *gorm.DB, s *schema.Schema, 
 	return false, &Error{Model: ms.name, Err: fmt.Errorf("%w: the row kept changing while its thumbnails were made (%d attempts)", ErrStorage, refreshAttempts)}
 }
 
-func (p *Plugin) refreshOnce(ctx context.Context, db *gorm.DB, s *schema.Schema, ms *modelSpec, pk *schema.Field, key any, dryRun bool) (bool, error) {
+func (p *Plugin) refreshOnce(ctx context.Context, db *gorm.DB, s *schema.Schema, ms *modelSpec, pk *schema.Field, key any, mode refreshMode) (bool, error) {
 	cols := append([]string{pk.DBName}, ms.imageColumns()...)
 	q := db.WithContext(ctx).Session(&gorm.Session{NewDB: true}).Set(internalKey, true).
 		Model(reflect.New(s.ModelType).Interface()).Select(cols).
@@ -70,6 +77,12 @@ func (p *Plugin) refreshOnce(ctx context.Context, db *gorm.DB, s *schema.Schema,
 		if err != nil {
 			return false, &Error{Model: ms.name, Field: g.thumbs[0].field.Name, Key: w.src, Err: err}
 		}
+		if mode.force && w.src != "" {
+			need = need[:0]
+			for i := range g.thumbs {
+				need = append(need, i)
+			}
+		}
 		w.version, w.need = version, need
 		stale := len(need) > 0
 		for _, k := range w.old {
@@ -82,7 +95,7 @@ func (p *Plugin) refreshOnce(ctx context.Context, db *gorm.DB, s *schema.Schema,
 	if len(work) == 0 {
 		return false, nil
 	}
-	if dryRun {
+	if mode.dryRun {
 		// It would be remade: check the header as a save would, so a
 		// source that is not an image is reported, without decoding pixels.
 		for _, w := range work {

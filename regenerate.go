@@ -32,6 +32,11 @@ type RegenerateOptions struct {
 	// fail (Failed: missing, or not an image by its header; the pixels are
 	// not decoded, so a source corrupt past its header counts as Made).
 	DryRun bool
+	// Force remakes every thumbnail that has a source, up to date or not:
+	// after sources were overwritten in place without
+	// WithSourceVersionCheck, or after a change the digest does not see (a
+	// new Processor).
+	Force bool
 	// Progress, if set, is called after every row, never concurrently.
 	Progress func(RegenerateProgress)
 }
@@ -73,13 +78,14 @@ func (e RowError) Unwrap() error { return e.Err }
 // Regenerate brings the thumbnails of every row of model's table up to
 // date: after a thumb tag was added or changed, or after sources were
 // copied in behind the plugin's back. It walks the table in primary-key
-// order, in batches, and saves each row's source columns through the
-// plugin's normal update path (UpdateColumns, so neither UpdatedAt nor the
-// model's hooks run), which remakes only thumbnails whose digest (row,
-// field, source key and version, spec) changed, in a transaction per row,
-// and deletes the superseded blobs after commit. Each row is re-read under
-// a row lock inside its transaction, so a concurrent edit is never
-// overwritten.
+// order, in batches. For each row it reads the sources and thumbnail keys,
+// makes the thumbnails whose digest (field, source key and version, spec)
+// is out of date with no lock held, then stores their keys in a short
+// transaction with a compare-and-set: only if the row still holds what was
+// read (otherwise it starts that row again, up to three times), so a
+// concurrent edit is never overwritten and a backfill never blocks the
+// application's writes. Superseded blobs are deleted after commit. Neither
+// UpdatedAt nor the model's hooks are touched.
 //
 // db must have the plugin registered; model is a pointer to the model
 // (&Product{}) and needs a single-column primary key. A row whose source is
@@ -122,11 +128,7 @@ func Regenerate(ctx context.Context, db *gorm.DB, model any, opts RegenerateOpti
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	var sources []string
-	for _, g := range ms.groups {
-		sources = append(sources, g.source.DBName)
-	}
-	r := &regenerator{p: p, db: db.WithContext(ctx), s: s, ms: ms, pk: pkField, sources: sources, dryRun: opts.DryRun}
+	r := &regenerator{p: p, db: db.WithContext(ctx), s: s, ms: ms, pk: pkField, mode: refreshMode{dryRun: opts.DryRun, force: opts.Force}}
 
 	scope := func() *gorm.DB {
 		q := r.db.Model(reflect.New(s.ModelType).Interface())
@@ -228,13 +230,12 @@ func convertKey(after any, pk *schema.Field) (any, error) {
 }
 
 type regenerator struct {
-	p       *Plugin
-	db      *gorm.DB
-	s       *schema.Schema
-	ms      *modelSpec
-	pk      *schema.Field
-	sources []string
-	dryRun  bool
+	p    *Plugin
+	db   *gorm.DB
+	s    *schema.Schema
+	ms   *modelSpec
+	pk   *schema.Field
+	mode refreshMode
 }
 
 type rowOutcome struct {
@@ -249,6 +250,6 @@ func (r *regenerator) row(ctx context.Context, key any) rowOutcome {
 	if out.err = ctx.Err(); out.err != nil {
 		return out
 	}
-	out.made, out.err = r.p.refreshRow(ctx, r.db, r.s, r.ms, r.pk, key, r.dryRun)
+	out.made, out.err = r.p.refreshRow(ctx, r.db, r.s, r.ms, r.pk, key, r.mode)
 	return out
 }
