@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"io"
 	"math/rand"
+	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/gormthumb/gormthumb/internal/testphoto"
 	"gocloud.dev/blob/memblob"
+	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 	"gorm.io/gorm/logger"
@@ -605,5 +608,63 @@ func TestInPlaceChangeMySQLAffectedRows(t *testing.T) {
 		}
 		e.wantThumb(got.CoverThumb.Key, 110, 110, "png")
 		p = got
+	}
+}
+
+// Eight goroutines creating and saving rows with real photos at once, on
+// one SQLite file with a 10 s busy timeout, with and without
+// _txlock=immediate: no "database is locked", because no image is decoded
+// while SQLite's write lock is held.
+func TestConcurrentSavesSQLite(t *testing.T) {
+	sources := [][]byte{testphoto.JPEG(1600, 1200, 21, 90), testphoto.JPEG(1200, 1600, 22, 90), testphoto.JPEG(1600, 900, 23, 90)}
+	for _, dsn := range []string{"?_busy_timeout=10000&_journal_mode=WAL&_txlock=immediate", "?_busy_timeout=10000&_journal_mode=WAL"} {
+		t.Run(dsn, func(t *testing.T) {
+			db, err := gorm.Open(sqlite.Open(filepath.Join(t.TempDir(), "c.db")+dsn), &gorm.Config{Logger: logger.Discard})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sqlDB, err := db.DB(); err == nil {
+				t.Cleanup(func() { sqlDB.Close() })
+			}
+			bucket := memblob.OpenBucket(nil)
+			plugin := New(bucket)
+			if err := db.Use(plugin); err != nil {
+				t.Fatal(err)
+			}
+			e := &env{t: t, ctx: context.Background(), db: db, bucket: bucket, plugin: plugin, name: "sqlite" + dsn}
+			e.migrate(&Product{})
+			var keys []ImageField
+			for i, s := range sources {
+				keys = append(keys, e.put(fmt.Sprintf("big/%d.jpg", i), s))
+			}
+			var wg sync.WaitGroup
+			errs := make(chan error, 8*3)
+			for g := range 8 {
+				wg.Go(func() {
+					p := Product{Name: fmt.Sprint(g), Cover: keys[g%len(keys)]}
+					if err := db.Create(&p).Error; err != nil {
+						errs <- fmt.Errorf("create: %w", err)
+						return
+					}
+					p.Cover = keys[(g+1)%len(keys)]
+					if err := db.Save(&p).Error; err != nil {
+						errs <- fmt.Errorf("save: %w", err)
+						return
+					}
+					if err := db.Model(&p).Update("name", "done").Error; err != nil {
+						errs <- fmt.Errorf("update: %w", err)
+					}
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+			if n := e.count(&Product{}); n != 8 {
+				t.Fatalf("%d rows", n)
+			}
+			e.wantNoOrphans()
+		})
 	}
 }

@@ -115,8 +115,8 @@ func outcomeOf(db *gorm.DB, st *stmtState) outcome {
 // makes safe to delete (see the table above).
 func (p *Plugin) settle(db *gorm.DB) {
 	st := stateOf(db)
-	if st == nil {
-		return
+	if st == nil || (len(st.created) == 0 && len(st.superseded) == 0 && st.doomed == nil) {
+		return // nothing to delete, whatever the outcome (an unchanged Save)
 	}
 	out := outcomeOf(db, st)
 	st.mu.Lock()

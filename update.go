@@ -1,6 +1,7 @@
 package gormthumb
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 
@@ -51,6 +52,9 @@ func (p *Plugin) prepareUpdate(db *gorm.DB) {
 	}
 	st.plainSave = writesEveryColumn(stmt) && len(st.rows) == 1 && modelValue(stmt).Kind() == reflect.Struct
 	ctx := stmt.Context
+	if st.plainSave && p.structFresh(ctx, stmt.Table, st) {
+		return // the commonest write: a Save whose thumbnails are up to date
+	}
 	p.prepare(db, st, func(i int, g *sourceGroup) (string, bool) {
 		return newSource(stmt, st.rows[i], g)
 	}, func(i int, g *sourceGroup) []string {
@@ -60,6 +64,26 @@ func (p *Plugin) prepareUpdate(db *gorm.DB) {
 		}
 		return old
 	})
+}
+
+// structFresh reports, without allocating, whether every thumbnail key on
+// a plain Save's struct is up to date with its source. It looks no source
+// up in the bucket (it answers false when WithSourceVersionCheck would need
+// to, and prepare then does).
+func (p *Plugin) structFresh(ctx context.Context, table string, st *stmtState) bool {
+	if p.versionCheck {
+		return false
+	}
+	r := st.rows[0]
+	for _, g := range st.written {
+		src := keyOf(ctx, g.source, r.value)
+		for _, t := range g.thumbs {
+			if !thumbUpToDate(keyOf(ctx, t.field, r.value), table, r.pk, t, src, "") {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // modelValue is the statement's model value (a struct or a slice), before
