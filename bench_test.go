@@ -434,3 +434,45 @@ func BenchmarkCreateTransactionTime(b *testing.B) {
 	b.ReportMetric(median(thumbed)/median(cold), "x-plain")
 	b.ReportMetric(median(thumbed)/median(warm), "x-plain-warm")
 }
+
+// BenchmarkMemoryBudget: eight crafted PNGs (7000×7000, 16-bit RGBA, all
+// zero: 381 KB each, 392 MB each decoded) thumbnailed at once through the
+// plugin, as eight hostile requests would, with the default memory budget
+// (DefaultMemoryLimit, 1 GiB: two such decodes at a time) and with none,
+// in one run. peak-MB is the sampled peak of the heap's objects above where
+// it started.
+func BenchmarkMemoryBudget(b *testing.B) {
+	bomb := testphoto.ZeroPNG16(7000, 7000)
+	for _, c := range []struct {
+		name  string
+		limit int64
+	}{{"default-budget", DefaultMemoryLimit}, {"no-budget", 0}} {
+		b.Run(c.name, func(b *testing.B) {
+			bucket := memblob.OpenBucket(nil)
+			defer bucket.Close()
+			db := benchDB(b, bucket, WithMemoryLimit(c.limit))
+			for i := range 8 {
+				benchPut(b, bucket, fmt.Sprintf("bomb/%d.png", i), bomb)
+			}
+			var peak uint64
+			b.ResetTimer()
+			for range b.N {
+				runtime.GC()
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				s := startHeapSampler()
+				var wg sync.WaitGroup
+				for i := range 8 {
+					wg.Go(func() {
+						if err := db.Create(&benchProduct{Cover: ImageField{Key: fmt.Sprintf("bomb/%d.png", i)}}).Error; err != nil {
+							b.Error(err)
+						}
+					})
+				}
+				wg.Wait()
+				peak = max(peak, s.Stop()-ms.HeapAlloc)
+			}
+			b.ReportMetric(float64(peak)/(1<<20), "peak-MB")
+		})
+	}
+}

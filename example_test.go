@@ -9,6 +9,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/gormthumb/gormthumb"
 	"gorm.io/driver/sqlite"
@@ -57,9 +58,9 @@ func Example() {
 	var row Product
 	db.First(&row, p.ID)
 	w, h, _ := row.CoverThumb.Size()
-	fmt.Println(row.Cover.Key)
+	fmt.Println(filepath.Dir(row.Cover.Key), strings.HasPrefix(filepath.Base(row.Cover.Key), "lamp_"))
 	fmt.Println(filepath.Dir(row.CoverThumb.Key), w, h)
 	// Output:
-	// images/cover/lamp.jpg
+	// images/cover true
 	// images/cover/thumbnails 110 83
 }

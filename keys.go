@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"gocloud.dev/blob"
@@ -182,35 +183,62 @@ func isHex(s string) bool {
 
 // ---------------------------------------------------------------------------
 
-// cleanName makes a safe base name from an uploaded file name: no path, no
-// control or reserved characters, and the extension of the real format.
-func cleanName(filename string, f Format) string {
+// maxBaseBytes caps the human-readable part of an upload's key, so the
+// whole name (with its random part and extension) stays far below the
+// 255-byte file-name limit of local file systems, whatever the script.
+const maxBaseBytes = 100
+
+// uploadName is the file name of a new upload: the cleaned base name of
+// filename, a random part and the extension of the real format, e.g.
+// "cat_k3j9x2a8qm.jpg". The random part (50 bits) makes every upload's key
+// new by construction, so two uploads of "cat.png" can never meet on one
+// key, whatever a driver's IfNotExist does; it also keeps the name clear
+// of reserved names such as CON or NUL on Windows file systems.
+func uploadName(filename string, f Format) string {
+	return cleanName(filename) + "_" + randomSuffix() + "." + f.Extension()
+}
+
+// cleanName makes a safe base name from an uploaded file name: no folder,
+// no extension, only letters, digits, combining marks, symbols (emoji), "-"
+// and "_"; spaces, dots and punctuation become "_", and control, format
+// (bidi overrides, zero-width), private-use and unassigned characters are
+// dropped. At most maxBaseBytes bytes, cut on a character boundary.
+func cleanName(filename string) string {
 	base := path.Base(strings.ReplaceAll(filename, "\\", "/"))
 	base = strings.TrimSuffix(base, path.Ext(base))
 	var sb strings.Builder
 	for _, r := range base {
 		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+		case r == '-' || r == '_':
 			sb.WriteRune(r)
-		case r == ' ' || r == '.':
-			sb.WriteRune('_')
-		case r > 127 && utf8.ValidRune(r):
+		case r == utf8.RuneError || unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs) ||
+			!unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z):
+			// invalid UTF-8, control, format, private use, surrogate, unassigned: dropped
+		case unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.So):
+			if sb.Len()+utf8.RuneLen(r) > maxBaseBytes {
+				return finishName(sb.String())
+			}
 			sb.WriteRune(r)
+		default: // spaces, dots, punctuation, other symbols
+			if s := sb.String(); s != "" && !strings.HasSuffix(s, "_") && sb.Len() < maxBaseBytes {
+				sb.WriteByte('_')
+			}
 		}
 	}
-	name := strings.Trim(sb.String(), "_")
-	if name == "" {
-		name = "image"
-	}
-	if r := []rune(name); len(r) > 100 {
-		name = string(r[:100])
-	}
-	return name + "." + f.Extension()
+	return finishName(sb.String())
 }
 
+func finishName(s string) string {
+	if s = strings.Trim(s, "_"); s == "" {
+		return "image"
+	}
+	return s
+}
+
+// randomSuffix is 10 random characters of [a-z0-9] (about 50 bits).
 func randomSuffix() string {
 	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-	var b [7]byte
+	var b [10]byte
 	rand.Read(b[:])
 	for i := range b {
 		b[i] = alphabet[int(b[i])%len(alphabet)]

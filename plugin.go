@@ -1,12 +1,14 @@
 package gormthumb
 
 import (
+	"context"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"gocloud.dev/blob"
+	"golang.org/x/sync/semaphore"
 )
 
 // Plugin is the gorm.Plugin that makes thumbnails. Create it with New and
@@ -17,8 +19,10 @@ type Plugin struct {
 	limits          Limits
 	concurrency     int
 	deleteOriginals bool
-	versionCheck    bool          // look up each source's MD5/ETag (WithSourceVersionCheck)
-	deleteTimeout   time.Duration // bound on the deletes that follow a commit
+	versionCheck    bool                // look up each source's MD5/ETag (WithSourceVersionCheck)
+	deleteTimeout   time.Duration       // bound on the deletes that follow a commit
+	memoryLimit     int64               // WithMemoryLimit; <= 0: none
+	memory          *semaphore.Weighted // decoded bytes in flight, plugin-wide
 	now             func() time.Time
 	schemas         sync.Map      // schema cache for Upload
 	specs           sync.Map      // *schema.Schema -> specResult
@@ -78,6 +82,21 @@ func WithDeleteTimeout(d time.Duration) Option {
 	}
 }
 
+// WithMemoryLimit bounds the memory the plugin's image work may take at
+// once, across every statement, Regenerate, worker and Upload of the plugin:
+// before a source is decoded, its decoded size is estimated from its header
+// (thumb.Header.DecodedBytes) and reserved from this budget. Work that would
+// exceed it waits (until its context is done); work larger than the whole
+// budget fails with ErrTooLarge. After a decode of 64 MB or more the
+// plugin runs the garbage collector before it lets the next one start, so
+// the heap does not hold both. The default, DefaultMemoryLimit, suits a
+// 2 GB container; 0 or less turns the budget off.
+func WithMemoryLimit(bytes int64) Option { return func(pl *Plugin) { pl.memoryLimit = bytes } }
+
+// DefaultMemoryLimit is the default of WithMemoryLimit: 1 GiB, about two
+// 50-megapixel 16-bit PNGs or twenty 12-megapixel JPEGs decoded at once.
+const DefaultMemoryLimit = 1 << 30
+
 // DefaultDeleteTimeout is the default of WithDeleteTimeout.
 const DefaultDeleteTimeout = 10 * time.Second
 
@@ -89,13 +108,44 @@ func New(bucket *blob.Bucket, opts ...Option) *Plugin {
 		limits:        DefaultLimits,
 		concurrency:   runtime.GOMAXPROCS(0),
 		deleteTimeout: DefaultDeleteTimeout,
+		memoryLimit:   DefaultMemoryLimit,
 		now:           time.Now,
 	}
 	for _, o := range opts {
 		o(p)
 	}
+	if p.memoryLimit > 0 {
+		p.memory = semaphore.NewWeighted(p.memoryLimit)
+	}
 	return p
 }
+
+// reserve takes n bytes from the memory budget, waiting while it is spent;
+// release gives them back. n over the whole budget is ErrTooLarge.
+func (p *Plugin) reserve(ctx context.Context, n int64) (release func(), err error) {
+	if p.memory == nil || n <= 0 {
+		return func() {}, nil
+	}
+	if n > p.memoryLimit {
+		return nil, wrapf(ErrTooLarge, "decoding needs about %d MB, more than the memory limit of %d MB", n>>20, p.memoryLimit>>20)
+	}
+	if err := p.memory.Acquire(ctx, n); err != nil {
+		return nil, err
+	}
+	return func() {
+		if n >= collectAfter {
+			// The decoded image is garbage now: collect it before the work
+			// waiting for this budget allocates as much again, or the heap
+			// holds both (a collection costs little next to such a decode).
+			runtime.GC()
+		}
+		p.memory.Release(n)
+	}, nil
+}
+
+// collectAfter is the reservation from which releasing it runs the
+// collector.
+const collectAfter = 64 << 20
 
 // Bucket returns the plugin's bucket.
 func (p *Plugin) Bucket() *blob.Bucket { return p.bucket }

@@ -117,7 +117,21 @@ func (p *Plugin) makeThumbs(ctx context.Context, ms *modelSpec, table string, g 
 	for k, i := range need {
 		specs[k] = g.thumbs[i].spec
 	}
-	out, err := p.processor.Process(ctx, thumb.LimitReader(r, p.limits.MaxBytes), specs, p.limits)
+	// The header first: checked against the limits, and its decoded size
+	// reserved from the memory budget before any pixel is decoded.
+	hdr, body, err := thumb.Check(r, p.limits)
+	if err != nil {
+		if !isTyped(err) {
+			err = storageErr("read", err)
+		}
+		return fail(first, src, err)
+	}
+	release, err := p.reserve(ctx, hdr.DecodedBytes())
+	if err != nil {
+		return fail(first, src, err)
+	}
+	out, err := p.processor.Process(ctx, body, specs, p.limits)
+	release()
 	if err != nil {
 		if !isTyped(err) {
 			err = storageErr("read", err)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"path"
 	"reflect"
-	"strings"
 
 	"github.com/gormthumb/gormthumb/thumb"
 	"gocloud.dev/blob"
@@ -20,10 +19,13 @@ import (
 // Upload writes an original image into the bucket and sets model's field to
 // it. The key is the field's `upload` prefix (date parts %Y %m %d %H %M %S
 // expanded, like Django's upload_to; "uploads/%Y/%m/%d" when the field has
-// none) plus the sanitised base name of filename; if that key is taken a
-// random suffix is added ("cat_k3j9x2a.jpg"). The bytes are checked to be an
-// image within the plugin's limits before anything is written, so a
-// non-image upload fails with ErrNotImage and writes nothing.
+// none) plus the sanitised base name of filename, a random part and the
+// extension of the real format ("cat_k3j9x2a8qm.jpg"): every upload gets a
+// new key, so concurrent uploads of one file name never meet. Before
+// anything is written, the header is checked to be an image's within the
+// plugin's limits (and a GIF's frames too), so a file that is not an image
+// fails with ErrNotImage and writes nothing; the pixels themselves are
+// only decoded when a thumbnail is made.
 //
 // Upload does not save the row: call db.Save (or Create) afterwards, which
 // makes the thumbnails. If that save fails, the original stays in the
@@ -37,9 +39,21 @@ func (p *Plugin) Upload(ctx context.Context, model any, field, filename string, 
 	fail := func(key string, err error) (ImageField, error) {
 		return ImageField{}, &Error{Model: ms.name, Field: field, Key: key, Err: err}
 	}
-	hdr, body, err := thumb.Check(r, p.limits)
+	hdr, body, err := thumb.Sniff(r, p.limits)
 	if err != nil {
 		return fail(filename, err)
+	}
+	if hdr.Format == GIF {
+		// A GIF's frames are checked from the whole stream, buffered (at
+		// most MaxBytes) under the memory budget.
+		release, err := p.reserve(ctx, min(p.limits.MaxBytes, p.memoryLimit))
+		if err != nil {
+			return fail(filename, err)
+		}
+		defer release()
+		if hdr, body, err = thumb.Check(body, p.limits); err != nil {
+			return fail(filename, err)
+		}
 	}
 	format := hdr.Format
 	prefix := ms.uploads[field]
@@ -47,17 +61,9 @@ func (p *Plugin) Upload(ctx context.Context, model any, field, filename string, 
 		prefix = "uploads/%Y/%m/%d"
 	}
 	dir := expandPrefix(prefix, p.now())
-	name := cleanName(filename, format)
-	key := path.Join(dir, name)
-	// Django's get_available_name: keep the name if it is free, otherwise
-	// add a random suffix. IfNotExist makes a lost race an error, never an
-	// overwrite of someone else's original.
-	if taken, err := p.bucket.Exists(ctx, key); err != nil {
-		return fail(key, storageErr("exists", err))
-	} else if taken {
-		ext := path.Ext(name)
-		key = path.Join(dir, strings.TrimSuffix(name, ext)+"_"+randomSuffix()+ext)
-	}
+	key := path.Join(dir, uploadName(filename, format))
+	// The key is new by construction (its random part); IfNotExist still
+	// turns the impossible collision into an error, never an overwrite.
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	w, err := p.bucket.NewWriter(wctx, key, &blob.WriterOptions{ContentType: format.ContentType(), IfNotExist: true})

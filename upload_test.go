@@ -2,12 +2,15 @@ package gormthumb
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
+	"context"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	"github.com/gormthumb/gormthumb/internal/testphoto"
 )
 
 func TestUpload(t *testing.T) {
@@ -21,8 +24,8 @@ func TestUpload(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Named by the real format, under the dated prefix.
-		if f.Key != "images/cover/2026/11/25/My_Cat.png" || p.Cover != f {
+		// Named by the real format, under the dated prefix, with a random part.
+		if !regexp.MustCompile(`^images/cover/2026/11/25/My_Cat_[a-z0-9]{10}\.png$`).MatchString(f.Key) || p.Cover != f {
 			t.Fatalf("upload key %q, field %q", f.Key, p.Cover.Key)
 		}
 		got, err := e.bucket.ReadAll(e.ctx, f.Key)
@@ -35,8 +38,8 @@ func TestUpload(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !regexp.MustCompile(`^images/cover/2026/11/25/My_Cat_[a-z0-9]{7}\.png$`).MatchString(g.Key) {
-			t.Fatalf("second upload key %q", g.Key)
+		if !regexp.MustCompile(`^images/cover/2026/11/25/My_Cat_[a-z0-9]{10}\.png$`).MatchString(g.Key) || g.Key == f.Key {
+			t.Fatalf("second upload key %q (first %q)", g.Key, f.Key)
 		}
 		if err := e.db.Create(&p).Error; err != nil {
 			t.Fatal(err)
@@ -48,13 +51,106 @@ func TestUpload(t *testing.T) {
 		wantErr(t, err, ErrNotImage, "Product.Cover", "evil.jpg")
 		e.wantKeys(before...)
 		// A GIF whose small canvas hides a huge frame is refused before it is written.
-		if bomb, err := os.ReadFile(filepath.Join("..", "shared", "testdata", "images", "gif-bomb-huge-frame.gif")); err == nil {
-			_, err = e.plugin.Upload(e.ctx, &q, "Cover", "bomb.gif", bytes.NewReader(bomb))
-			wantErr(t, err, ErrTooLarge, "Product.Cover", "bomb.gif")
-			e.wantKeys(before...)
-		}
+		_, err = e.plugin.Upload(e.ctx, &q, "Cover", "bomb.gif", bytes.NewReader(corpusBytes(t, "gif-bomb-huge-frame.gif")))
+		wantErr(t, err, ErrTooLarge, "Product.Cover", "bomb.gif")
+		e.wantKeys(before...)
 		if _, err := e.plugin.Upload(e.ctx, &q, "Name", "x.png", bytes.NewReader(data)); err == nil {
 			t.Fatal("Upload to a non-ImageField succeeded")
 		}
 	})
+}
+
+// Many uploads of one file name at once, over many rounds: every call
+// succeeds with a key of its own, and every key holds its own upload's
+// bytes. fileblob's IfNotExist is a Stat then a Rename, not atomic, so only
+// keys that are new by construction make this hold; S3 too.
+func TestUploadRaceSameName(t *testing.T) {
+	const uploaders, rounds = 24, 12
+	images := make([][]byte, uploaders)
+	for i := range images {
+		images[i] = testphoto.PNG(20+i, 20, uint64(i), false)
+	}
+	for _, b := range bucketBackends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			bucket := b.open(t)
+			plugin := New(bucket)
+			seen := map[string]bool{}
+			for round := range rounds {
+				keys := make([]string, uploaders)
+				errs := make([]error, uploaders)
+				var wg sync.WaitGroup
+				for i := range uploaders {
+					wg.Go(func() {
+						var p Product
+						f, err := plugin.Upload(context.Background(), &p, "Cover", "cat.png", bytes.NewReader(images[i]))
+						keys[i], errs[i] = f.Key, err
+					})
+				}
+				wg.Wait()
+				for i, k := range keys {
+					if errs[i] != nil {
+						t.Fatalf("round %d: upload %d failed: %v", round, i, errs[i])
+					}
+					if seen[k] {
+						t.Fatalf("round %d: key %q returned twice", round, k)
+					}
+					seen[k] = true
+					got, err := bucket.ReadAll(context.Background(), k)
+					if err != nil || !bytes.Equal(got, images[i]) {
+						t.Fatalf("round %d: %q holds other bytes than upload %d (%v)", round, k, i, err)
+					}
+				}
+			}
+		})
+	}
+}
+
+// Upload names keep the human-readable part of the file name, safely.
+func TestCleanName(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"My Cat.JPG", "My_Cat"},
+		{"../../etc/passwd", "passwd"},
+		{`C:\Users\me\holiday photo.png`, "holiday_photo"},
+		{"evil\u202egpj.exe.png", "evilgpj_exe"},           // bidi override dropped
+		{"zero\u200bwidth\ufeff.png", "zerowidth"},         // zero-width, BOM dropped
+		{"c1\u0085\u009bcontrol\x00\x07.png", "c1control"}, // C0 and C1 controls dropped
+		{"CON.png", "CON"},                                 // reserved on Windows: the random part follows
+		{"café ☕ déjà-vu.png", "café_☕_déjà-vu"},
+		{"....png", "image"},
+		{"\xff\xfe.png", "image"},
+	} {
+		if got := cleanName(c.in); got != c.want {
+			t.Errorf("cleanName(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+	// Long names are capped by bytes, on a character boundary, with room
+	// for the random part: 77 CJK characters or 60 emoji fit a file name.
+	for _, long := range []string{strings.Repeat("猫", 77), strings.Repeat("😺", 60), strings.Repeat("a", 300)} {
+		name := uploadName(long+".png", PNG)
+		if len(name) > 128 || !utf8.ValidString(name) {
+			t.Errorf("uploadName of %d bytes: %d bytes %q", len(long), len(name), name)
+		}
+	}
+	if n := uploadName("CON.png", PNG); strings.HasPrefix(strings.ToUpper(n), "CON.") {
+		t.Errorf("reserved name kept: %q", n)
+	}
+}
+
+// Long and strange file names upload fine to a local folder (file names
+// there are limited to 255 bytes).
+func TestUploadLongNamesOnFileblob(t *testing.T) {
+	bucket := bucketBackends[1].open(t) // file
+	plugin := New(bucket)
+	data := testphoto.PNG(10, 10, 1, false)
+	for _, name := range []string{strings.Repeat("猫", 77) + ".png", strings.Repeat("😺", 60) + ".png", "a\u202eb.png", "CON.png", "NUL"} {
+		var p Product
+		f, err := plugin.Upload(context.Background(), &p, "Cover", name, bytes.NewReader(data))
+		if err != nil {
+			t.Fatalf("%q: %v", name, err)
+		}
+		if got, err := bucket.ReadAll(context.Background(), f.Key); err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("%q: read back %v", f.Key, err)
+		}
+	}
 }

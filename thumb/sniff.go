@@ -3,6 +3,7 @@ package thumb
 import (
 	"bytes"
 	"image"
+	"image/color"
 	"image/gif"
 	"image/jpeg"
 	"image/png"
@@ -157,32 +158,38 @@ func knownUnsupported(head []byte) string {
 // Header is what Check learned from a source's header.
 type Header struct {
 	Format        Format
-	Width, Height int // as stored, before any EXIF orientation
+	Width, Height int         // as stored, before any EXIF orientation
+	ColorModel    color.Model // as the format's decoder reports it
 }
 
-// Check reads just enough of src to learn its format and size and checks
-// them against lim before any pixel is decoded, as a Processor would. A
-// GIF's frames are only known from the whole stream, so for a GIF it reads
-// the stream (at most lim.MaxBytes) and checks every frame's bounds and the
-// frame count too. It returns a reader that replays what it read followed
-// by the rest of src, so the caller can store the bytes it checked. Errors
-// wrap ErrNotImage, ErrUnsupportedFormat or ErrTooLarge, or are src's own.
-func Check(src io.Reader, lim Limits) (Header, io.Reader, error) {
+// Sniff reads just enough of src to learn its format and size and checks
+// them against lim before any pixel is decoded, as a Processor would. It
+// returns a reader that replays what it read followed by the rest of src.
+// Errors wrap ErrNotImage, ErrUnsupportedFormat or ErrTooLarge, or are
+// src's own.
+func Sniff(src io.Reader, lim Limits) (Header, io.Reader, error) {
 	lim = lim.WithDefaults()
 	cfg, format, _, body, err := sniff(LimitReader(src, lim.MaxBytes), lim)
 	if err != nil {
 		return Header{}, nil, err
 	}
-	h := Header{Format: format, Width: cfg.Width, Height: cfg.Height}
-	if format == GIF {
-		data, err := io.ReadAll(body)
-		if err != nil {
-			return Header{}, nil, err
-		}
-		if _, err := scanGIF(data, lim); err != nil {
-			return Header{}, nil, err
-		}
-		body = bytes.NewReader(data)
+	return Header{Format: format, Width: cfg.Width, Height: cfg.Height, ColorModel: cfg.ColorModel}, body, nil
+}
+
+// Check is Sniff, and for a GIF, whose frames are only known from the
+// whole stream, it also reads the stream (at most lim.MaxBytes) and checks
+// every frame's bounds and the frame count.
+func Check(src io.Reader, lim Limits) (Header, io.Reader, error) {
+	h, body, err := Sniff(src, lim)
+	if err != nil || h.Format != GIF {
+		return h, body, err
 	}
-	return h, body, nil
+	data, err := io.ReadAll(body)
+	if err != nil {
+		return Header{}, nil, err
+	}
+	if _, err := scanGIF(data, lim.WithDefaults()); err != nil {
+		return Header{}, nil, err
+	}
+	return h, bytes.NewReader(data), nil
 }

@@ -2,7 +2,10 @@ package testphoto
 
 import (
 	"bytes"
+	"compress/zlib"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/gif"
@@ -135,4 +138,39 @@ func AlphaRamp(img *image.NRGBA) *image.NRGBA {
 		}
 	}
 	return img
+}
+
+// ZeroPNG16 is a w×h 16-bit RGBA PNG whose pixels are all zero, written
+// without ever holding its pixels: a few hundred KB that decode to
+// w×h×8 bytes (7000×7000: 381 KB for 392 MB), the memory bomb of a
+// hostile client.
+func ZeroPNG16(w, h int) []byte {
+	var out bytes.Buffer
+	out.WriteString("\x89PNG\r\n\x1a\n")
+	chunk := func(typ string, data []byte) {
+		var hdr [8]byte
+		binary.BigEndian.PutUint32(hdr[:4], uint32(len(data)))
+		copy(hdr[4:], typ)
+		out.Write(hdr[:])
+		out.Write(data)
+		crc := crc32.NewIEEE()
+		crc.Write(hdr[4:])
+		crc.Write(data)
+		binary.Write(&out, binary.BigEndian, crc.Sum32())
+	}
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
+	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
+	ihdr[8], ihdr[9] = 16, 6 // 16-bit, RGBA
+	chunk("IHDR", ihdr)
+	var idat bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&idat, zlib.BestCompression)
+	row := make([]byte, 1+8*w) // filter byte 0, then zeros
+	for range h {
+		zw.Write(row)
+	}
+	zw.Close()
+	chunk("IDAT", idat.Bytes())
+	chunk("IEND", nil)
+	return out.Bytes()
 }

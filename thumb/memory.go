@@ -1,0 +1,37 @@
+package thumb
+
+import (
+	"image/color"
+)
+
+// DecodedBytes estimates, from the header alone, the memory decoding the
+// image and thumbnailing it takes: its pixels at the decoder's own layout
+// (8 bytes a pixel for 16-bit RGBA, 4 for 8-bit RGBA and CMYK, up to 3 for
+// JPEG's YCbCr, 2 for 16-bit grey, 1 for 8-bit grey and palettes), twice
+// that for a GIF (frames are drawn onto an RGBA canvas), plus an eighth for
+// the resize's working copies. It is an upper bound for the common cases
+// and is meant for admission control (gormthumb's WithMemoryLimit), not
+// for accounting.
+func (h Header) DecodedBytes() int64 {
+	px := int64(h.Width) * int64(h.Height)
+	var perPixel int64
+	switch h.ColorModel {
+	case color.RGBA64Model, color.NRGBA64Model:
+		perPixel = 8
+	case color.RGBAModel, color.NRGBAModel, color.CMYKModel:
+		perPixel = 4
+	case color.YCbCrModel, color.NYCbCrAModel:
+		perPixel = 3
+	case color.Gray16Model:
+		perPixel = 2
+	case color.GrayModel, color.AlphaModel:
+		perPixel = 1
+	default:
+		perPixel = 4 // a palette is 1, but is drawn onto RGBA; unknown models too
+	}
+	if h.Format == GIF {
+		perPixel = 8
+	}
+	b := px * perPixel
+	return b + b/8
+}
