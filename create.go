@@ -132,6 +132,7 @@ func (p *Plugin) afterCreate(db *gorm.DB) {
 		j.newKey = make([]string, len(j.group.thumbs))
 		for i, t := range j.group.thumbs {
 			j.newKey[i] = keyOf(db.Statement.Context, t.field, j.row.value)
+			j.enqueue = j.enqueue || (t.async && j.src != "")
 		}
 		inserted := true
 		for _, t := range j.group.thumbs {

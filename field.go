@@ -139,6 +139,7 @@ type thumbField struct {
 	spec    Spec
 	specKey string // spec.Key(), computed once for the thumbnail digest
 	prefix  string // from the field's `upload` tag; "" = "thumbnails/" beside the source
+	async   bool   // made in the background (Plugin.Work), not by the save
 }
 
 // sourceGroup is one source field and every thumbnail made from it: one
@@ -169,12 +170,12 @@ func (p *Plugin) modelSpecOf(s *schema.Schema) (*modelSpec, error) {
 	if r, ok := p.specs.Load(s); ok {
 		return r.(specResult).spec, r.(specResult).err
 	}
-	spec, err := parseModel(s)
+	spec, err := parseModel(s, p.queue != nil)
 	r, _ := p.specs.LoadOrStore(s, specResult{spec, err})
 	return r.(specResult).spec, r.(specResult).err
 }
 
-func parseModel(s *schema.Schema) (*modelSpec, error) {
+func parseModel(s *schema.Schema, queued bool) (*modelSpec, error) {
 	name := s.Name
 	if name == "" {
 		name = s.Table // a struct built at run time (cmd/gormthumb) has no type name
@@ -204,9 +205,13 @@ func parseModel(s *schema.Schema) (*modelSpec, error) {
 		if !hasThumb {
 			continue
 		}
-		spec, srcName, err := ParseTag(tag)
+		tt, err := parseThumbTag(tag)
 		if err != nil {
 			return nil, &Error{Model: name, Field: f.Name, Err: err}
+		}
+		spec, srcName := tt.spec, tt.source
+		if tt.async && !queued {
+			return nil, tagErr(f, "thumb tag %q is async, but the plugin has no queue (gormthumb.WithQueue)", tag)
 		}
 		if srcName == "" {
 			return nil, tagErr(f, "thumb tag %q has no source=Field", tag)
@@ -225,7 +230,7 @@ func parseModel(s *schema.Schema) (*modelSpec, error) {
 		case src.DBName == "":
 			return nil, tagErr(f, "source %q has no column", srcName)
 		}
-		ms.thumbs = append(ms.thumbs, &thumbField{field: f, source: src, spec: spec, specKey: spec.Key(), prefix: up})
+		ms.thumbs = append(ms.thumbs, &thumbField{field: f, source: src, spec: spec, specKey: spec.Key(), prefix: up, async: tt.async})
 	}
 	// A thumbnail cannot be the source of another one: group after all
 	// thumbs are known.
@@ -281,60 +286,76 @@ func (p *Plugin) Validate(db *gorm.DB, models ...any) error {
 // ParseTag parses the value of a `thumb` struct tag:
 //
 //	WxH[,source=Field][,fit=contain|cover][,anchor=center|top|bottom|left|right|topleft|topright|bottomleft|bottomright]
-//	   [,format=source|jpeg|png|gif|webp][,quality=1..100][,upscale=true|false][,background=RRGGBB]
+//	   [,format=source|jpeg|png|gif|webp][,quality=1..100][,upscale=true|false][,background=RRGGBB][,async]
 //
 // It returns the Spec and the source field name. Errors wrap ErrInvalidTag.
 func ParseTag(tag string) (Spec, string, error) {
-	var spec Spec
+	t, err := parseThumbTag(tag)
+	return t.spec, t.source, err
+}
+
+// thumbTag is a parsed `thumb` tag.
+type thumbTag struct {
+	spec   Spec
+	source string
+	async  bool // made in the background, by Plugin.Work (WithQueue)
+}
+
+func parseThumbTag(tag string) (thumbTag, error) {
+	var t thumbTag
 	parts := strings.Split(tag, ",")
 	size := strings.TrimSpace(parts[0])
 	ws, hs, ok := strings.Cut(strings.ToLower(size), "x")
 	w, errW := strconv.Atoi(ws)
 	h, errH := strconv.Atoi(hs)
 	if !ok || errW != nil || errH != nil || w < 1 || h < 1 || w > MaxThumbSide || h > MaxThumbSide {
-		return spec, "", wrapf(ErrInvalidTag, "size %q: want WxH with 1 <= W, H <= %d", size, MaxThumbSide)
+		return t, wrapf(ErrInvalidTag, "size %q: want WxH with 1 <= W, H <= %d", size, MaxThumbSide)
 	}
-	spec.Width, spec.Height = w, h
-	source := ""
+	t.spec.Width, t.spec.Height = w, h
 	seen := map[string]bool{}
 	for _, p := range parts[1:] {
 		k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if k == "async" && !ok {
+			v, ok = "true", true // a bare flag
+		}
 		if !ok || v == "" {
-			return spec, "", wrapf(ErrInvalidTag, "option %q: want key=value", p)
+			return t, wrapf(ErrInvalidTag, "option %q: want key=value", p)
 		}
 		if seen[k] {
-			return spec, "", wrapf(ErrInvalidTag, "option %q given twice", k)
+			return t, wrapf(ErrInvalidTag, "option %q given twice", k)
 		}
 		seen[k] = true
 		var err error
 		switch k {
 		case "source":
-			source = v
+			t.source = v
 		case "fit":
-			spec.Fit, err = thumb.ParseFit(v)
+			t.spec.Fit, err = thumb.ParseFit(v)
 		case "anchor":
-			spec.Anchor, err = thumb.ParseAnchor(v)
+			t.spec.Anchor, err = thumb.ParseAnchor(v)
 		case "format":
-			spec.Format, err = thumb.ParseFormat(v)
+			t.spec.Format, err = thumb.ParseFormat(v)
 		case "quality":
 			q, qerr := strconv.Atoi(v)
 			if qerr != nil || q < 1 || q > 100 {
 				err = fmt.Errorf("quality %q: want 1..100", v)
 			}
-			spec.Quality = q
+			t.spec.Quality = q
 		case "upscale":
-			spec.Upscale, err = strconv.ParseBool(v)
+			t.spec.Upscale, err = strconv.ParseBool(v)
 		case "background":
-			spec.Background, err = thumb.ParseColor(v)
+			t.spec.Background, err = thumb.ParseColor(v)
+		case "async":
+			t.async, err = strconv.ParseBool(v)
 		default:
 			err = fmt.Errorf("unknown option %q", k)
 		}
 		if err != nil {
-			return spec, "", wrapf(ErrInvalidTag, "%v", err)
+			return t, wrapf(ErrInvalidTag, "%v", err)
 		}
 	}
-	return spec, source, nil
+	return t, nil
 }
 
 // MaxThumbSide is the largest width or height a thumb tag may ask for.

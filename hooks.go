@@ -31,6 +31,9 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 	if db.ConnPool == nil {
 		return errors.New("gormthumb: db has no connection pool")
 	}
+	if err := p.migrateQueue(db); err != nil {
+		return err
+	}
 	cr, up, del := db.Callback().Create(), db.Callback().Update(), db.Callback().Delete()
 	for _, err := range []error{
 		cr.Before("*").Register("gormthumb:prepare_create", p.prepareCreate),
@@ -82,6 +85,7 @@ type stmtState struct {
 	created    []string        // blobs written for this statement
 	stored     map[string]bool // which of them a row of the statement now references
 	superseded []string        // keys the statement's rows no longer reference
+	outbox     []outboxRow     // background work recorded in the transaction
 }
 
 // stateOf returns the statement's state, nil when the plugin has nothing

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"gocloud.dev/blob"
+	"gocloud.dev/pubsub"
 	"golang.org/x/sync/semaphore"
 )
 
@@ -23,6 +24,7 @@ type Plugin struct {
 	deleteTimeout   time.Duration       // bound on the deletes that follow a commit
 	memoryLimit     int64               // WithMemoryLimit; <= 0: none
 	memory          *semaphore.Weighted // decoded bytes in flight, plugin-wide
+	queue           *pubsub.Topic       // WithQueue: where async thumbnails' work goes
 	now             func() time.Time
 	schemas         sync.Map      // schema cache for Upload
 	specs           sync.Map      // *schema.Schema -> specResult

@@ -37,6 +37,7 @@ type job struct {
 	old     []string // per thumb: key in the database before the statement
 	newKey  []string // per thumb: key after
 	premade *made    // what prepare made for this row and group, if anything
+	enqueue bool     // an async thumbnail is out of date: Plugin.Work makes it
 	err     error
 }
 
@@ -209,6 +210,7 @@ func (p *Plugin) prepare(db *gorm.DB, st *stmtState, srcOf func(i int, g *source
 			errs[k] = &Error{Model: st.spec.name, Field: m.group.thumbs[0].field.Name, Key: m.src, Err: err}
 			return
 		}
+		need = syncOnly(m.group, need) // async thumbnails are made by Plugin.Work
 		m.version = version
 		m.keys, errs[k] = p.makeThumbs(ctx, st.spec, table, m.group, m.src, version, need, st.noteCreated)
 	})
@@ -218,10 +220,22 @@ func (p *Plugin) prepare(db *gorm.DB, st *stmtState, srcOf func(i int, g *source
 	}
 	for _, m := range todo {
 		for i, k := range m.keys {
-			st.stale = st.stale || k != "" || (m.src == "" && olds[m][i] != "")
+			async := m.src != "" && m.group.thumbs[i].async && !thumbUpToDate(olds[m][i], table, st.rows[m.row].pk, m.group.thumbs[i], m.src, m.version)
+			st.stale = st.stale || k != "" || async || (m.src == "" && olds[m][i] != "")
 		}
 		st.made = append(st.made, *m)
 	}
+}
+
+// syncOnly filters the async thumbnails out of need.
+func syncOnly(g *sourceGroup, need []int) []int {
+	out := need[:0]
+	for _, i := range need {
+		if !g.thumbs[i].async {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // firstError is the first non-nil error of errs.
@@ -275,6 +289,9 @@ func (p *Plugin) runJobs(db *gorm.DB, st *stmtState, jobs []*job) error {
 			switch {
 			case thumbUpToDate(j.old[i], table, j.row.pk, t, j.src, j.version):
 				j.newKey[i] = j.old[i]
+			case t.async:
+				j.newKey[i] = j.old[i] // kept until Plugin.Work has made the new one
+				j.enqueue = true
 			case pre != nil && pre.keys[i] != "":
 				j.newKey[i] = pre.keys[i]
 			default:
@@ -339,6 +356,9 @@ func (p *Plugin) apply(db *gorm.DB, st *stmtState, j *job, mode storeMode) error
 	}
 	for i := range j.group.thumbs {
 		st.noteStored(j.newKey[i], j.old[i])
+	}
+	if j.enqueue {
+		return p.enqueue(db, st, j.row)
 	}
 	return nil
 }

@@ -115,7 +115,7 @@ func outcomeOf(db *gorm.DB, st *stmtState) outcome {
 // makes safe to delete (see the table above).
 func (p *Plugin) settle(db *gorm.DB) {
 	st := stateOf(db)
-	if st == nil || (len(st.created) == 0 && len(st.superseded) == 0 && st.doomed == nil) {
+	if st == nil || (len(st.created) == 0 && len(st.superseded) == 0 && st.doomed == nil && len(st.outbox) == 0) {
 		return // nothing to delete, whatever the outcome (an unchanged Save)
 	}
 	out := outcomeOf(db, st)
@@ -132,6 +132,12 @@ func (p *Plugin) settle(db *gorm.DB) {
 	st.created, st.superseded = nil, nil
 	st.mu.Unlock()
 	p.deleteKeys(db.Statement.Context, doomed)
+	if out != rolledBack && len(st.outbox) > 0 {
+		// Unknown outcomes publish too: a worker that reads the row before
+		// the caller's commit finds nothing to do, and the outbox row,
+		// committed, is published again by the relay.
+		p.publish(db.Statement.Context, st.outbox)
+	}
 	if out == committed && st.doomed != nil && len(st.doomed.originals) > 0 {
 		p.deleteOriginalKeys(db, st.spec, st.doomed.originals)
 	}

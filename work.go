@@ -1,0 +1,253 @@
+package gormthumb
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"gocloud.dev/pubsub"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
+)
+
+// WorkOptions configures Plugin.Work.
+type WorkOptions struct {
+	// Models are the models whose rows the messages name, e.g.
+	// []any{&Product{}}. A message for another table is acked and reported.
+	Models []any
+	// Concurrency is how many messages are worked on at once (default
+	// runtime.GOMAXPROCS(0)). The plugin's memory budget still bounds the
+	// decodes.
+	Concurrency int
+	// Timeout bounds the work of one message (default 5 minutes); work cut
+	// short is not acked, so the message comes back.
+	Timeout time.Duration
+	// RelayEvery is how often Work publishes again the outbox rows whose
+	// message may have been lost (a process that died between its commit
+	// and its publish); it also does so when it starts. Default 30 s.
+	RelayEvery time.Duration
+	// RelayAfter leaves outbox rows younger than this to the process that
+	// wrote them (default 10 s).
+	RelayAfter time.Duration
+	// OnFailure, if set, is called once for each row, field and source that
+	// can never be made into a thumbnail (missing, not an image, too
+	// large, unsupported): such a message is acked, not retried. Calls may
+	// come from several goroutines at once.
+	OnFailure func(WorkFailure)
+	// OnDone, if set, is called after every message acked, with whether it
+	// changed a thumbnail. Calls may come from several goroutines at once.
+	OnDone func(WorkDone)
+}
+
+// WorkFailure is a thumbnail Work can never make.
+type WorkFailure struct {
+	Table string // the row's table
+	Key   string // the row's primary key
+	Field string // the thumbnail field
+	Err   error  // an *Error wrapping ErrSourceNotFound, ErrNotImage, ErrTooLarge, ...
+}
+
+// WorkDone is one message Work has acked.
+type WorkDone struct {
+	Table, Key string
+	Made       bool // a thumbnail was made or cleared
+}
+
+// Work receives background work from sub (the subscription of the topic
+// given to WithQueue) until ctx is done, and for each message brings the
+// named row's thumbnails up to date the way Regenerate does: it re-reads
+// the row, makes what is out of date with no lock held, stores the keys
+// with a compare-and-set, deletes what it superseded after commit, and
+// acks. Redelivered, duplicated, reordered and out-of-date messages change
+// nothing wrong: the row's current source wins. A source that can never be
+// made is acked and reported once (OnFailure, and the gormthumb_failures
+// table); other errors (the database or the bucket down) nack the message
+// so it comes back. When ctx is done Work finishes the messages in flight,
+// nacks any it received but did not start, and returns nil; it returns an
+// error if the subscription fails.
+//
+// db must have the plugin registered (with WithQueue, so that Work can
+// publish the outbox's lost messages again).
+func (p *Plugin) Work(ctx context.Context, db *gorm.DB, sub *pubsub.Subscription, opts WorkOptions) error {
+	if p.queue == nil {
+		return errors.New("gormthumb: Work needs a plugin with a queue (gormthumb.WithQueue)")
+	}
+	models := map[string]workModel{}
+	for _, m := range opts.Models {
+		stmt := &gorm.Statement{DB: db}
+		if err := stmt.Parse(m); err != nil {
+			return fmt.Errorf("gormthumb: Work: %w", err)
+		}
+		ms, err := p.modelSpecOf(stmt.Schema)
+		if err != nil {
+			return err
+		}
+		if ms == nil || len(ms.thumbs) == 0 || len(stmt.Schema.PrimaryFields) != 1 {
+			return &Error{Model: stmt.Schema.Name, Err: wrapf(ErrInvalidTag, "Work needs models with thumb fields and a single-column primary key")}
+		}
+		models[stmt.Schema.Table] = workModel{s: stmt.Schema, ms: ms, pk: stmt.Schema.PrimaryFields[0]}
+	}
+	if len(models) == 0 {
+		return errors.New("gormthumb: Work needs WorkOptions.Models")
+	}
+	n := opts.Concurrency
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = 5 * time.Minute
+	}
+	relayEvery, relayAfter := opts.RelayEvery, opts.RelayAfter
+	if relayEvery <= 0 {
+		relayEvery = 30 * time.Second
+	}
+	if relayAfter <= 0 {
+		relayAfter = 10 * time.Second
+	}
+	w := &worker{p: p, db: db, models: models, opts: opts, timeout: timeout}
+
+	var wg sync.WaitGroup
+	wg.Go(func() { // the relay
+		t := time.NewTicker(relayEvery)
+		defer t.Stop()
+		for {
+			p.relay(ctx, db, relayAfter)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	})
+	errs := make(chan error, n)
+	for range n {
+		wg.Go(func() {
+			for {
+				msg, err := sub.Receive(ctx)
+				if err != nil {
+					if ctx.Err() == nil {
+						errs <- err
+					}
+					return
+				}
+				if ctx.Err() != nil {
+					if msg.Nackable() {
+						msg.Nack() // received, not started: back to the queue
+					}
+					return
+				}
+				w.handle(context.WithoutCancel(ctx), msg)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+type workModel struct {
+	s  *schema.Schema
+	ms *modelSpec
+	pk *schema.Field
+}
+
+type worker struct {
+	p       *Plugin
+	db      *gorm.DB
+	models  map[string]workModel
+	opts    WorkOptions
+	timeout time.Duration
+}
+
+// handle does one message's work and acks or nacks it.
+func (w *worker) handle(ctx context.Context, msg *pubsub.Message) {
+	ctx, cancel := context.WithTimeout(ctx, w.timeout)
+	defer cancel()
+	m, err := parseWork(msg.Body)
+	if err != nil {
+		msg.Ack() // never valid: do not let it come back forever
+		w.fail(WorkFailure{Err: err})
+		return
+	}
+	wm, ok := w.models[m.Table]
+	if !ok {
+		msg.Ack()
+		w.fail(WorkFailure{Table: m.Table, Key: m.Key, Err: fmt.Errorf("gormthumb: Work: no model for table %q in WorkOptions.Models", m.Table)})
+		return
+	}
+	key, err := convertKey(m.Key, wm.pk)
+	if err != nil {
+		msg.Ack()
+		w.fail(WorkFailure{Table: m.Table, Key: m.Key, Err: err})
+		return
+	}
+	made, err := w.p.refreshRow(ctx, w.db, wm.s, wm.ms, wm.pk, key, refreshMode{})
+	if err != nil && !permanent(err) {
+		if msg.Nackable() {
+			msg.Nack()
+		}
+		return // not acked: it comes back
+	}
+	if err != nil {
+		w.failedSource(ctx, m, err)
+	}
+	if err := outboxDone(ctx, w.db, m.Outbox); err != nil {
+		if msg.Nackable() {
+			msg.Nack()
+		}
+		return
+	}
+	msg.Ack()
+	if w.opts.OnDone != nil {
+		w.opts.OnDone(WorkDone{Table: m.Table, Key: m.Key, Made: made})
+	}
+}
+
+// permanent reports whether err is one that no retry can fix: the source
+// is missing, not an image, too large or unsupported.
+func permanent(err error) bool {
+	for _, s := range []error{ErrSourceNotFound, ErrNotImage, ErrUnsupportedFormat, ErrTooLarge, ErrInvalidKey, ErrProcessor} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// failedSource records a source that can never be made and reports it,
+// once per row, field and source whatever the redeliveries.
+func (w *worker) failedSource(ctx context.Context, m workMessage, err error) {
+	f := WorkFailure{Table: m.Table, Key: m.Key, Err: err}
+	var pe *Error
+	src := ""
+	if errors.As(err, &pe) {
+		f.Field, src = pe.Field, pe.Key
+	}
+	sum := sha256.Sum256([]byte(src))
+	row := failureRow{Tbl: m.Table, RowKey: m.Key, Field: f.Field, SourceSum: hex.EncodeToString(sum[:8]), Source: src, Error: truncate(err.Error(), 1024)}
+	res := w.db.WithContext(ctx).Session(&gorm.Session{NewDB: true}).Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+	if res.Error == nil && res.RowsAffected == 0 {
+		return // reported before
+	}
+	w.fail(f)
+}
+
+func (w *worker) fail(f WorkFailure) {
+	if w.opts.OnFailure != nil {
+		w.opts.OnFailure(f)
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
