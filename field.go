@@ -170,12 +170,12 @@ func (p *Plugin) modelSpecOf(s *schema.Schema) (*modelSpec, error) {
 	if r, ok := p.specs.Load(s); ok {
 		return r.(specResult).spec, r.(specResult).err
 	}
-	spec, err := parseModel(s, p.queue != nil)
+	spec, err := parseModel(s)
 	r, _ := p.specs.LoadOrStore(s, specResult{spec, err})
 	return r.(specResult).spec, r.(specResult).err
 }
 
-func parseModel(s *schema.Schema, queued bool) (*modelSpec, error) {
+func parseModel(s *schema.Schema) (*modelSpec, error) {
 	name := s.Name
 	if name == "" {
 		name = s.Table // a struct built at run time (cmd/gormthumb) has no type name
@@ -210,9 +210,7 @@ func parseModel(s *schema.Schema, queued bool) (*modelSpec, error) {
 			return nil, &Error{Model: name, Field: f.Name, Err: err}
 		}
 		spec, srcName := tt.spec, tt.source
-		if tt.async && !queued {
-			return nil, tagErr(f, "thumb tag %q is async, but the plugin has no queue (gormthumb.WithQueue)", tag)
-		}
+
 		if srcName == "" {
 			return nil, tagErr(f, "thumb tag %q has no source=Field", tag)
 		}

@@ -131,6 +131,15 @@ func (p *Plugin) start(db *gorm.DB) *stmtState {
 		db.Statement.Settings.Delete(stateKey)
 		return nil
 	}
+	if p.queue == nil {
+		for _, t := range ms.thumbs {
+			if t.async {
+				db.Statement.Settings.Delete(stateKey)
+				db.AddError(&Error{Model: ms.name, Field: t.field.Name, Err: wrapf(ErrInvalidTag, "async thumbnails need a queue: the plugin has none (gormthumb.WithQueue)")})
+				return nil
+			}
+		}
+	}
 	_, inTx := db.Statement.ConnPool.(gorm.TxCommitter)
 	st := &stmtState{spec: ms, callerTx: inTx}
 	db.Statement.Settings.Store(stateKey, st)

@@ -200,3 +200,55 @@ func (p *Plugin) checkSource(ctx context.Context, src string) error {
 	}
 	return nil
 }
+
+// clearThumbs empties, with a compare-and-set, the thumbnails of group g
+// (the one whose field is named field) of a row whose source src can never
+// be made, and deletes them after commit: a background thumbnail of an
+// earlier source must not stand for the new one forever.
+func (p *Plugin) clearThumbs(ctx context.Context, db *gorm.DB, s *schema.Schema, ms *modelSpec, pk *schema.Field, key any, field, src string) error {
+	var g *sourceGroup
+	for _, cand := range ms.groups {
+		for _, t := range cand.thumbs {
+			if t.field.Name == field {
+				g = cand
+			}
+		}
+	}
+	if g == nil || src == "" {
+		return nil
+	}
+	cols := []string{pk.DBName}
+	for _, t := range g.thumbs {
+		cols = append(cols, t.field.DBName)
+	}
+	q := db.WithContext(ctx).Session(&gorm.Session{NewDB: true}).Set(internalKey, true).
+		Model(reflect.New(s.ModelType).Interface()).Select(cols).
+		Where(clause.Eq{Column: clause.Column{Name: pk.DBName}, Value: key}).
+		Where(clause.Eq{Column: clause.Column{Name: g.source.DBName}, Value: src})
+	found, err := scanMaps(q, cols)
+	if err != nil || len(found) == 0 {
+		return err
+	}
+	conds := []clause.Expression{clause.Eq{Column: clause.Column{Name: pk.DBName}, Value: key}, keyIs(g.source.DBName, src)}
+	set := map[string]any{}
+	var old []string
+	for _, t := range g.thumbs {
+		k := keyFromDB(found[0][t.field.DBName])
+		conds = append(conds, keyIs(t.field.DBName, k))
+		if k != "" {
+			set[t.field.DBName] = ImageField{}
+			old = append(old, k)
+		}
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	res := inner(db.WithContext(ctx)).Table(s.Table).Where(clause.And(conds...)).UpdateColumns(set)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected > 0 {
+		p.deleteKeys(ctx, old)
+	}
+	return nil
+}

@@ -67,7 +67,7 @@ type WorkDone struct {
 // acks. Redelivered, duplicated, reordered and out-of-date messages change
 // nothing wrong: the row's current source wins. A source that can never be
 // made is acked and reported once (OnFailure, and the gormthumb_failures
-// table); other errors (the database or the bucket down) nack the message
+// table), and the thumbnails of an earlier source are cleared; other errors (the database or the bucket down) nack the message
 // so it comes back. When ctx is done Work finishes the messages in flight,
 // nacks any it received but did not start, and returns nil; it returns an
 // error if the subscription fails.
@@ -197,6 +197,15 @@ func (w *worker) handle(ctx context.Context, msg *pubsub.Message) {
 	}
 	if err != nil {
 		w.failedSource(ctx, m, err)
+		var pe *Error
+		if errors.As(err, &pe) {
+			if cerr := w.p.clearThumbs(ctx, w.db, wm.s, wm.ms, wm.pk, key, pe.Field, pe.Key); cerr != nil {
+				if msg.Nackable() {
+					msg.Nack()
+				}
+				return
+			}
+		}
 	}
 	if err := outboxDone(ctx, w.db, m.Outbox); err != nil {
 		if msg.Nackable() {
