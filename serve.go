@@ -19,7 +19,10 @@ type KeyVerifier interface {
 
 // ServeBlobs returns an http.Handler that serves the bucket's blobs for GET
 // and HEAD, with their content type, cache control and ETag, and with
-// Range and conditional requests handled by http.ServeContent.
+// single-range and conditional requests handled by http.ServeContent. A
+// request with more than one range is answered with the whole blob (a
+// plain 200, as RFC 9110 allows), so that a list of thousands of ranges
+// costs one bucket read, not one per range.
 //
 // With verify nil, the key is the request path: mount it under the path of
 // URLOptions.BaseURL with http.StripPrefix. Every blob of the bucket is
@@ -74,6 +77,12 @@ func ServeBlobs(bucket *blob.Bucket, verify KeyVerifier) http.Handler {
 				}
 				h.Set("ETag", etag)
 			}
+		}
+		if strings.Contains(r.Header.Get("Range"), ",") {
+			// More than one range: serve the whole blob. Each range of a
+			// multipart answer would be a Seek and a new bucket read.
+			r = r.Clone(r.Context())
+			r.Header.Del("Range")
 		}
 		http.ServeContent(w, r, "", rd.ModTime(), rd)
 	})

@@ -1,0 +1,171 @@
+package gormthumb
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/blob/fileblob"
+	"gocloud.dev/blob/memblob"
+)
+
+// Tests of ServeBlobs as a hostile client sees it: real HTTP requests to an
+// httptest server in front of real buckets, each wrapped in a countingBucket
+// to see what a request costs.
+
+// serveBackend is a bucket ServeBlobs serves: public (verify nil, mounted
+// under /media/) or signed (a fileblob URL signer, mounted at /media).
+type serveBackend struct {
+	name string
+	open func(t *testing.T) (*blob.Bucket, KeyVerifier)
+}
+
+var serveBackends = []serveBackend{
+	{"mem", func(t *testing.T) (*blob.Bucket, KeyVerifier) { return memblob.OpenBucket(nil), nil }},
+	{"file-signed", func(t *testing.T) (*blob.Bucket, KeyVerifier) { return signedFileBucket(t) }},
+	{"s3", func(t *testing.T) (*blob.Bucket, KeyVerifier) { return openS3Bucket(t), nil }},
+}
+
+// signedFileBucket opens a fileblob bucket whose signed URLs point at
+// /media, and returns the signer that verifies them.
+func signedFileBucket(t *testing.T) (*blob.Bucket, KeyVerifier) {
+	t.Helper()
+	secret := []byte("a secret of the application")
+	keyPath := filepath.Join(t.TempDir(), "url.key")
+	if err := os.WriteFile(keyPath, secret, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bucket, err := OpenBucket(context.Background(), "file://"+filepath.ToSlash(t.TempDir())+"?no_tmp_dir=1&base_url=/media&secret_key_path="+url.QueryEscape(keyPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bucket, fileblob.NewURLSignerHMAC(&url.URL{Path: "/media"}, secret)
+}
+
+// servedEnv is a product with a thumbnail in a bucket that an httptest
+// server serves through ServeBlobs over a counting wrapper of the bucket.
+type servedEnv struct {
+	*env
+	p      Product
+	reads  *countingBucket
+	srv    *httptest.Server
+	signed bool
+}
+
+func newServedEnv(t *testing.T, b serveBackend) *servedEnv {
+	t.Helper()
+	bucket, verify := b.open(t)
+	e, p := urlEnv(t, bucket)
+	counted, c := newCountingBucket(bucket)
+	mux := http.NewServeMux()
+	if verify != nil {
+		mux.Handle("/media", ServeBlobs(counted, verify))
+	} else {
+		mux.Handle("/media/", http.StripPrefix("/media/", ServeBlobs(counted, nil)))
+	}
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return &servedEnv{env: e, p: p, reads: c, srv: srv, signed: verify != nil}
+}
+
+// url returns the URL of key on the server: signed by the bucket for
+// expiry, or public.
+func (s *servedEnv) url(key string, expiry time.Duration) string {
+	s.t.Helper()
+	if !s.signed {
+		return s.srv.URL + "/media/" + escapeKey(key)
+	}
+	u, err := s.bucket.SignedURL(s.ctx, key, &blob.SignedURLOptions{Expiry: expiry})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return s.srv.URL + u
+}
+
+// get sends a GET with the given header lines and returns the response with
+// its body read.
+func get(t *testing.T, u string, header ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest("GET", u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, body
+}
+
+// A request with 10,000 ranges gets the whole blob once, as a plain 200,
+// for one bucket read; a single range still gets its bytes as a 206.
+func TestServeManyRanges(t *testing.T) {
+	for _, b := range serveBackends {
+		t.Run(b.name, func(t *testing.T) {
+			s := newServedEnv(t, b)
+			want, err := s.bucket.ReadAll(s.ctx, s.p.Cover.Key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Over 10,000 bytes, so that net/http would honour 10,000
+			// one-byte ranges (it ignores ranges adding up to more than
+			// the blob).
+			if len(want) <= 10_000 {
+				t.Fatalf("the original is only %d bytes", len(want))
+			}
+			u := s.url(s.p.Cover.Key, time.Hour)
+			s.reads.counts()
+
+			ranges := "bytes=" + strings.Repeat("0-0,", 9_999) + "0-0"
+			resp, body := get(t, u, "Range", ranges)
+			if resp.StatusCode != http.StatusOK || !bytes.Equal(body, want) ||
+				resp.Header.Get("Content-Length") != strconv.Itoa(len(want)) || resp.Header.Get("Content-Range") != "" {
+				t.Fatalf("10,000 ranges: %s, %d bytes (blob %d), Content-Length %q, Content-Type %q",
+					resp.Status, len(body), len(want), resp.Header.Get("Content-Length"), resp.Header.Get("Content-Type"))
+			}
+			if n := s.reads.counts()["read"]; n > 2 {
+				t.Fatalf("10,000 ranges made %d bucket reads", n)
+			}
+
+			// Two ranges: served whole as well.
+			resp, body = get(t, u, "Range", "bytes=0-9,20-29")
+			if resp.StatusCode != http.StatusOK || !bytes.Equal(body, want) {
+				t.Fatalf("two ranges: %s, %d bytes", resp.Status, len(body))
+			}
+
+			// One range: 206 with exactly those bytes.
+			s.reads.counts()
+			resp, body = get(t, u, "Range", "bytes=100-199")
+			if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(body, want[100:200]) ||
+				resp.Header.Get("Content-Range") != "bytes 100-199/"+strconv.Itoa(len(want)) {
+				t.Fatalf("one range: %s, %d bytes, Content-Range %q", resp.Status, len(body), resp.Header.Get("Content-Range"))
+			}
+			if n := s.reads.counts()["read"]; n > 2 {
+				t.Fatalf("one range made %d bucket reads", n)
+			}
+			// A suffix range too.
+			resp, body = get(t, u, "Range", "bytes=-10")
+			if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(body, want[len(want)-10:]) {
+				t.Fatalf("suffix range: %s, %d bytes", resp.Status, len(body))
+			}
+		})
+	}
+}
