@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -167,5 +168,91 @@ func TestServeManyRanges(t *testing.T) {
 				t.Fatalf("suffix range: %s, %d bytes", resp.Status, len(body))
 			}
 		})
+	}
+}
+
+var signedCacheRE = regexp.MustCompile(`^private, max-age=(\d+)$`)
+
+// A response to a signed URL may be kept only by the browser, and no longer
+// than the signature is valid; a public response keeps the stored
+// Cache-Control.
+func TestServeCacheControl(t *testing.T) {
+	for _, b := range serveBackends {
+		t.Run(b.name, func(t *testing.T) {
+			s := newServedEnv(t, b)
+			for _, expiry := range []time.Duration{10 * time.Minute, 3 * time.Second} {
+				u := s.url(s.p.CoverThumb.Key, expiry)
+				resp, _ := get(t, u)
+				cc := resp.Header.Get("Cache-Control")
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("GET %s: %s", u, resp.Status)
+				}
+				if !s.signed {
+					// gofakes3 does not keep Cache-Control: there the
+					// stored one is "".
+					attrs, err := s.bucket.Attributes(s.ctx, s.p.CoverThumb.Key)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if cc != attrs.CacheControl || (b.name != "s3" && cc != "public, max-age=31536000, immutable") {
+						t.Fatalf("public response: Cache-Control %q, want the stored %q", cc, attrs.CacheControl)
+					}
+					continue
+				}
+				m := signedCacheRE.FindStringSubmatch(cc)
+				if m == nil {
+					t.Fatalf("signed response: Cache-Control %q, want private with a max-age", cc)
+				}
+				age, _ := strconv.Atoi(m[1])
+				if age < 0 || time.Duration(age)*time.Second > expiry || time.Duration(age)*time.Second < expiry-time.Minute {
+					t.Fatalf("signed for %v: Cache-Control %q", expiry, cc)
+				}
+				// A conditional request that gets 304 says the same.
+				resp, _ = get(t, u, "If-None-Match", resp.Header.Get("ETag"))
+				if cc := resp.Header.Get("Cache-Control"); resp.StatusCode != http.StatusNotModified || !signedCacheRE.MatchString(cc) {
+					t.Fatalf("304 to a signed URL: %s, Cache-Control %q", resp.Status, cc)
+				}
+			}
+		})
+	}
+	t.Run("unknown-expiry", func(t *testing.T) {
+		// A verifier that ServeBlobs does not know: the signature's
+		// lifetime cannot be read from the URL, so nothing may store it.
+		bucket, verify := signedFileBucket(t)
+		s := newServedEnv(t, serveBackend{"wrapped", func(*testing.T) (*blob.Bucket, KeyVerifier) {
+			return bucket, wrappedVerifier{verify}
+		}})
+		resp, _ := get(t, s.url(s.p.CoverThumb.Key, time.Hour))
+		if cc := resp.Header.Get("Cache-Control"); resp.StatusCode != http.StatusOK || cc != "private, no-store" {
+			t.Fatalf("unknown expiry: %s, Cache-Control %q", resp.Status, cc)
+		}
+	})
+}
+
+// wrappedVerifier is a KeyVerifier of the application's own.
+type wrappedVerifier struct{ KeyVerifier }
+
+// The max-age of a signed response is the signature's remaining lifetime,
+// read from fileblob's expiry parameter; anything else is not stored.
+func TestServeSignedCacheControlRule(t *testing.T) {
+	hmac := fileblob.NewURLSignerHMAC(&url.URL{Path: "/media"}, []byte("k"))
+	now := time.Unix(1_800_000_000, 300_000_000)
+	for _, c := range []struct {
+		verify KeyVerifier
+		query  string
+		want   string
+	}{
+		{hmac, "expiry=1800000600", "private, max-age=599"},       // 599.7s left
+		{hmac, "expiry=1800000001", "private, max-age=0"},         // 0.7s left
+		{hmac, "expiry=1800000000", "private, max-age=0"},         // the last accepted second
+		{hmac, "expiry=1700000000", "private, max-age=0"},         // past (the verifier refuses it)
+		{hmac, "expiry=99999999999", "private, max-age=31536000"}, // capped at a year
+		{hmac, "expiry=soon", "private, no-store"},
+		{hmac, "", "private, no-store"},
+		{wrappedVerifier{hmac}, "expiry=1800000600", "private, no-store"}, // an unknown verifier
+	} {
+		if got := signedCacheControl(c.verify, &url.URL{Path: "/media", RawQuery: c.query}, now); got != c.want {
+			t.Errorf("%T %q: %q, want %q", c.verify, c.query, got, c.want)
+		}
 	}
 }
