@@ -3,8 +3,10 @@ package gormthumb
 import (
 	"context"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -21,8 +23,8 @@ type KeyVerifier interface {
 }
 
 // ServeBlobs returns an http.Handler that serves the bucket's blobs for GET
-// and HEAD, with their content type and ETag, and with single-range and
-// conditional requests handled by http.ServeContent.
+// and HEAD, with their ETag, and with single-range and conditional requests
+// handled by http.ServeContent.
 //
 // With verify nil, the key is the request path: mount it under the path of
 // URLOptions.BaseURL with http.StripPrefix. Every blob of the bucket is
@@ -37,12 +39,23 @@ type KeyVerifier interface {
 // URL), or "private, no-store" when a verifier of another type leaves the
 // lifetime unknown.
 //
-// A request with more than one range is answered with the whole blob (a
-// plain 200, as RFC 9110 allows), so that a list of thousands of ranges
-// costs one bucket read, not one per range.
+// What a hostile client can get is bounded:
+//   - A request with more than one range is answered with the whole blob
+//     (a plain 200, as RFC 9110 allows), so that a list of thousands of
+//     ranges costs one bucket read, not one per range.
+//   - Only the image types the plugin writes or reads (JPEG, PNG, GIF,
+//     WebP, TIFF, BMP, AVIF, HEIC/HEIF) are sent with their stored type to
+//     show inline. Any other blob (HTML, SVG, text, ...) is sent as
+//     application/octet-stream with "Content-Disposition: attachment", so
+//     that it can be neither shown nor loaded as a script or style sheet.
+//   - Every response carries "X-Content-Type-Options: nosniff" and
+//     "Content-Security-Policy: default-src 'none'; sandbox", so that no
+//     blob runs script on the site's origin.
 func ServeBlobs(bucket *blob.Bucket, verify KeyVerifier) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Content-Security-Policy", blobCSP)
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			h.Set("Allow", "GET, HEAD")
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -76,8 +89,12 @@ func ServeBlobs(bucket *blob.Bucket, verify KeyVerifier) http.Handler {
 			return
 		}
 		defer rd.Close()
-		h.Set("Content-Type", rd.ContentType())
-		h.Set("X-Content-Type-Options", "nosniff")
+		if ct := rd.ContentType(); isInlineImage(ct) {
+			h.Set("Content-Type", ct)
+		} else {
+			h.Set("Content-Type", "application/octet-stream")
+			h.Set("Content-Disposition", attachment(key))
+		}
 		if attrs, err := bucket.Attributes(r.Context(), key); err == nil {
 			if cacheControl == "" {
 				cacheControl = attrs.CacheControl
@@ -100,6 +117,36 @@ func ServeBlobs(bucket *blob.Bucket, verify KeyVerifier) http.Handler {
 		}
 		http.ServeContent(w, r, "", rd.ModTime(), rd)
 	})
+}
+
+// blobCSP is the Content-Security-Policy of every response of ServeBlobs:
+// a blob opened as a page (an SVG or HTML file) loads nothing and runs no
+// script, in a sandbox with an origin of its own.
+const blobCSP = "default-src 'none'; sandbox"
+
+// inlineImages are the media types ServeBlobs sends for display: the
+// formats the plugin writes thumbnails in or reads originals from. SVG is
+// not one: it can carry script.
+var inlineImages = map[string]bool{
+	"image/jpeg": true, "image/png": true, "image/gif": true, "image/webp": true,
+	"image/tiff": true, "image/bmp": true, "image/avif": true, "image/heic": true,
+	"image/heif": true,
+}
+
+// isInlineImage reports whether a stored content type is one of
+// inlineImages (parameters and case aside).
+func isInlineImage(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && inlineImages[mt]
+}
+
+// attachment is the Content-Disposition of a blob sent for download, named
+// after the last segment of its key.
+func attachment(key string) string {
+	if cd := mime.FormatMediaType("attachment", map[string]string{"filename": path.Base(key)}); cd != "" {
+		return cd
+	}
+	return "attachment"
 }
 
 // maxSignedAge bounds the max-age of a response to a signed URL.

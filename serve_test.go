@@ -232,6 +232,57 @@ func TestServeCacheControl(t *testing.T) {
 // wrappedVerifier is a KeyVerifier of the application's own.
 type wrappedVerifier struct{ KeyVerifier }
 
+// Only images are shown inline; anything else is an attachment, and no blob
+// may run script on the site's origin.
+func TestServeContentTypes(t *testing.T) {
+	const csp = "default-src 'none'; sandbox"
+	for _, b := range serveBackends {
+		t.Run(b.name, func(t *testing.T) {
+			s := newServedEnv(t, b)
+			script := []byte(`<html><body><script>alert(document.cookie)</script></body></html>`)
+			svg := []byte(`<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.cookie)</script></svg>`)
+			for _, c := range []struct {
+				key, contentType string
+				data             []byte
+			}{
+				{"images/page.html", "text/html", script},
+				{"images/page2.jpg", "text/html; charset=utf-8", script},
+				{"images/drawing.svg", "image/svg+xml", svg},
+				{"images/drawing2.png", "image/svg+xml; charset=utf-8", svg},
+				{"images/data.bin", "application/octet-stream", script},
+				{"images/notes.txt", "text/plain", script},
+				{"images/app.js", "text/javascript", []byte(`alert(document.cookie)`)},
+				{"images/nothing", "", script},
+			} {
+				if err := s.bucket.WriteAll(s.ctx, c.key, c.data, &blob.WriterOptions{ContentType: c.contentType}); err != nil {
+					t.Fatal(err)
+				}
+				resp, body := get(t, s.url(c.key, time.Hour))
+				h := resp.Header
+				if resp.StatusCode != http.StatusOK || !bytes.Equal(body, c.data) {
+					t.Fatalf("%s: %s, %d bytes", c.key, resp.Status, len(body))
+				}
+				// Sent as bytes to download: neither a page nor a script
+				// or style sheet of the site.
+				if cd := h.Get("Content-Disposition"); !strings.HasPrefix(cd, "attachment") || h.Get("Content-Type") != "application/octet-stream" ||
+					h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Content-Security-Policy") != csp {
+					t.Fatalf("%s stored as %s: served with Content-Type %q, Content-Disposition %q, X-Content-Type-Options %q, Content-Security-Policy %q",
+						c.key, c.contentType, h.Get("Content-Type"), cd, h.Get("X-Content-Type-Options"), h.Get("Content-Security-Policy"))
+				}
+			}
+			// The plugin's thumbnail, and the original, are shown inline.
+			for _, key := range []string{s.p.CoverThumb.Key, s.p.Cover.Key} {
+				resp, _ := get(t, s.url(key, time.Hour))
+				h := resp.Header
+				if cd := h.Get("Content-Disposition"); resp.StatusCode != http.StatusOK || h.Get("Content-Type") != "image/jpeg" ||
+					(cd != "" && cd != "inline") || h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Content-Security-Policy") != csp {
+					t.Fatalf("%s: %s, headers %v", key, resp.Status, h)
+				}
+			}
+		})
+	}
+}
+
 // The max-age of a signed response is the signature's remaining lifetime,
 // read from fileblob's expiry parameter; anything else is not stored.
 func TestServeSignedCacheControlRule(t *testing.T) {
