@@ -57,8 +57,29 @@ func main() {
 	}
 	defer app.close()
 	log.Printf("listening on http://%s (data in %s)", *addr, *dir)
-	srv := &http.Server{Addr: *addr, Handler: app.routes(), ReadHeaderTimeout: 10 * time.Second}
-	log.Fatal(srv.ListenAndServe())
+	log.Fatal(newServer(*addr, app.routes()).ListenAndServe())
+}
+
+// newServer returns the HTTP server of the example, with timeouts so that
+// slow or idle clients cannot hold connections (and goroutines and file
+// descriptors) for ever.
+func newServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:    addr,
+		Handler: h,
+		// The request line and headers: a client has 10 seconds.
+		ReadHeaderTimeout: 10 * time.Second,
+		// The whole request, body included: a 20 MiB upload needs about
+		// 1.4 Mbit/s to arrive in time.
+		ReadTimeout: 2 * time.Minute,
+		// Counted from the end of the request's headers: reading the
+		// body, making the thumbnail and writing the response.
+		WriteTimeout: 3 * time.Minute,
+		// A kept-alive connection with no request.
+		IdleTimeout: 2 * time.Minute,
+		// Signed URLs and cookies need far less than net/http's 1 MB.
+		MaxHeaderBytes: 64 << 10,
+	}
 }
 
 // app is the example's state: database, plugin, URLs and page template.

@@ -156,3 +156,21 @@ func TestWebExample(t *testing.T) {
 		t.Fatalf("list after two uploads: %q", all)
 	}
 }
+
+// The server a copy of the example starts cannot be held by slow clients.
+func TestWebServerTimeouts(t *testing.T) {
+	h := http.NotFoundHandler()
+	srv := newServer("127.0.0.1:0", h)
+	if srv.Addr != "127.0.0.1:0" || srv.Handler == nil {
+		t.Fatalf("server %q %v", srv.Addr, srv.Handler)
+	}
+	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= 0 || srv.WriteTimeout <= 0 || srv.IdleTimeout <= 0 || srv.MaxHeaderBytes <= 0 {
+		t.Fatalf("ReadHeaderTimeout %v, ReadTimeout %v, WriteTimeout %v, IdleTimeout %v, MaxHeaderBytes %d: all must be set",
+			srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout, srv.MaxHeaderBytes)
+	}
+	// The write deadline starts when the request's header has been read,
+	// so it must leave time to read the largest upload first.
+	if srv.ReadHeaderTimeout > srv.ReadTimeout || srv.WriteTimeout <= srv.ReadTimeout {
+		t.Fatalf("ReadHeaderTimeout %v, ReadTimeout %v, WriteTimeout %v", srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout)
+	}
+}
