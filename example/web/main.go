@@ -11,6 +11,11 @@
 // HMAC signer), and /media serves only URLs carrying a valid, unexpired
 // signature. On S3, GCS or Azure the same URLs helper gives the cloud's own
 // signed URLs and /media is not needed.
+//
+// It is meant to be copied, so it bounds what a client can make it do: the
+// server has read, write and idle timeouts and a header size limit
+// (newServer), a request body is at most the plugin's byte limit plus room
+// for the form, and a product name at most 200 bytes.
 package main
 
 import (
@@ -27,6 +32,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gormthumb/gormthumb"
 	"gocloud.dev/blob/fileblob"
@@ -44,8 +50,18 @@ type Product struct {
 	CoverThumb gormthumb.ImageField `thumb:"220x220,source=Cover"`
 }
 
-// maxUpload bounds a request body.
-const maxUpload = 20 << 20
+// Bounds on what a request may ask.
+const (
+	// maxImageBytes is the largest image accepted: the plugin's byte limit
+	// (gormthumb.Limits.MaxBytes), for uploads and for making thumbnails.
+	maxImageBytes = 20 << 20
+	// maxBody bounds a request body: the image, and room for the name and
+	// the multipart framing. A larger body is refused without reading it
+	// to the end.
+	maxBody = maxImageBytes + 64<<10
+	// maxNameBytes bounds a product's name.
+	maxNameBytes = 200
+)
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
@@ -113,7 +129,8 @@ func newApp(dir string) (*app, error) {
 		bucket.Close()
 		return nil, err
 	}
-	a := &app{db: db, plugin: gormthumb.New(bucket), signer: signer}
+	plugin := gormthumb.New(bucket, gormthumb.WithLimits(gormthumb.Limits{MaxBytes: maxImageBytes}))
+	a := &app{db: db, plugin: plugin, signer: signer}
 	a.close = func() {
 		if s, err := db.DB(); err == nil {
 			s.Close()
@@ -181,7 +198,7 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, status int, data pa
 // create turns a posted image into a Product: Upload checks the bytes are
 // an image and writes the original; Create makes the thumbnail.
 func (a *app) create(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	var name string
 	reject := func(status int, msg string) {
 		a.render(w, r, status, pageData{Message: msg, Name: name})
@@ -189,13 +206,25 @@ func (a *app) create(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseMultipartForm(1 << 20); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			reject(http.StatusRequestEntityTooLarge, fmt.Sprintf("The upload is larger than %d MiB.", maxUpload>>20))
+			reject(http.StatusRequestEntityTooLarge, fmt.Sprintf("The upload is larger than %d MiB.", maxImageBytes>>20))
 			return
 		}
 		reject(http.StatusBadRequest, "The form could not be read. Please try again.")
 		return
 	}
 	name = strings.TrimSpace(r.FormValue("name"))
+	// Checked before anything is written.
+	if !utf8.ValidString(name) {
+		name = strings.ToValidUTF8(name, "\uFFFD")
+		reject(http.StatusBadRequest, "The name is not valid text.")
+		return
+	}
+	if len(name) > maxNameBytes {
+		n := len(name)
+		name = cut(name, maxNameBytes) // shown again in the form, to edit
+		reject(http.StatusBadRequest, fmt.Sprintf("The name is too long: %d bytes, at most %d.", n, maxNameBytes))
+		return
+	}
 	file, header, err := r.FormFile("image")
 	if err != nil {
 		reject(http.StatusBadRequest, "Choose an image file to upload.")
@@ -204,6 +233,7 @@ func (a *app) create(w http.ResponseWriter, r *http.Request) {
 	defer file.Close()
 	if name == "" {
 		name = strings.TrimSuffix(header.Filename, filepath.Ext(header.Filename))
+		name = cut(strings.ToValidUTF8(name, ""), maxNameBytes)
 	}
 	ctx := r.Context()
 	p := Product{Name: name}
@@ -218,6 +248,17 @@ func (a *app) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// cut returns s cut to at most n bytes, on a character boundary.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // uploadMessage says in words why an upload was refused.
@@ -256,7 +297,7 @@ li img { display: block; margin: 0 auto .5rem; background: #eee; }
 <p class="lead">Upload a picture: it becomes a product, and its thumbnail is made as it is saved.</p>
 {{if .Message}}<div class="error" role="alert">{{.Message}}</div>{{end}}
 <form method="post" action="/products" enctype="multipart/form-data">
-  <label>Name <input name="name" value="{{.Name}}"></label>
+  <label>Name <input name="name" value="{{.Name}}" maxlength="200"></label>
   <input type="file" name="image" accept="image/*" required>
   <button type="submit">Add product</button>
 </form>

@@ -157,6 +157,32 @@ func TestWebExample(t *testing.T) {
 	}
 }
 
+// newTestApp starts the example on an httptest server in a fresh folder.
+func newTestApp(t *testing.T) (*app, *httptest.Server, string) {
+	t.Helper()
+	dir := t.TempDir()
+	a, err := newApp(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.close)
+	srv := httptest.NewServer(a.routes())
+	t.Cleanup(srv.Close)
+	return a, srv, dir
+}
+
+// getPage GETs a page of the shop.
+func getPage(t *testing.T, client *http.Client, u string) (*http.Response, string) {
+	t.Helper()
+	resp, err := client.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	page, _ := io.ReadAll(resp.Body)
+	return resp, string(page)
+}
+
 // The server a copy of the example starts cannot be held by slow clients.
 func TestWebServerTimeouts(t *testing.T) {
 	h := http.NotFoundHandler()
@@ -172,5 +198,78 @@ func TestWebServerTimeouts(t *testing.T) {
 	// so it must leave time to read the largest upload first.
 	if srv.ReadHeaderTimeout > srv.ReadTimeout || srv.WriteTimeout <= srv.ReadTimeout {
 		t.Fatalf("ReadHeaderTimeout %v, ReadTimeout %v, WriteTimeout %v", srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout)
+	}
+}
+
+// A name over 200 bytes is refused with a message, and nothing is written;
+// 200 bytes are fine, and so is a long file name when no name is typed.
+func TestWebNameTooLong(t *testing.T) {
+	a, srv, dir := newTestApp(t)
+	client := srv.Client()
+	long := strings.Repeat("é", 100) + "x" // 201 bytes
+	resp, page := post(t, client, srv.URL, long, "lamp.jpg", photo(t))
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("201-byte name: status %d", resp.StatusCode)
+	}
+	want := html.EscapeString("The name is too long: 201 bytes, at most 200.")
+	if !strings.Contains(page, `<div class="error" role="alert">`+want+`</div>`) {
+		t.Fatalf("no clear message on the page:\n%s", page)
+	}
+	var n int64
+	a.db.Model(&Product{}).Count(&n)
+	if n != 0 || countFiles(t, dir) != 0 {
+		t.Fatalf("a refused name left %d rows and %d files", n, countFiles(t, dir))
+	}
+	// Not valid UTF-8: refused too.
+	resp, page = post(t, client, srv.URL, "lamp\xff", "lamp.jpg", photo(t))
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "The name is not valid text.") {
+		t.Fatalf("invalid UTF-8 name: status %d\n%s", resp.StatusCode, page)
+	}
+
+	// Exactly 200 bytes: saved.
+	resp, page = post(t, client, srv.URL, long[:200], "lamp.jpg", photo(t))
+	if resp.StatusCode != 200 || resp.Request.URL.Path != "/" {
+		t.Fatalf("200-byte name: %d at %s\n%s", resp.StatusCode, resp.Request.URL, page)
+	}
+	// No name typed and a 300-byte file name: the product is named after
+	// the file, cut to 200 bytes on a character boundary.
+	resp, _ = post(t, client, srv.URL, "", strings.Repeat("ü", 150)+".jpg", photo(t))
+	if resp.StatusCode != 200 {
+		t.Fatalf("long file name: %d", resp.StatusCode)
+	}
+	var ps []Product
+	a.db.Order("id").Find(&ps)
+	if len(ps) != 2 || ps[0].Name != long[:200] || ps[1].Name != strings.Repeat("ü", 100) {
+		t.Fatalf("saved products %q", func() (s []string) {
+			for _, p := range ps {
+				s = append(s, p.Name)
+			}
+			return
+		}())
+	}
+}
+
+// The request body is bounded by the plugin's byte limit (plus the form's
+// own bytes): a larger body is refused before it is read to the end, and an
+// image over the plugin's limit within it is refused by the plugin. Neither
+// writes anything.
+func TestWebUploadLimit(t *testing.T) {
+	a, srv, dir := newTestApp(t)
+	client := srv.Client()
+	resp, page := post(t, client, srv.URL, "big", "big.jpg", make([]byte, maxBody))
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(page, "The upload is larger than 20 MiB.") {
+		t.Fatalf("body over the bound: status %d\n%.300s", resp.StatusCode, page)
+	}
+	// A real JPEG padded past the plugin's limit, within the body bound.
+	img := photo(t)
+	img = append(img, make([]byte, maxImageBytes+1-len(img))...)
+	resp, page = post(t, client, srv.URL, "big", "big.jpg", img)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, html.EscapeString(`"big.jpg" is too large.`)) {
+		t.Fatalf("image over the plugin's limit: status %d\n%.300s", resp.StatusCode, page)
+	}
+	var n int64
+	a.db.Model(&Product{}).Count(&n)
+	if n != 0 || countFiles(t, dir) != 0 {
+		t.Fatalf("refused uploads left %d rows and %d files", n, countFiles(t, dir))
 	}
 }
