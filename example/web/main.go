@@ -1,7 +1,7 @@
 // Command web is a small shop page built on gormthumb: an upload form that
 // turns a posted image into a Product (Plugin.Upload, then db.Create, which
-// makes the thumbnail), and a list of every product's thumbnail with its
-// width and height on the <img>.
+// makes the thumbnail), and a list of the products' thumbnails, newest
+// first, 24 a page (?page=N), with their width and height on the <img>.
 //
 //	go run ./example/web                 # http://127.0.0.1:8080, data in ./gormthumb-web
 //	go run ./example/web -addr :9000 -dir /tmp/shop
@@ -15,7 +15,7 @@
 // It is meant to be copied, so it bounds what a client can make it do: the
 // server has read, write and idle timeouts and a header size limit
 // (newServer), a request body is at most the plugin's byte limit plus room
-// for the form, and a product name at most 200 bytes.
+// for the form, a product name at most 200 bytes, and a page 24 products.
 package main
 
 import (
@@ -30,6 +30,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -61,6 +62,11 @@ const (
 	maxBody = maxImageBytes + 64<<10
 	// maxNameBytes bounds a product's name.
 	maxNameBytes = 200
+	// perPage is the number of products on a page of the list.
+	perPage = 24
+	// maxPage is the last page number accepted, so that an offset stays
+	// far from overflowing and from scanning a huge table.
+	maxPage = 100_000
 )
 
 func main() {
@@ -146,7 +152,10 @@ func newApp(dir string) (*app, error) {
 		return nil, err
 	}
 	a.urls = a.plugin.URLs(gormthumb.URLOptions{Expiry: time.Hour})
-	a.page = template.Must(template.New("page").Funcs(a.urls.FuncMap(context.Background())).Parse(pageHTML))
+	a.page = template.Must(template.New("page").
+		Funcs(a.urls.FuncMap(context.Background())).
+		Funcs(template.FuncMap{"pageURL": pageURL}).
+		Parse(pageHTML))
 	return a, nil
 }
 
@@ -170,19 +179,58 @@ func (a *app) routes() http.Handler {
 
 // pageData is what the template shows.
 type pageData struct {
-	Products []Product
-	Message  string // a rejected upload, in words
-	Name     string // the name the user typed, kept after a rejection
+	Products []Product // the page's products, newest first
+	Page     int       // the page number, from 1
+	PrevPage int       // the previous page's number, 0 on the first
+	NextPage int       // the next page's number, 0 on the last
+	Message  string    // a rejected upload or request, in words
+	Name     string    // the name the user typed, kept after a rejection
 }
 
+// pageURL is the address of a page of the list.
+func pageURL(n int) string {
+	if n <= 1 {
+		return "/"
+	}
+	return "/?page=" + strconv.Itoa(n)
+}
+
+// list shows a page of products: ?page=N, from 1 (the newest).
 func (a *app) list(w http.ResponseWriter, r *http.Request) {
-	a.render(w, r, http.StatusOK, pageData{})
+	data := pageData{Page: 1}
+	if s := r.URL.Query().Get("page"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxPage {
+			http.Error(w, "no such page", http.StatusBadRequest)
+			return
+		}
+		data.Page = n
+	}
+	a.render(w, r, http.StatusOK, data)
 }
 
+// render shows data's page of the list (the first if unset) with status.
+// A page past the end is a 404 that links back.
 func (a *app) render(w http.ResponseWriter, r *http.Request, status int, data pageData) {
-	if err := a.db.WithContext(r.Context()).Order("id DESC").Find(&data.Products).Error; err != nil {
+	data.Page = max(data.Page, 1)
+	// One row more than a page says whether there is a next page.
+	err := a.db.WithContext(r.Context()).Order("id DESC").
+		Offset((data.Page - 1) * perPage).Limit(perPage + 1).Find(&data.Products).Error
+	if err != nil {
 		http.Error(w, "database error", http.StatusInternalServerError)
 		return
+	}
+	if len(data.Products) > perPage {
+		data.Products = data.Products[:perPage]
+		data.NextPage = data.Page + 1
+	}
+	if data.Page > 1 {
+		data.PrevPage = data.Page - 1
+		if len(data.Products) == 0 && data.Message == "" {
+			status = http.StatusNotFound
+			data.Message = fmt.Sprintf("There is no page %d.", data.Page)
+			data.PrevPage = 1
+		}
 	}
 	var buf strings.Builder
 	if err := a.page.Execute(&buf, data); err != nil {
@@ -290,6 +338,7 @@ ul { list-style: none; padding: 0; display: grid; grid-template-columns: repeat(
 li { background: #fff; border: 1px solid #ddd; border-radius: 8px; padding: 10px; text-align: center; }
 li img { display: block; margin: 0 auto .5rem; background: #eee; }
 .size { color: #777; font-size: .85rem; }
+nav.pages { display: flex; gap: 1rem; justify-content: center; align-items: center; margin: 1.5rem 0; }
 </style>
 </head>
 <body>
@@ -307,7 +356,12 @@ li img { display: block; margin: 0 auto .5rem; background: #eee; }
   <strong>{{.Name}}</strong>
   {{with image .CoverThumb}}<div class="size">{{.Width}}×{{.Height}} thumbnail</div>{{end}}
 </li>
-{{end}}</ul>{{else}}<p>No products yet.</p>{{end}}
+{{end}}</ul>{{else}}{{if eq .Page 1}}<p>No products yet.</p>{{end}}{{end}}
+{{if or .PrevPage .NextPage}}<nav class="pages">
+  {{with .PrevPage}}<a rel="prev" href="{{pageURL .}}">← Newer</a>{{end}}
+  <span>Page {{.Page}}</span>
+  {{with .NextPage}}<a rel="next" href="{{pageURL .}}">Older →</a>{{end}}
+</nav>{{end}}
 </body>
 </html>
 `

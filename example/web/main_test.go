@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"html"
 	"image"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -271,5 +273,77 @@ func TestWebUploadLimit(t *testing.T) {
 	a.db.Model(&Product{}).Count(&n)
 	if n != 0 || countFiles(t, dir) != 0 {
 		t.Fatalf("refused uploads left %d rows and %d files", n, countFiles(t, dir))
+	}
+}
+
+var linkRE = regexp.MustCompile(`<a rel="(prev|next)" href="([^"]+)">`)
+
+// links returns the page's prev and next links.
+func links(page string) map[string]string {
+	m := map[string]string{}
+	for _, l := range linkRE.FindAllStringSubmatch(page, -1) {
+		m[l[1]] = html.UnescapeString(l[2])
+	}
+	return m
+}
+
+// The list shows 24 products a page, newest first, with links between
+// pages.
+func TestWebPagination(t *testing.T) {
+	_, srv, _ := newTestApp(t)
+	client := srv.Client()
+	small := testphoto.JPEG(80, 60, 1, 80)
+	for i := 1; i <= 30; i++ {
+		if resp, page := post(t, client, srv.URL, fmt.Sprintf("p%02d", i), "p.jpg", small); resp.StatusCode != 200 {
+			t.Fatalf("upload %d: %d\n%s", i, resp.StatusCode, page)
+		}
+	}
+	names := func(page string) []string {
+		var s []string
+		for _, m := range imgRE.FindAllStringSubmatch(page, -1) {
+			s = append(s, m[4])
+		}
+		return s
+	}
+	wantNames := func(from, to int) []string {
+		var s []string
+		for i := from; i >= to; i-- {
+			s = append(s, fmt.Sprintf("p%02d", i))
+		}
+		return s
+	}
+
+	resp, page := getPage(t, client, srv.URL+"/")
+	if got := names(page); resp.StatusCode != 200 || !slices.Equal(got, wantNames(30, 7)) {
+		t.Fatalf("page 1: %d, products %q", resp.StatusCode, got)
+	}
+	l := links(page)
+	if len(l) != 1 || l["next"] != "/?page=2" || !strings.Contains(page, "Page 1") {
+		t.Fatalf("page 1 links %v", l)
+	}
+
+	resp, page = getPage(t, client, srv.URL+l["next"])
+	if got := names(page); resp.StatusCode != 200 || !slices.Equal(got, wantNames(6, 1)) {
+		t.Fatalf("page 2: %d, products %q", resp.StatusCode, got)
+	}
+	l = links(page)
+	if len(l) != 1 || l["prev"] != "/" || !strings.Contains(page, "Page 2") {
+		t.Fatalf("page 2 links %v", l)
+	}
+	// ?page=1 is the first page too.
+	if _, page := getPage(t, client, srv.URL+"/?page=1"); !slices.Equal(names(page), wantNames(30, 7)) {
+		t.Fatal("?page=1 is not the first page")
+	}
+
+	// Past the end: 404, with a way back.
+	resp, page = getPage(t, client, srv.URL+"/?page=3")
+	if resp.StatusCode != http.StatusNotFound || len(names(page)) != 0 || !strings.Contains(page, "There is no page 3.") || links(page)["prev"] != "/" {
+		t.Fatalf("page 3: %d\n%s", resp.StatusCode, page)
+	}
+	// Not a page number: 400.
+	for _, bad := range []string{"0", "-1", "two", "1e3", "99999999999999999999"} {
+		if resp, _ := getPage(t, client, srv.URL+"/?page="+bad); resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("?page=%s: %d, want 400", bad, resp.StatusCode)
+		}
 	}
 }
