@@ -1,7 +1,7 @@
 // Command web is a small shop page built on gormthumb: an upload form that
 // turns a posted image into a Product (Plugin.Upload, then db.Create, which
-// makes the thumbnail), and a list of every product's thumbnail with its
-// width and height on the <img>.
+// makes the thumbnail), and a list of the products' thumbnails, newest
+// first, 24 a page (?page=N), with their width and height on the <img>.
 //
 //	go run ./example/web                 # http://127.0.0.1:8080, data in ./gormthumb-web
 //	go run ./example/web -addr :9000 -dir /tmp/shop
@@ -11,6 +11,11 @@
 // HMAC signer), and /media serves only URLs carrying a valid, unexpired
 // signature. On S3, GCS or Azure the same URLs helper gives the cloud's own
 // signed URLs and /media is not needed.
+//
+// It is meant to be copied, so it bounds what a client can make it do: the
+// server has read, write and idle timeouts and a header size limit
+// (newServer), a request body is at most the plugin's byte limit plus room
+// for the form, a product name at most 200 bytes, and a page 24 products.
 package main
 
 import (
@@ -25,8 +30,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gormthumb/gormthumb"
 	"gocloud.dev/blob/fileblob"
@@ -44,8 +51,23 @@ type Product struct {
 	CoverThumb gormthumb.ImageField `thumb:"220x220,source=Cover"`
 }
 
-// maxUpload bounds a request body.
-const maxUpload = 20 << 20
+// Bounds on what a request may ask.
+const (
+	// maxImageBytes is the largest image accepted: the plugin's byte limit
+	// (gormthumb.Limits.MaxBytes), for uploads and for making thumbnails.
+	maxImageBytes = 20 << 20
+	// maxBody bounds a request body: the image, and room for the name and
+	// the multipart framing. A larger body is refused without reading it
+	// to the end.
+	maxBody = maxImageBytes + 64<<10
+	// maxNameBytes bounds a product's name.
+	maxNameBytes = 200
+	// perPage is the number of products on a page of the list.
+	perPage = 24
+	// maxPage is the last page number accepted, so that an offset stays
+	// far from overflowing and from scanning a huge table.
+	maxPage = 100_000
+)
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
@@ -57,8 +79,29 @@ func main() {
 	}
 	defer app.close()
 	log.Printf("listening on http://%s (data in %s)", *addr, *dir)
-	srv := &http.Server{Addr: *addr, Handler: app.routes(), ReadHeaderTimeout: 10 * time.Second}
-	log.Fatal(srv.ListenAndServe())
+	log.Fatal(newServer(*addr, app.routes()).ListenAndServe())
+}
+
+// newServer returns the HTTP server of the example, with timeouts so that
+// slow or idle clients cannot hold connections (and goroutines and file
+// descriptors) for ever.
+func newServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:    addr,
+		Handler: h,
+		// The request line and headers: a client has 10 seconds.
+		ReadHeaderTimeout: 10 * time.Second,
+		// The whole request, body included: a 20 MiB upload needs about
+		// 1.4 Mbit/s to arrive in time.
+		ReadTimeout: 2 * time.Minute,
+		// Counted from the end of the request's headers: reading the
+		// body, making the thumbnail and writing the response.
+		WriteTimeout: 3 * time.Minute,
+		// A kept-alive connection with no request.
+		IdleTimeout: 2 * time.Minute,
+		// Signed URLs and cookies need far less than net/http's 1 MB.
+		MaxHeaderBytes: 64 << 10,
+	}
 }
 
 // app is the example's state: database, plugin, URLs and page template.
@@ -92,7 +135,8 @@ func newApp(dir string) (*app, error) {
 		bucket.Close()
 		return nil, err
 	}
-	a := &app{db: db, plugin: gormthumb.New(bucket), signer: signer}
+	plugin := gormthumb.New(bucket, gormthumb.WithLimits(gormthumb.Limits{MaxBytes: maxImageBytes}))
+	a := &app{db: db, plugin: plugin, signer: signer}
 	a.close = func() {
 		if s, err := db.DB(); err == nil {
 			s.Close()
@@ -108,7 +152,10 @@ func newApp(dir string) (*app, error) {
 		return nil, err
 	}
 	a.urls = a.plugin.URLs(gormthumb.URLOptions{Expiry: time.Hour})
-	a.page = template.Must(template.New("page").Funcs(a.urls.FuncMap(context.Background())).Parse(pageHTML))
+	a.page = template.Must(template.New("page").
+		Funcs(a.urls.FuncMap(context.Background())).
+		Funcs(template.FuncMap{"pageURL": pageURL}).
+		Parse(pageHTML))
 	return a, nil
 }
 
@@ -132,19 +179,58 @@ func (a *app) routes() http.Handler {
 
 // pageData is what the template shows.
 type pageData struct {
-	Products []Product
-	Message  string // a rejected upload, in words
-	Name     string // the name the user typed, kept after a rejection
+	Products []Product // the page's products, newest first
+	Page     int       // the page number, from 1
+	PrevPage int       // the previous page's number, 0 on the first
+	NextPage int       // the next page's number, 0 on the last
+	Message  string    // a rejected upload or request, in words
+	Name     string    // the name the user typed, kept after a rejection
 }
 
+// pageURL is the address of a page of the list.
+func pageURL(n int) string {
+	if n <= 1 {
+		return "/"
+	}
+	return "/?page=" + strconv.Itoa(n)
+}
+
+// list shows a page of products: ?page=N, from 1 (the newest).
 func (a *app) list(w http.ResponseWriter, r *http.Request) {
-	a.render(w, r, http.StatusOK, pageData{})
+	data := pageData{Page: 1}
+	if s := r.URL.Query().Get("page"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxPage {
+			http.Error(w, "no such page", http.StatusBadRequest)
+			return
+		}
+		data.Page = n
+	}
+	a.render(w, r, http.StatusOK, data)
 }
 
+// render shows data's page of the list (the first if unset) with status.
+// A page past the end is a 404 that links back.
 func (a *app) render(w http.ResponseWriter, r *http.Request, status int, data pageData) {
-	if err := a.db.WithContext(r.Context()).Order("id DESC").Find(&data.Products).Error; err != nil {
+	data.Page = max(data.Page, 1)
+	// One row more than a page says whether there is a next page.
+	err := a.db.WithContext(r.Context()).Order("id DESC").
+		Offset((data.Page - 1) * perPage).Limit(perPage + 1).Find(&data.Products).Error
+	if err != nil {
 		http.Error(w, "database error", http.StatusInternalServerError)
 		return
+	}
+	if len(data.Products) > perPage {
+		data.Products = data.Products[:perPage]
+		data.NextPage = data.Page + 1
+	}
+	if data.Page > 1 {
+		data.PrevPage = data.Page - 1
+		if len(data.Products) == 0 && data.Message == "" {
+			status = http.StatusNotFound
+			data.Message = fmt.Sprintf("There is no page %d.", data.Page)
+			data.PrevPage = 1
+		}
 	}
 	var buf strings.Builder
 	if err := a.page.Execute(&buf, data); err != nil {
@@ -160,7 +246,7 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, status int, data pa
 // create turns a posted image into a Product: Upload checks the bytes are
 // an image and writes the original; Create makes the thumbnail.
 func (a *app) create(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	var name string
 	reject := func(status int, msg string) {
 		a.render(w, r, status, pageData{Message: msg, Name: name})
@@ -168,13 +254,25 @@ func (a *app) create(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseMultipartForm(1 << 20); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			reject(http.StatusRequestEntityTooLarge, fmt.Sprintf("The upload is larger than %d MiB.", maxUpload>>20))
+			reject(http.StatusRequestEntityTooLarge, fmt.Sprintf("The upload is larger than %d MiB.", maxImageBytes>>20))
 			return
 		}
 		reject(http.StatusBadRequest, "The form could not be read. Please try again.")
 		return
 	}
 	name = strings.TrimSpace(r.FormValue("name"))
+	// Checked before anything is written.
+	if !utf8.ValidString(name) {
+		name = strings.ToValidUTF8(name, "\uFFFD")
+		reject(http.StatusBadRequest, "The name is not valid text.")
+		return
+	}
+	if len(name) > maxNameBytes {
+		n := len(name)
+		name = cut(name, maxNameBytes) // shown again in the form, to edit
+		reject(http.StatusBadRequest, fmt.Sprintf("The name is too long: %d bytes, at most %d.", n, maxNameBytes))
+		return
+	}
 	file, header, err := r.FormFile("image")
 	if err != nil {
 		reject(http.StatusBadRequest, "Choose an image file to upload.")
@@ -183,6 +281,7 @@ func (a *app) create(w http.ResponseWriter, r *http.Request) {
 	defer file.Close()
 	if name == "" {
 		name = strings.TrimSuffix(header.Filename, filepath.Ext(header.Filename))
+		name = cut(strings.ToValidUTF8(name, ""), maxNameBytes)
 	}
 	ctx := r.Context()
 	p := Product{Name: name}
@@ -197,6 +296,17 @@ func (a *app) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// cut returns s cut to at most n bytes, on a character boundary.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // uploadMessage says in words why an upload was refused.
@@ -228,6 +338,7 @@ ul { list-style: none; padding: 0; display: grid; grid-template-columns: repeat(
 li { background: #fff; border: 1px solid #ddd; border-radius: 8px; padding: 10px; text-align: center; }
 li img { display: block; margin: 0 auto .5rem; background: #eee; }
 .size { color: #777; font-size: .85rem; }
+nav.pages { display: flex; gap: 1rem; justify-content: center; align-items: center; margin: 1.5rem 0; }
 </style>
 </head>
 <body>
@@ -235,7 +346,7 @@ li img { display: block; margin: 0 auto .5rem; background: #eee; }
 <p class="lead">Upload a picture: it becomes a product, and its thumbnail is made as it is saved.</p>
 {{if .Message}}<div class="error" role="alert">{{.Message}}</div>{{end}}
 <form method="post" action="/products" enctype="multipart/form-data">
-  <label>Name <input name="name" value="{{.Name}}"></label>
+  <label>Name <input name="name" value="{{.Name}}" maxlength="200"></label>
   <input type="file" name="image" accept="image/*" required>
   <button type="submit">Add product</button>
 </form>
@@ -245,7 +356,12 @@ li img { display: block; margin: 0 auto .5rem; background: #eee; }
   <strong>{{.Name}}</strong>
   {{with image .CoverThumb}}<div class="size">{{.Width}}×{{.Height}} thumbnail</div>{{end}}
 </li>
-{{end}}</ul>{{else}}<p>No products yet.</p>{{end}}
+{{end}}</ul>{{else}}{{if eq .Page 1}}<p>No products yet.</p>{{end}}{{end}}
+{{if or .PrevPage .NextPage}}<nav class="pages">
+  {{with .PrevPage}}<a rel="prev" href="{{pageURL .}}">← Newer</a>{{end}}
+  <span>Page {{.Page}}</span>
+  {{with .NextPage}}<a rel="next" href="{{pageURL .}}">Older →</a>{{end}}
+</nav>{{end}}
 </body>
 </html>
 `
