@@ -118,12 +118,23 @@ func (p *Plugin) relay(ctx context.Context, db *gorm.DB, after time.Duration) (i
 	}
 	n := 0
 	for _, o := range rows {
+		// Claim the row first (compare-and-set on relayed_at), so that of
+		// several workers' relays only one publishes it again.
+		now := p.now()
+		claim := db.WithContext(ctx).Session(&gorm.Session{NewDB: true}).Model(&outboxRow{}).
+			Where("id = ?", o.ID).
+			Where(clause.Or(clause.Eq{Column: clause.Column{Name: "relayed_at"}, Value: nil}, clause.Lt{Column: clause.Column{Name: "relayed_at"}, Value: cutoff})).
+			Update("relayed_at", &now)
+		if claim.Error != nil {
+			return n, claim.Error
+		}
+		if claim.RowsAffected == 0 {
+			continue // done, or claimed by another relay
+		}
 		body, _ := json.Marshal(workMessage{Table: o.Tbl, Key: o.RowKey, Outbox: o.ID})
 		if err := p.queue.Send(ctx, &pubsub.Message{Body: body}); err != nil {
 			return n, err
 		}
-		now := p.now()
-		db.WithContext(ctx).Session(&gorm.Session{NewDB: true}).Model(&outboxRow{}).Where("id = ?", o.ID).Update("relayed_at", &now)
 		n++
 	}
 	return n, nil

@@ -3,6 +3,7 @@
 //
 //	gormthumb regenerate -db DSN -bucket URL -table products -thumb 'CoverThumb=110x150,source=Cover' [-j 4] [-batch 100] [-after KEY] [-dry-run] [-force]
 //	gormthumb sweep      -db DSN -bucket URL -table products -thumb 'CoverThumb=110x150,source=Cover' [-min-age 1h] [-dry-run]
+//	gormthumb worker     -db DSN -bucket URL -queue URL -topic URL -table products -thumb 'CoverThumb=110x150,source=Cover,async' [-j 4]
 //
 // regenerate (re)makes the thumbnails of existing rows after a thumb tag was
 // added or changed: it walks the table in primary-key batches with -j rows
@@ -11,6 +12,8 @@
 // and failed rows with the failing keys. Interrupted (Ctrl-C), it prints
 // the -after value that resumes it. sweep deletes thumbnail blobs that no
 // row references; list every table whose thumbnails share the bucket.
+// worker makes the thumbnails of async thumb fields that the application's
+// saves publish to a queue (gormthumb.WithQueue; see worker.go).
 //
 // The database comes from -db or $GORMTHUMB_DSN: "sqlite:path/to/file.db",
 // "postgres://user@host/db" or "host=... dbname=...", "user:pass@tcp(host:3306)/db"
@@ -34,6 +37,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gormthumb/gormthumb"
@@ -48,7 +52,7 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -57,7 +61,8 @@ func main() {
 const usage = `usage:
   gormthumb regenerate -db DSN -bucket URL -table T -thumb 'Field=WxH,source=Field' [flags]
   gormthumb sweep      -db DSN -bucket URL -table T -thumb 'Field=WxH,source=Field' [flags]
-run "gormthumb regenerate -h" or "gormthumb sweep -h" for the flags`
+  gormthumb worker     -db DSN -bucket URL -queue URL -topic URL -table T -thumb 'Field=WxH,source=Field,async' [flags]
+run "gormthumb regenerate -h" (sweep, worker) for the flags`
 
 // Exit codes.
 const (
@@ -101,6 +106,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runRegenerate(ctx, args[1:], stdout, stderr)
 	case "sweep":
 		return runSweep(ctx, args[1:], stdout, stderr)
+	case "worker":
+		return runWorker(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return exitOK
@@ -118,7 +125,7 @@ type opened struct {
 }
 
 // open opens the bucket and the database and builds the models.
-func (c *common) open(ctx context.Context) (*opened, error) {
+func (c *common) open(ctx context.Context, opts ...gormthumb.Option) (*opened, error) {
 	bucket, err := gormthumb.OpenBucket(ctx, c.bucket)
 	if err != nil {
 		return nil, err
@@ -132,7 +139,7 @@ func (c *common) open(ctx context.Context) (*opened, error) {
 		bucket.Close()
 		return nil, err
 	}
-	o := &opened{db: db, plugin: gormthumb.New(bucket)}
+	o := &opened{db: db, plugin: gormthumb.New(bucket, opts...)}
 	o.close = func() {
 		if sqlDB, err := db.DB(); err == nil {
 			sqlDB.Close()
