@@ -30,6 +30,8 @@ import (
 	"github.com/gormthumb/gormthumb/internal/testphoto"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/memblob"
+	"gocloud.dev/pubsub"
+	"gocloud.dev/pubsub/mempubsub"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -475,4 +477,70 @@ func BenchmarkMemoryBudget(b *testing.B) {
 			b.ReportMetric(float64(peak)/(1<<20), "peak-MB")
 		})
 	}
+}
+
+// BenchmarkAsyncSave: a Save that changes the source of a row whose
+// thumbnail is async (the save stores the source, records the work in the
+// outbox and publishes one message after the commit; it reads no image,
+// so the source's size does not matter) against a Save of the same row of
+// a model without thumb tags followed by one publish of the same message
+// to the same topic, interleaved in one run. x-plain-publish is the ratio
+// of the medians.
+func BenchmarkAsyncSave(b *testing.B) {
+	const savesPerOp = 100
+	topic := mempubsub.NewTopic()
+	defer topic.Shutdown(context.Background())
+	sub := mempubsub.NewSubscription(topic, time.Minute) // keeps the messages, as a queue would
+	defer sub.Shutdown(context.Background())
+	bucket := memblob.OpenBucket(nil)
+	defer bucket.Close()
+	db := benchDB(b, bucket, WithQueue(topic))
+	if err := db.AutoMigrate(&benchAsync{}); err != nil {
+		b.Fatal(err)
+	}
+	src := testphoto.Sources12MP()[0].Data
+	benchPut(b, bucket, "src/a.jpg", src)
+	benchPut(b, bucket, "src/b.jpg", src)
+	a := benchAsync{Cover: ImageField{Key: "src/a.jpg"}}
+	q := benchPlain{Cover: ImageField{Key: "src/a.jpg"}}
+	if err := db.Create(&a).Error; err != nil {
+		b.Fatal(err)
+	}
+	if err := db.Create(&q).Error; err != nil {
+		b.Fatal(err)
+	}
+	keys := []ImageField{{Key: "src/a.jpg"}, {Key: "src/b.jpg"}}
+	ctx := context.Background()
+	var async, plain []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N*savesPerOp; i++ {
+		a.Cover, q.Cover = keys[i%2], keys[i%2]
+		t0 := time.Now()
+		if err := db.Save(&a).Error; err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if err := db.Save(&q).Error; err != nil {
+			b.Fatal(err)
+		}
+		if err := topic.Send(ctx, &pubsub.Message{Body: []byte(`{"t":"bench_plains","k":"1","o":1}`)}); err != nil {
+			b.Fatal(err)
+		}
+		t2 := time.Now()
+		async = append(async, t1.Sub(t0))
+		plain = append(plain, t2.Sub(t1))
+	}
+	slices.Sort(async)
+	slices.Sort(plain)
+	b.ReportMetric(float64(async[len(async)/2].Microseconds()), "async-save-µs")
+	b.ReportMetric(float64(plain[len(plain)/2].Microseconds()), "plain-save+publish-µs")
+	b.ReportMetric(float64(async[len(async)/2])/float64(plain[len(plain)/2]), "x-plain-publish")
+}
+
+// benchAsync is benchProduct with its thumbnail made in the background.
+type benchAsync struct {
+	ID         uint
+	Name       string
+	Cover      ImageField
+	CoverThumb ImageField `thumb:"110x150,source=Cover,async"`
 }

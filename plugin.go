@@ -25,6 +25,8 @@ type Plugin struct {
 	memoryLimit     int64               // WithMemoryLimit; <= 0: none
 	memory          *semaphore.Weighted // decoded bytes in flight, plugin-wide
 	queue           *pubsub.Topic       // WithQueue: where async thumbnails' work goes
+	publisherOnce   sync.Once
+	publishing      chan outboxRow // to the publisher goroutine (queue.go)
 	now             func() time.Time
 	schemas         sync.Map      // schema cache for Upload
 	specs           sync.Map      // *schema.Schema -> specResult

@@ -35,7 +35,7 @@ type outboxRow struct {
 	Tbl       string `gorm:"column:tbl;size:128;not null"`
 	RowKey    string `gorm:"size:255;not null"`
 	CreatedAt time.Time
-	RelayedAt *time.Time `gorm:"index"`
+	RelayedAt *time.Time // last published again by a relay (no index: the table stays small)
 }
 
 // TableName implements schema.Tabler.
@@ -80,8 +80,8 @@ func (p *Plugin) enqueue(db *gorm.DB, st *stmtState, r row) error {
 	if r.pk == "" {
 		return nil // no key to find the row by (a Create from maps): Regenerate makes it
 	}
-	o := outboxRow{Tbl: db.Statement.Table, RowKey: r.pk}
-	if err := inner(db).Create(&o).Error; err != nil {
+	o := outboxRow{Tbl: db.Statement.Table, RowKey: r.pk, CreatedAt: p.now()}
+	if err := insertOutbox(db, &o); err != nil {
 		return &Error{Model: st.spec.name, Err: fmt.Errorf("%w: recording background work: %w", ErrStorage, err)}
 	}
 	st.mu.Lock()
@@ -90,16 +90,49 @@ func (p *Plugin) enqueue(db *gorm.DB, st *stmtState, r row) error {
 	return nil
 }
 
-// publish sends one message per outbox row. A failure is left to the
-// relay: the outbox row stays until a worker has done its work.
-func (p *Plugin) publish(ctx context.Context, rows []outboxRow) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.deleteTimeout)
-	defer cancel()
+// insertOutbox writes o in the statement's transaction and sets its id: one
+// plain INSERT on the statement's connection (RETURNING where the database
+// has it, else the driver's last insert id), not a whole GORM create chain,
+// on this path that every save with background work takes.
+func insertOutbox(db *gorm.DB, o *outboxRow) error {
+	const insert = "INSERT INTO gormthumb_outbox (tbl, row_key, created_at) VALUES (?, ?, ?)"
+	ctx, pool := db.Statement.Context, db.Statement.ConnPool
+	if db.Dialector.Name() == "postgres" {
+		return pool.QueryRowContext(ctx, "INSERT INTO gormthumb_outbox (tbl, row_key, created_at) VALUES ($1, $2, $3) RETURNING id", o.Tbl, o.RowKey, o.CreatedAt).Scan(&o.ID)
+	}
+	res, err := pool.ExecContext(ctx, insert, o.Tbl, o.RowKey, o.CreatedAt)
+	if err != nil {
+		return err
+	}
+	id, err := res.LastInsertId()
+	o.ID = uint64(id)
+	return err
+}
+
+// publish hands the messages of outbox rows to the plugin's publisher,
+// which sends them in the background, so a save does not wait for the
+// broker. If the publisher is behind (its buffer full) or a send fails,
+// the outbox row stays and a worker's relay publishes it later.
+func (p *Plugin) publish(rows []outboxRow) {
+	p.publisherOnce.Do(func() {
+		p.publishing = make(chan outboxRow, 4096)
+		go p.publisher()
+	})
 	for _, o := range rows {
-		body, _ := json.Marshal(workMessage{Table: o.Tbl, Key: o.RowKey, Outbox: o.ID})
-		if err := p.queue.Send(ctx, &pubsub.Message{Body: body}); err != nil {
-			return
+		select {
+		case p.publishing <- o:
+		default: // behind: the relay will do it
 		}
+	}
+}
+
+// publisher sends what publish hands it, for the life of the process.
+func (p *Plugin) publisher() {
+	for o := range p.publishing {
+		body, _ := json.Marshal(workMessage{Table: o.Tbl, Key: o.RowKey, Outbox: o.ID})
+		ctx, cancel := context.WithTimeout(context.Background(), p.deleteTimeout)
+		p.queue.Send(ctx, &pubsub.Message{Body: body})
+		cancel()
 	}
 }
 

@@ -188,7 +188,7 @@ func (p *Plugin) parallel(n int, fn func(i int)) {
 func (p *Plugin) prepare(db *gorm.DB, st *stmtState, srcOf func(i int, g *sourceGroup) (string, bool), oldOf func(i int, g *sourceGroup) []string) {
 	ctx, table := db.Statement.Context, db.Statement.Table
 	var todo []*made
-	olds := map[*made][]string{}
+	var olds [][]string // per todo
 	for i := range st.rows {
 		for _, g := range st.written {
 			src, known := srcOf(i, g)
@@ -196,15 +196,13 @@ func (p *Plugin) prepare(db *gorm.DB, st *stmtState, srcOf func(i int, g *source
 				st.stale = true
 				continue
 			}
-			m := &made{row: i, group: g, src: src}
-			todo = append(todo, m)
-			olds[m] = oldOf(i, g)
+			todo = append(todo, &made{row: i, group: g, src: src})
+			olds = append(olds, oldOf(i, g))
 		}
 	}
 	errs := make([]error, len(todo))
 	p.parallel(len(todo), func(k int) {
-		m := todo[k]
-		old := olds[m]
+		m, old := todo[k], olds[k]
 		version, need, err := p.plan(ctx, table, st.rows[m.row].pk, m.group, m.src, old)
 		if err != nil {
 			errs[k] = &Error{Model: st.spec.name, Field: m.group.thumbs[0].field.Name, Key: m.src, Err: err}
@@ -218,10 +216,10 @@ func (p *Plugin) prepare(db *gorm.DB, st *stmtState, srcOf func(i int, g *source
 		db.AddError(err)
 		return
 	}
-	for _, m := range todo {
+	for n, m := range todo {
 		for i, k := range m.keys {
-			async := m.src != "" && m.group.thumbs[i].async && !thumbUpToDate(olds[m][i], table, st.rows[m.row].pk, m.group.thumbs[i], m.src, m.version)
-			st.stale = st.stale || k != "" || async || (m.src == "" && olds[m][i] != "")
+			async := m.src != "" && m.group.thumbs[i].async && !thumbUpToDate(olds[n][i], table, st.rows[m.row].pk, m.group.thumbs[i], m.src, m.version)
+			st.stale = st.stale || k != "" || async || (m.src == "" && olds[n][i] != "")
 		}
 		st.made = append(st.made, *m)
 	}
@@ -336,7 +334,7 @@ const (
 // and superseded for settle.
 func (p *Plugin) apply(db *gorm.DB, st *stmtState, j *job, mode storeMode) error {
 	ctx := db.Statement.Context
-	cols := map[string]any{}
+	var cols map[string]any
 	for i, t := range j.group.thumbs {
 		newKey, old := j.newKey[i], j.old[i]
 		if keyOf(ctx, t.field, j.row.value) != newKey {
@@ -345,6 +343,9 @@ func (p *Plugin) apply(db *gorm.DB, st *stmtState, j *job, mode storeMode) error
 			}
 		}
 		if mode == storeAll || (mode == storeChanged && old != newKey) {
+			if cols == nil {
+				cols = map[string]any{}
+			}
 			cols[t.field.DBName] = ImageField{Key: newKey}
 		}
 	}

@@ -136,7 +136,7 @@ func (p *Plugin) settle(db *gorm.DB) {
 		// Unknown outcomes publish too: a worker that reads the row before
 		// the caller's commit finds nothing to do, and the outbox row,
 		// committed, is published again by the relay.
-		p.publish(db.Statement.Context, st.outbox)
+		p.publish(st.outbox)
 	}
 	if out == committed && st.doomed != nil && len(st.doomed.originals) > 0 {
 		p.deleteOriginalKeys(db, st.spec, st.doomed.originals)
@@ -169,6 +169,9 @@ func (st *stmtState) noteCreated(key string) {
 // noteStored records that a row now references key (one the statement
 // created), and that old, if any, is superseded.
 func (st *stmtState) noteStored(key, old string) {
+	if key == old {
+		return // nothing changed
+	}
 	st.mu.Lock()
 	if key != "" {
 		if st.stored == nil {
