@@ -54,7 +54,7 @@ func uniq() string {
 	return hex.EncodeToString(b[:])
 }
 
-func natsBroker(t *testing.T) broker {
+func natsBroker(t testing.TB) broker {
 	u := os.Getenv("GORMTHUMB_TEST_NATS_URL")
 	if u == "" {
 		t.Skip("NATS not tested: set GORMTHUMB_TEST_NATS_URL (e.g. nats://127.0.0.1:4222)")
@@ -64,7 +64,7 @@ func natsBroker(t *testing.T) broker {
 		sub: "nats://" + subject + "?queue=workers", cleanup: func() {}, atMostOnce: true}
 }
 
-func rabbitBroker(t *testing.T) broker {
+func rabbitBroker(t testing.TB) broker {
 	u := os.Getenv("GORMTHUMB_TEST_RABBIT_URL")
 	if u == "" {
 		t.Skip("RabbitMQ not tested: set GORMTHUMB_TEST_RABBIT_URL (e.g. amqp://guest:guest@127.0.0.1:5672/)")
@@ -165,7 +165,7 @@ func (w *workerProc) lines() []string {
 // dangles, Sweep finds no orphan beyond what it then removes, and each
 // row's failing final source is reported exactly once.
 func TestStorm(t *testing.T) {
-	for name, open := range map[string]func(*testing.T) broker{"nats": natsBroker, "rabbitmq": rabbitBroker} {
+	for name, open := range map[string]func(testing.TB) broker{"nats": natsBroker, "rabbitmq": rabbitBroker} {
 		t.Run(name, func(t *testing.T) {
 			b := open(t)
 			defer b.cleanup()
