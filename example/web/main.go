@@ -37,6 +37,8 @@ import (
 
 	"github.com/gormthumb/gormthumb"
 	"gocloud.dev/blob/fileblob"
+	"gocloud.dev/pubsub"
+	_ "gocloud.dev/pubsub/mempubsub" // mem:// queues
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -50,6 +52,19 @@ type Product struct {
 	Cover      gormthumb.ImageField `upload:"images/cover/%Y/%m/%d"`
 	CoverThumb gormthumb.ImageField `thumb:"220x220,source=Cover"`
 }
+
+// QueuedProduct is Product with its thumbnail made in the background (the
+// example's -queue mode): the same table, the thumb tag marked async.
+type QueuedProduct struct {
+	ID         uint
+	Name       string
+	CreatedAt  time.Time
+	Cover      gormthumb.ImageField `upload:"images/cover/%Y/%m/%d"`
+	CoverThumb gormthumb.ImageField `thumb:"220x220,source=Cover,async"`
+}
+
+// TableName implements schema.Tabler: Product's table.
+func (QueuedProduct) TableName() string { return "products" }
 
 // Bounds on what a request may ask.
 const (
@@ -72,8 +87,9 @@ const (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
 	dir := flag.String("dir", "gormthumb-web", "directory for the sqlite file, the bucket folder and the URL signing key")
+	queue := flag.String("queue", "", "make thumbnails in the background: a gocloud.dev/pubsub URL (mem://thumbs runs the queue and a worker in this process)")
 	flag.Parse()
-	app, err := newApp(*dir)
+	app, err := newApp(*dir, *queue)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -111,11 +127,14 @@ type app struct {
 	urls   *gormthumb.URLs
 	signer *fileblob.URLSignerHMAC
 	page   *template.Template
+	queued bool // thumbnails are made in the background (-queue)
 	close  func()
 }
 
-// newApp opens (creating if needed) the sqlite file and bucket folder in dir.
-func newApp(dir string) (*app, error) {
+// newApp opens (creating if needed) the sqlite file and bucket folder in
+// dir. With a queue URL, thumbnails are made in the background: saves
+// publish their work there and a worker in this process makes them.
+func newApp(dir, queue string) (*app, error) {
 	media := filepath.Join(dir, "media")
 	if err := os.MkdirAll(media, 0o755); err != nil {
 		return nil, err
@@ -135,9 +154,28 @@ func newApp(dir string) (*app, error) {
 		bucket.Close()
 		return nil, err
 	}
-	plugin := gormthumb.New(bucket, gormthumb.WithLimits(gormthumb.Limits{MaxBytes: maxImageBytes}))
-	a := &app{db: db, plugin: plugin, signer: signer}
+	opts := []gormthumb.Option{gormthumb.WithLimits(gormthumb.Limits{MaxBytes: maxImageBytes})}
+	var topic *pubsub.Topic
+	var sub *pubsub.Subscription
+	if queue != "" {
+		if topic, err = pubsub.OpenTopic(context.Background(), queue); err == nil {
+			sub, err = pubsub.OpenSubscription(context.Background(), queue)
+		}
+		if err != nil {
+			bucket.Close()
+			return nil, err
+		}
+		opts = append(opts, gormthumb.WithQueue(topic))
+	}
+	plugin := gormthumb.New(bucket, opts...)
+	a := &app{db: db, plugin: plugin, signer: signer, queued: queue != ""}
+	stopWorker := func() {}
 	a.close = func() {
+		stopWorker()
+		if sub != nil {
+			sub.Shutdown(context.Background())
+			topic.Shutdown(context.Background())
+		}
 		if s, err := db.DB(); err == nil {
 			s.Close()
 		}
@@ -150,6 +188,21 @@ func newApp(dir string) (*app, error) {
 	if err := db.AutoMigrate(&Product{}); err != nil {
 		a.close()
 		return nil, err
+	}
+	if a.queued {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			err := plugin.Work(ctx, db, sub, gormthumb.WorkOptions{
+				Models:    []any{&QueuedProduct{}},
+				OnFailure: func(f gormthumb.WorkFailure) { log.Printf("thumbnail of product %s: %v", f.Key, f.Err) },
+			})
+			if err != nil {
+				log.Printf("worker: %v", err)
+			}
+		}()
+		stopWorker = func() { cancel(); <-done }
 	}
 	a.urls = a.plugin.URLs(gormthumb.URLOptions{Expiry: time.Hour})
 	a.page = template.Must(template.New("page").
@@ -289,7 +342,11 @@ func (a *app) create(w http.ResponseWriter, r *http.Request) {
 		reject(http.StatusUnprocessableEntity, uploadMessage(header.Filename, err))
 		return
 	}
-	if err := a.db.WithContext(ctx).Create(&p).Error; err != nil {
+	var row any = &p
+	if a.queued {
+		row = &QueuedProduct{Name: p.Name, Cover: p.Cover} // the worker makes the thumbnail
+	}
+	if err := a.db.WithContext(ctx).Create(row).Error; err != nil {
 		// The row was not saved: the original is ours to remove.
 		a.plugin.Bucket().Delete(context.WithoutCancel(ctx), p.Cover.Key)
 		reject(http.StatusUnprocessableEntity, uploadMessage(header.Filename, err))
@@ -338,6 +395,8 @@ ul { list-style: none; padding: 0; display: grid; grid-template-columns: repeat(
 li { background: #fff; border: 1px solid #ddd; border-radius: 8px; padding: 10px; text-align: center; }
 li img { display: block; margin: 0 auto .5rem; background: #eee; }
 .size { color: #777; font-size: .85rem; }
+.pending { width: 220px; height: 165px; margin: 0 auto .5rem; display: flex; align-items: center; justify-content: center; background: linear-gradient(110deg, #ececec 40%, #f7f7f7 50%, #ececec 60%) 0 0 / 200% 100%; color: #888; font-size: .85rem; border-radius: 4px; animation: shimmer 1.4s linear infinite; }
+@keyframes shimmer { to { background-position: -200% 0; } }
 nav.pages { display: flex; gap: 1rem; justify-content: center; align-items: center; margin: 1.5rem 0; }
 </style>
 </head>
@@ -352,9 +411,10 @@ nav.pages { display: flex; gap: 1rem; justify-content: center; align-items: cent
 </form>
 {{with .Products}}<ul>
 {{range .}}{{$p := .}}<li>
-  {{with image .CoverThumb}}<img src="{{.URL}}" width="{{.Width}}" height="{{.Height}}" alt="{{$p.Name}}">{{end}}
+  {{if not .CoverThumb.IsZero}}{{with image .CoverThumb}}<img src="{{.URL}}" width="{{.Width}}" height="{{.Height}}" alt="{{$p.Name}}">{{end}}
+  {{else if not .Cover.IsZero}}<div class="pending" role="img" aria-label="{{$p.Name}}: thumbnail on its way">thumbnail on its way…</div>{{end}}
   <strong>{{.Name}}</strong>
-  {{with image .CoverThumb}}<div class="size">{{.Width}}×{{.Height}} thumbnail</div>{{end}}
+  {{if not .CoverThumb.IsZero}}{{with image .CoverThumb}}<div class="size">{{.Width}}×{{.Height}} thumbnail</div>{{end}}{{end}}
 </li>
 {{end}}</ul>{{else}}{{if eq .Page 1}}<p>No products yet.</p>{{end}}{{end}}
 {{if or .PrevPage .NextPage}}<nav class="pages">

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gormthumb/gormthumb/internal/testphoto"
 )
@@ -61,7 +62,7 @@ func countFiles(t *testing.T, dir string) int {
 
 func TestWebExample(t *testing.T) {
 	dir := t.TempDir()
-	a, err := newApp(dir)
+	a, err := newApp(dir, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +164,7 @@ func TestWebExample(t *testing.T) {
 func newTestApp(t *testing.T) (*app, *httptest.Server, string) {
 	t.Helper()
 	dir := t.TempDir()
-	a, err := newApp(dir)
+	a, err := newApp(dir, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,6 +345,55 @@ func TestWebPagination(t *testing.T) {
 	for _, bad := range []string{"0", "-1", "two", "1e3", "99999999999999999999"} {
 		if resp, _ := getPage(t, client, srv.URL+"/?page="+bad); resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("?page=%s: %d, want 400", bad, resp.StatusCode)
+		}
+	}
+}
+
+// With -queue, a new product shows a placeholder until the in-process
+// worker has made its thumbnail, then the thumbnail.
+func TestWebExampleQueued(t *testing.T) {
+	dir := t.TempDir()
+	a, err := newApp(dir, "mem://web-example-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	srv := httptest.NewServer(a.routes())
+	defer srv.Close()
+	client := srv.Client()
+	// A row whose thumbnail is pending (written behind the plugin's back,
+	// so no worker will make it) shows the placeholder.
+	if err := a.db.Exec("INSERT INTO products (name, cover, created_at) VALUES (?, ?, ?)", "pending", "images/x.jpg", time.Now()).Error; err != nil {
+		t.Fatal(err)
+	}
+	resp, err := client.Get(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(page), "thumbnail on its way") || imgRE.Match(page) {
+		t.Fatalf("a pending thumbnail's page:\n%s", page)
+	}
+	// An upload: the in-process worker makes its thumbnail.
+	if resp, _ := post(t, client, srv.URL, "lamp", "lamp.jpg", photo(t)); resp.StatusCode != 200 {
+		t.Fatalf("upload: status %d", resp.StatusCode)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		resp, err := client.Get(srv.URL + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if m := imgRE.FindStringSubmatch(string(body)); m != nil {
+			if m[2] != "220" || m[3] != "165" || m[4] != "lamp" {
+				t.Fatalf("thumbnail %v, page:\n%s", m, body)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the thumbnail never came:\n%s", body)
 		}
 	}
 }
