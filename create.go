@@ -38,13 +38,10 @@ func (p *Plugin) prepareCreate(db *gorm.DB) {
 		// copy of another row would share its blobs); an upsert keeps the
 		// value's keys if they are up to date, and learns what the row
 		// really holds inside the transaction.
-		old := make([]string, len(g.thumbs))
 		if upsert {
-			for k, t := range g.thumbs {
-				old[k] = keyOf(ctx, t.field, st.rows[i].value)
-			}
+			return g.slotsOf(ctx, st.rows[i].value)
 		}
-		return old
+		return make([]string, g.slots())
 	})
 }
 
@@ -89,6 +86,12 @@ func (p *Plugin) beforeCreate(db *gorm.DB) {
 				return
 			}
 		}
+		if h := j.group.placeholder; h != nil {
+			if err := setString(ctx, h, j.row.value, j.newKey[len(j.group.thumbs)]); err != nil {
+				db.AddError(err)
+				return
+			}
+		}
 	}
 }
 
@@ -100,7 +103,7 @@ func (p *Plugin) createJobs(db *gorm.DB, st *stmtState) []*job {
 	for i, r := range st.rows {
 		for _, g := range st.written {
 			jobs = append(jobs, &job{row: r, group: g, src: keyOf(ctx, g.source, r.value),
-				old: make([]string, len(g.thumbs)), premade: st.premade(i, g)})
+				old: make([]string, g.slots()), premade: st.premade(i, g)})
 		}
 	}
 	return jobs
@@ -116,7 +119,7 @@ func (p *Plugin) afterCreate(db *gorm.DB) {
 	}
 	if maps := createMaps(db.Statement); maps != nil {
 		for _, m := range st.made {
-			for _, k := range m.keys {
+			for _, k := range m.keys[:len(m.group.thumbs)] {
 				st.noteStored(k, "")
 			}
 		}
@@ -129,14 +132,13 @@ func (p *Plugin) afterCreate(db *gorm.DB) {
 	}
 	st.rows = rowsOf(db) // the INSERT set the primary keys
 	for _, j := range p.createJobs(db, st) {
-		j.newKey = make([]string, len(j.group.thumbs))
-		for i, t := range j.group.thumbs {
-			j.newKey[i] = keyOf(db.Statement.Context, t.field, j.row.value)
+		j.newKey = j.group.slotsOf(db.Statement.Context, j.row.value)
+		for _, t := range j.group.thumbs {
 			j.enqueue = j.enqueue || (t.async && j.src != "")
 		}
 		inserted := true
-		for _, t := range j.group.thumbs {
-			inserted = inserted && insertsColumn(db.Statement, t.field.DBName)
+		for i := range j.group.slots() {
+			inserted = inserted && insertsColumn(db.Statement, j.group.slotColumn(i))
 		}
 		mode := storeNone
 		if !inserted {
@@ -178,11 +180,7 @@ func (p *Plugin) afterUpsert(db *gorm.DB, st *stmtState, oc clause.OnConflict) {
 			if !ok || stored[g.source.DBName] != src || (old != nil && !upsertWrites(oc, g.source.DBName)) {
 				continue // the row kept its own source
 			}
-			j := &job{row: r, group: g, src: src, premade: st.premade(i, g)}
-			for _, t := range g.thumbs {
-				j.old = append(j.old, old[t.field.DBName])
-			}
-			jobs = append(jobs, j)
+			jobs = append(jobs, &job{row: r, group: g, src: src, premade: st.premade(i, g), old: g.slotsFrom(old)})
 		}
 	}
 	if err := p.runJobs(db, st, jobs); err != nil {
@@ -302,7 +300,7 @@ func (p *Plugin) prepareMaps(db *gorm.DB, st *stmtState, maps []map[string]any) 
 			bad = &Error{Model: st.spec.name, Field: g.source.Name, Err: wrapf(ErrInvalidKey, "a %T is not a key", v)}
 		}
 		return src, ok
-	}, func(i int, g *sourceGroup) []string { return make([]string, len(g.thumbs)) })
+	}, func(i int, g *sourceGroup) []string { return make([]string, g.slots()) })
 	if bad != nil && db.Error == nil {
 		db.AddError(bad)
 	}
@@ -321,6 +319,14 @@ func (p *Plugin) fillMaps(st *stmtState, maps []map[string]any) {
 				}
 				delete(m, t.field.Name)
 				m[t.field.DBName] = ImageField{Key: key}
+			}
+			if h := g.placeholder; h != nil {
+				hash := ""
+				if pre != nil {
+					hash = pre.keys[len(g.thumbs)]
+				}
+				delete(m, h.Name)
+				m[h.DBName] = hash
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -140,13 +141,113 @@ type thumbField struct {
 	specKey string // spec.Key(), computed once for the thumbnail digest
 	prefix  string // from the field's `upload` tag; "" = "thumbnails/" beside the source
 	async   bool   // made in the background (Plugin.Work), not by the save
+	widths  []int  // a set (srcset): one thumbnail per width, ascending
+}
+
+// specs are the sizes a thumbnail field is made in: its spec, or for a set
+// one spec per width (fitted inside that width, no taller than
+// MaxThumbSide).
+func (t *thumbField) specs() []Spec {
+	if len(t.widths) == 0 {
+		return []Spec{t.spec}
+	}
+	out := make([]Spec, len(t.widths))
+	for i, w := range t.widths {
+		s := t.spec
+		s.Width, s.Height = w, MaxThumbSide
+		out[i] = s
+	}
+	return out
 }
 
 // sourceGroup is one source field and every thumbnail made from it: one
-// decode serves them all.
+// decode serves them all, and its placeholder.
 type sourceGroup struct {
-	source *schema.Field
-	thumbs []*thumbField
+	source      *schema.Field
+	thumbs      []*thumbField
+	placeholder *schema.Field // a `placeholder` field: the source's BlurHash, or nil
+}
+
+// A group keeps, per row, one value per slot: the key of each thumbnail,
+// in order, then its placeholder (a BlurHash), if it has one.
+
+// slots is the number of slots of g.
+func (g *sourceGroup) slots() int {
+	if g.placeholder != nil {
+		return len(g.thumbs) + 1
+	}
+	return len(g.thumbs)
+}
+
+// slotColumn is the column of slot i of g.
+func (g *sourceGroup) slotColumn(i int) string {
+	if i == len(g.thumbs) {
+		return g.placeholder.DBName
+	}
+	return g.thumbs[i].field.DBName
+}
+
+// slotsOf reads g's slots from the struct rv.
+func (g *sourceGroup) slotsOf(ctx context.Context, rv reflect.Value) []string {
+	out := make([]string, g.slots())
+	for i, t := range g.thumbs {
+		out[i] = keyOf(ctx, t.field, rv)
+	}
+	if g.placeholder != nil {
+		out[len(g.thumbs)] = stringOf(ctx, g.placeholder, rv)
+	}
+	return out
+}
+
+// slotsFrom reads g's slots from a row read as column -> key.
+func (g *sourceGroup) slotsFrom(keys map[string]string) []string {
+	out := make([]string, g.slots())
+	for i := range out {
+		out[i] = keys[g.slotColumn(i)]
+	}
+	return out
+}
+
+// asyncOnly reports whether every thumbnail of g is made in the
+// background: then so is its placeholder.
+func (g *sourceGroup) asyncOnly() bool {
+	for _, t := range g.thumbs {
+		if !t.async {
+			return false
+		}
+	}
+	return true
+}
+
+// holderWanted reports whether g's placeholder must be made for the
+// source src: when thumbnails of it are made, or when it is empty.
+func (g *sourceGroup) holderWanted(src, old string, making bool) bool {
+	return g.placeholder != nil && src != "" && (making || old == "")
+}
+
+// stringOf reads a string or *string field.
+func stringOf(ctx context.Context, f *schema.Field, rv reflect.Value) string {
+	v, _ := f.ValueOf(ctx, rv)
+	switch s := v.(type) {
+	case string:
+		return s
+	case *string:
+		if s != nil {
+			return *s
+		}
+	}
+	return ""
+}
+
+// setString sets a string or *string field.
+func setString(ctx context.Context, f *schema.Field, rv reflect.Value, s string) error {
+	if f.FieldType.Kind() == reflect.Ptr {
+		if s == "" {
+			return f.Set(ctx, rv, (*string)(nil))
+		}
+		return f.Set(ctx, rv, &s)
+	}
+	return f.Set(ctx, rv, s)
 }
 
 // modelSpec is everything the plugin knows about one model schema. It is
@@ -157,6 +258,7 @@ type modelSpec struct {
 	thumbs    []*thumbField
 	thumbCols []string          // the thumbnail columns, group by group
 	uploads   map[string]string // field name -> upload prefix
+	holders   []*schema.Field   // the placeholder fields
 }
 
 type specResult struct {
@@ -184,7 +286,30 @@ func parseModel(s *schema.Schema) (*modelSpec, error) {
 	tagErr := func(f *schema.Field, format string, args ...any) error {
 		return &Error{Model: name, Field: f.Name, Err: wrapf(ErrInvalidTag, format, args...)}
 	}
+	placeholders := map[*schema.Field]*schema.Field{} // placeholder field -> source
+	lookUp := func(f *schema.Field, srcName string) *schema.Field {
+		if src := s.LookUpFieldByBindName(f.BindNames, srcName); src != nil {
+			return src
+		}
+		return s.LookUpField(srcName)
+	}
 	for _, f := range s.Fields {
+		if tag, ok := f.Tag.Lookup("placeholder"); ok {
+			srcName, found := strings.CutPrefix(strings.TrimSpace(tag), "source=")
+			src := lookUp(f, srcName)
+			switch {
+			case !found || strings.Contains(srcName, ","):
+				return nil, tagErr(f, "placeholder tag %q: want source=Field", tag)
+			case f.IndirectFieldType.Kind() != reflect.String:
+				return nil, tagErr(f, "a placeholder field holds a BlurHash: it must be a string, not %s", f.FieldType)
+			case f.DBName == "":
+				return nil, tagErr(f, "placeholder field has no column")
+			case src == nil || !isImageField(src) || src.DBName == "":
+				return nil, tagErr(f, "placeholder source %q is not an ImageField column of %s", srcName, name)
+			}
+			placeholders[f] = src
+			continue
+		}
 		up, hasUpload := f.Tag.Lookup("upload")
 		tag, hasThumb := f.Tag.Lookup("thumb")
 		if !hasUpload && !hasThumb {
@@ -214,10 +339,7 @@ func parseModel(s *schema.Schema) (*modelSpec, error) {
 		if srcName == "" {
 			return nil, tagErr(f, "thumb tag %q has no source=Field", tag)
 		}
-		src := s.LookUpFieldByBindName(f.BindNames, srcName)
-		if src == nil {
-			src = s.LookUpField(srcName)
-		}
+		src := lookUp(f, srcName)
 		switch {
 		case src == nil:
 			return nil, tagErr(f, "source %q is not a field of %s", srcName, name)
@@ -228,7 +350,11 @@ func parseModel(s *schema.Schema) (*modelSpec, error) {
 		case src.DBName == "":
 			return nil, tagErr(f, "source %q has no column", srcName)
 		}
-		ms.thumbs = append(ms.thumbs, &thumbField{field: f, source: src, spec: spec, specKey: spec.Key(), prefix: up, async: tt.async})
+		specKey := spec.Key()
+		if len(tt.widths) > 0 {
+			specKey = fmt.Sprintf("widths=%v %s", tt.widths, specKey)
+		}
+		ms.thumbs = append(ms.thumbs, &thumbField{field: f, source: src, spec: spec, specKey: specKey, prefix: up, async: tt.async, widths: tt.widths})
 	}
 	// A thumbnail cannot be the source of another one: group after all
 	// thumbs are known.
@@ -252,9 +378,27 @@ func parseModel(s *schema.Schema) (*modelSpec, error) {
 		}
 		g.thumbs = append(g.thumbs, t)
 	}
+	for f, src := range placeholders {
+		var g *sourceGroup
+		for _, cand := range ms.groups {
+			if cand.source == src {
+				g = cand
+			}
+		}
+		switch {
+		case g == nil:
+			return nil, tagErr(f, "placeholder source %q has no thumb field: a placeholder is made with its source's thumbnails", src.Name)
+		case g.placeholder != nil:
+			return nil, tagErr(f, "source %q has two placeholder fields", src.Name)
+		}
+		g.placeholder = f
+	}
 	for _, g := range ms.groups {
 		for _, t := range g.thumbs {
 			ms.thumbCols = append(ms.thumbCols, t.field.DBName)
+		}
+		if g.placeholder != nil {
+			ms.holders = append(ms.holders, g.placeholder)
 		}
 	}
 	if len(ms.thumbs) == 0 && len(ms.uploads) == 0 {
@@ -296,7 +440,8 @@ func ParseTag(tag string) (Spec, string, error) {
 type thumbTag struct {
 	spec   Spec
 	source string
-	async  bool // made in the background, by Plugin.Work (WithQueue)
+	async  bool  // made in the background, by Plugin.Work (WithQueue)
+	widths []int // a set (srcset)
 }
 
 func parseThumbTag(tag string) (thumbTag, error) {
@@ -306,12 +451,17 @@ func parseThumbTag(tag string) (thumbTag, error) {
 	ws, hs, ok := strings.Cut(strings.ToLower(size), "x")
 	w, errW := strconv.Atoi(ws)
 	h, errH := strconv.Atoi(hs)
-	if !ok || errW != nil || errH != nil || w < 1 || h < 1 || w > MaxThumbSide || h > MaxThumbSide {
-		return t, wrapf(ErrInvalidTag, "size %q: want WxH with 1 <= W, H <= %d", size, MaxThumbSide)
-	}
 	t.spec.Width, t.spec.Height = w, h
 	seen := map[string]bool{}
-	for _, p := range parts[1:] {
+	options := parts[1:]
+	if strings.HasPrefix(size, "widths=") {
+		// A set: "widths=320|640|1280,source=...", no WxH.
+		t.spec.Width, t.spec.Height = 0, 0
+		options = parts
+	} else if !ok || errW != nil || errH != nil || w < 1 || h < 1 || w > MaxThumbSide || h > MaxThumbSide {
+		return t, wrapf(ErrInvalidTag, "size %q: want WxH with 1 <= W, H <= %d, or widths=W1|W2|...", size, MaxThumbSide)
+	}
+	for _, p := range options {
 		k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 		if k == "async" && !ok {
@@ -346,6 +496,8 @@ func parseThumbTag(tag string) (thumbTag, error) {
 			t.spec.Background, err = thumb.ParseColor(v)
 		case "async":
 			t.async, err = strconv.ParseBool(v)
+		case "widths":
+			t.widths, err = parseWidths(v)
 		default:
 			err = fmt.Errorf("unknown option %q", k)
 		}
@@ -353,7 +505,40 @@ func parseThumbTag(tag string) (thumbTag, error) {
 			return t, wrapf(ErrInvalidTag, "%v", err)
 		}
 	}
+	if set := strings.HasPrefix(size, "widths="); set != (len(t.widths) > 0) {
+		return t, wrapf(ErrInvalidTag, "widths= stands in place of WxH, first in the tag")
+	}
+	if len(t.widths) > 0 && t.spec.Fit == FitCover {
+		return t, wrapf(ErrInvalidTag, "widths= makes width-fitted sizes: fit=cover does not apply")
+	}
+	if len(t.widths) > 0 && t.spec.Upscale {
+		return t, wrapf(ErrInvalidTag, "widths= never upscales: upscale=true does not apply")
+	}
 	return t, nil
+}
+
+// maxWidths bounds the members of a set.
+const maxWidths = 12
+
+// parseWidths reads "320|640|1280": distinct widths, 1..MaxThumbSide,
+// returned ascending.
+func parseWidths(v string) ([]int, error) {
+	var out []int
+	for _, p := range strings.Split(v, "|") {
+		w, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil || w < 1 || w > MaxThumbSide {
+			return nil, fmt.Errorf("widths %q: want W1|W2|... with 1 <= W <= %d", v, MaxThumbSide)
+		}
+		if slices.Contains(out, w) {
+			return nil, fmt.Errorf("widths %q: %d given twice", v, w)
+		}
+		out = append(out, w)
+	}
+	if len(out) > maxWidths {
+		return nil, fmt.Errorf("widths %q: at most %d", v, maxWidths)
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // MaxThumbSide is the largest width or height a thumb tag may ask for.

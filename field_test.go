@@ -88,13 +88,15 @@ func TestTagOptions(t *testing.T) {
 }
 
 func TestTagOptionValidation(t *testing.T) {
-	for _, good := range []string{"10x10,format=webp", "10x10,format=jpg,quality=1", "10x10,fit=cover,anchor=bottomright", "10x10,quality=100,upscale=true"} {
+	for _, good := range []string{"10x10,format=webp", "10x10,format=jpg,quality=1", "10x10,fit=cover,anchor=bottomright", "10x10,quality=100,upscale=true",
+		"widths=320|640|1280,source=Cover", "widths=1280|320,format=webp,quality=70", "10x10,async", "10x10,async=false"} {
 		if _, _, err := ParseTag(good); err != nil {
 			t.Errorf("%q: %v", good, err)
 		}
 	}
 	for _, bad := range []string{"10x10,format=tiff", "10x10,format=heic", "10x10,quality=0", "10x10,quality=101",
-		"10x10,fit=stretch", "10x10,anchor=middle", "10x10,background=fff"} {
+		"10x10,fit=stretch", "10x10,anchor=middle", "10x10,background=fff",
+		"widths=320|320", "widths=0|10", "widths=320,fit=cover", "widths=320,upscale=true", "10x10,widths=320", "widths=", "10x10,async=maybe"} {
 		if _, _, err := ParseTag(bad); !errors.Is(err, ErrInvalidTag) {
 			t.Errorf("%q: got %v, want ErrInvalidTag", bad, err)
 		}
@@ -169,6 +171,21 @@ type NotImageField struct {
 	Thumb string `thumb:"110x150,source=Cover"`
 }
 
+type IntPlaceholder struct {
+	ID    uint
+	Cover ImageField
+	Thumb ImageField `thumb:"110x150,source=Cover"`
+	Blur  int        `placeholder:"source=Cover"`
+}
+
+type LonelyPlaceholder struct {
+	ID    uint
+	Cover ImageField
+	Other ImageField
+	Thumb ImageField `thumb:"110x150,source=Cover"`
+	Blur  string     `placeholder:"source=Other"`
+}
+
 func TestBadTags(t *testing.T) {
 	cases := []struct {
 		model       any
@@ -181,6 +198,8 @@ func TestBadTags(t *testing.T) {
 		{&NonImageSource{}, "NonImageSource", "Thumb", "Name"},
 		{&BadOption{}, "BadOption", "Thumb", "colour"},
 		{&NotImageField{}, "NotImageField", "Thumb", "string"},
+		{&IntPlaceholder{}, "IntPlaceholder", "Blur", "must be a string"},
+		{&LonelyPlaceholder{}, "LonelyPlaceholder", "Blur", "has no thumb field"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -125,8 +125,16 @@ func sourceVersion(a *blob.Attributes) string {
 	return "etag:" + a.ETag
 }
 
-// thumbKey builds a new, never-used key for a thumbnail.
+// thumbKey builds a new, never-used key for a thumbnail of size w×h.
 func thumbKey(srcKey, prefix string, w, h int, digest string, f Format) string {
+	return setKey(srcKey, prefix, [][2]int{{w, h}}, digest, f)
+}
+
+// setKey builds a new, never-used key for a thumbnail, or for a set of
+// them (a srcset: several widths of one source): its size part lists every
+// member's size, "base.320x213,640x427.<token>.jpg", and each member's blob
+// is the key with that member's size alone (memberKeys).
+func setKey(srcKey, prefix string, sizes [][2]int, digest string, f Format) string {
 	dir := prefix
 	if dir == "" {
 		dir = path.Join(path.Dir(srcKey), "thumbnails")
@@ -138,38 +146,114 @@ func thumbKey(srcKey, prefix string, w, h int, digest string, f Format) string {
 	base = strings.TrimSuffix(base, path.Ext(base))
 	var nonce [nonceLen / 2]byte
 	rand.Read(nonce[:])
-	return fmt.Sprintf("%s/%s.%dx%d.%s%x.%s", dir, base, w, h, digest, nonce, f.Extension())
+	var sz strings.Builder
+	for i, s := range sizes {
+		if i > 0 {
+			sz.WriteByte(',')
+		}
+		fmt.Fprintf(&sz, "%dx%d", s[0], s[1])
+	}
+	return fmt.Sprintf("%s/%s.%s.%s%x.%s", dir, base, sz.String(), digest, nonce, f.Extension())
 }
 
-// parseThumbName reads the size and digest back from a thumbnail key.
-func parseThumbName(key string) (w, h int, digest string, ok bool) {
-	// base.WxH.token.ext: take the last three dot-separated parts.
-	name := path.Base(key)
+// splitThumbName splits a thumbnail key into what precedes its size part,
+// the size part ("110x83", or "320x213,640x427" for a set), and what
+// follows it (".<token>.<ext>"); ok is false for keys the plugin did not
+// make. It does not allocate.
+func splitThumbName(key string) (head, sizes, tail, token string, ok bool) {
+	// base.SIZES.token.ext: the last three dot-separated parts of the name.
+	nameStart := strings.LastIndexByte(key, '/') + 1
+	name := key[nameStart:]
 	dot := strings.LastIndexByte(name, '.')
 	if dot < 0 {
-		return 0, 0, "", false
+		return "", "", "", "", false
 	}
-	name = name[:dot]
-	dot = strings.LastIndexByte(name, '.')
-	if dot < 0 {
-		return 0, 0, "", false
+	rest := name[:dot]
+	dot2 := strings.LastIndexByte(rest, '.')
+	if dot2 < 0 {
+		return "", "", "", "", false
 	}
-	token := name[dot+1:]
-	name = name[:dot]
-	dot = strings.LastIndexByte(name, '.')
-	if dot < 0 || len(token) != digestLen+nonceLen || !isHex(token) {
-		return 0, 0, "", false
+	token = rest[dot2+1:]
+	rest = rest[:dot2]
+	dot3 := strings.LastIndexByte(rest, '.')
+	if dot3 < 0 || len(token) != digestLen+nonceLen || !isHex(token) {
+		return "", "", "", "", false
 	}
-	ws, hs, found := strings.Cut(name[dot+1:], "x")
+	return key[:nameStart+dot3+1], rest[dot3+1:], name[dot2:], token, true
+}
+
+// parseSize reads "WxH".
+func parseSize(s string) (w, h int, ok bool) {
+	ws, hs, found := strings.Cut(s, "x")
 	if !found {
-		return 0, 0, "", false
+		return 0, 0, false
 	}
 	w, errW := strconv.Atoi(ws)
 	h, errH := strconv.Atoi(hs)
-	if errW != nil || errH != nil || w <= 0 || h <= 0 {
+	return w, h, errW == nil && errH == nil && w > 0 && h > 0
+}
+
+// parseThumbName reads the size and digest back from a thumbnail key (the
+// largest member's size for a set). It does not allocate: it runs on every
+// Save.
+func parseThumbName(key string) (w, h int, digest string, ok bool) {
+	_, sizes, _, token, ok := splitThumbName(key)
+	if !ok {
+		return 0, 0, "", false
+	}
+	for sizes != "" {
+		one, more, _ := strings.Cut(sizes, ",")
+		mw, mh, ok := parseSize(one)
+		if !ok {
+			return 0, 0, "", false
+		}
+		if mw > w {
+			w, h = mw, mh
+		}
+		sizes = more
+	}
+	if w == 0 {
 		return 0, 0, "", false
 	}
 	return w, h, token[:digestLen], true
+}
+
+// thumbSizes lists the sizes of a thumbnail key's members (one for a
+// plain thumbnail), smallest first; nil for keys the plugin did not make.
+func thumbSizes(key string) [][2]int {
+	_, sizes, _, _, ok := splitThumbName(key)
+	if !ok {
+		return nil
+	}
+	var out [][2]int
+	for _, one := range strings.Split(sizes, ",") {
+		w, h, ok := parseSize(one)
+		if !ok {
+			return nil
+		}
+		out = append(out, [2]int{w, h})
+	}
+	return out
+}
+
+// memberKeys returns the blob keys behind a column's key: the key itself,
+// or, for a set, one key per member.
+func memberKeys(key string) []string {
+	head, sizes, tail, _, ok := splitThumbName(key)
+	if !ok || !strings.Contains(sizes, ",") {
+		return []string{key}
+	}
+	var out []string
+	for _, one := range strings.Split(sizes, ",") {
+		out = append(out, head+one+tail)
+	}
+	return out
+}
+
+// memberKey is the blob key of the w×h member of a set key.
+func memberKey(key string, w, h int) string {
+	head, _, tail, _, _ := splitThumbName(key)
+	return head + strconv.Itoa(w) + "x" + strconv.Itoa(h) + tail
 }
 
 func isHex(s string) bool {

@@ -63,15 +63,16 @@ func (p *Plugin) refreshOnce(ctx context.Context, db *gorm.DB, s *schema.Schema,
 		g       *sourceGroup
 		src     string
 		version string
-		old     []string
+		old     []string // per slot
 		need    []int
+		holder  bool // make the placeholder
 		keys    []string
 	}
 	var work []*groupWork
 	for _, g := range ms.groups {
 		w := &groupWork{g: g, src: keyFromDB(cur[g.source.DBName])}
-		for _, t := range g.thumbs {
-			w.old = append(w.old, keyFromDB(cur[t.field.DBName]))
+		for i := range g.slots() {
+			w.old = append(w.old, keyFromDB(cur[g.slotColumn(i)]))
 		}
 		version, need, err := p.plan(ctx, s.Table, pkStr, g, w.src, w.old)
 		if err != nil {
@@ -84,7 +85,8 @@ func (p *Plugin) refreshOnce(ctx context.Context, db *gorm.DB, s *schema.Schema,
 			}
 		}
 		w.version, w.need = version, need
-		stale := len(need) > 0
+		w.holder = g.holderWanted(w.src, slot(w.old, len(g.thumbs)), len(need) > 0)
+		stale := len(need) > 0 || w.holder
 		for _, k := range w.old {
 			stale = stale || (w.src == "" && k != "")
 		}
@@ -111,10 +113,16 @@ func (p *Plugin) refreshOnce(ctx context.Context, db *gorm.DB, s *schema.Schema,
 
 	var created []string
 	for _, w := range work {
-		keys, err := p.makeThumbs(ctx, ms, s.Table, w.g, w.src, w.version, w.need, func(k string) { created = append(created, k) })
+		keys, hash, err := p.makeThumbs(ctx, ms, s.Table, w.g, w.src, w.version, w.need, w.holder, func(k string) { created = append(created, k) })
 		if err != nil {
 			p.deleteKeys(ctx, created)
 			return false, err
+		}
+		if w.g.placeholder != nil {
+			keys = append(keys, hash)
+			if !w.holder {
+				keys[len(keys)-1] = w.old[len(keys)-1]
+			}
 		}
 		w.keys = keys
 	}
@@ -126,19 +134,27 @@ func (p *Plugin) refreshOnce(ctx context.Context, db *gorm.DB, s *schema.Schema,
 	var superseded []string
 	for _, w := range work {
 		conds = append(conds, keyIs(w.g.source.DBName, w.src))
-		for i, t := range w.g.thumbs {
-			conds = append(conds, keyIs(t.field.DBName, w.old[i]))
+		for i := range w.g.slots() {
+			col, holder := w.g.slotColumn(i), i == len(w.g.thumbs)
+			if !holder {
+				conds = append(conds, keyIs(col, w.old[i]))
+			}
 			newKey := w.old[i]
 			if w.src == "" {
 				newKey = ""
 			} else if w.keys[i] != "" {
 				newKey = w.keys[i]
 			}
-			if newKey != w.old[i] {
-				set[t.field.DBName] = ImageField{Key: newKey}
-				if w.old[i] != "" {
-					superseded = append(superseded, w.old[i])
-				}
+			if newKey == w.old[i] {
+				continue
+			}
+			if holder {
+				set[col] = newKey
+				continue
+			}
+			set[col] = ImageField{Key: newKey}
+			if w.old[i] != "" {
+				superseded = append(superseded, w.old[i])
 			}
 		}
 	}

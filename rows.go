@@ -220,13 +220,14 @@ func loadOld(db *gorm.DB, ms *modelSpec, rows []row, conflict []string, lock boo
 	return old, nil
 }
 
-// imageColumns lists the columns of every thumbnail and source field.
+// imageColumns lists the columns of every source, thumbnail and
+// placeholder field.
 func (ms *modelSpec) imageColumns() []string {
 	var cols []string
 	for _, g := range ms.groups {
 		cols = append(cols, g.source.DBName)
-		for _, t := range g.thumbs {
-			cols = append(cols, t.field.DBName)
+		for i := range g.slots() {
+			cols = append(cols, g.slotColumn(i))
 		}
 	}
 	return cols

@@ -155,7 +155,9 @@ func collectKeys(ctx context.Context, db *gorm.DB, table string, cols []string, 
 	return eachRow(q, len(cols), func(vals []any) {
 		for _, v := range vals {
 			if k := keyFromDB(v); k != "" {
-				keys[k] = true
+				for _, m := range memberKeys(k) { // every width of a set
+					keys[m] = true
+				}
 			}
 		}
 	})

@@ -25,7 +25,7 @@ type made struct {
 	group   *sourceGroup
 	src     string
 	version string
-	keys    []string // per thumb of the group: the key made, "" where none was needed
+	keys    []string // per slot of the group: the key (or placeholder) made, "" where none was needed
 }
 
 // job is the keys of one row and source group that a statement stores.
@@ -34,8 +34,8 @@ type job struct {
 	group   *sourceGroup
 	src     string
 	version string
-	old     []string // per thumb: key in the database before the statement
-	newKey  []string // per thumb: key after
+	old     []string // per slot: key (or placeholder) in the database before the statement
+	newKey  []string // per slot: after
 	premade *made    // what prepare made for this row and group, if anything
 	enqueue bool     // an async thumbnail is out of date: Plugin.Work makes it
 	err     error
@@ -93,30 +93,40 @@ func (p *Plugin) plan(ctx context.Context, table, pk string, g *sourceGroup, src
 	return version, need, nil
 }
 
-// makeThumbs reads the source src once and writes a thumbnail for each
-// thumb of g listed in need. It returns the new keys per thumb ("" for
-// those not made); every blob it writes is recorded in created first, so
+// makeThumbs reads the source src once and writes a thumbnail (or, for a
+// set, one per width) for each thumb of g listed in need, and with
+// placeholder computes the source's BlurHash from the same decode. It
+// returns the new keys per thumb ("" for those not made) and the
+// placeholder; every blob it writes is recorded in created first, so
 // nothing it writes can be lost track of.
-func (p *Plugin) makeThumbs(ctx context.Context, ms *modelSpec, table string, g *sourceGroup, src, version string, need []int, created func(string)) ([]string, error) {
+func (p *Plugin) makeThumbs(ctx context.Context, ms *modelSpec, table string, g *sourceGroup, src, version string, need []int, placeholder bool, created func(string)) ([]string, string, error) {
 	keys := make([]string, len(g.thumbs))
-	if len(need) == 0 {
-		return keys, nil
+	if len(need) == 0 && !placeholder {
+		return keys, "", nil
 	}
-	fail := func(field, key string, err error) ([]string, error) {
-		return keys, &Error{Model: ms.name, Field: field, Key: key, Err: err}
+	field := ""
+	if len(need) > 0 {
+		field = g.thumbs[need[0]].field.Name
+	} else {
+		field = g.placeholder.Name
 	}
-	first := g.thumbs[need[0]].field.Name
+	fail := func(field, key string, err error) ([]string, string, error) {
+		return keys, "", &Error{Model: ms.name, Field: field, Key: key, Err: err}
+	}
 	r, err := p.bucket.NewReader(ctx, src, nil)
 	if err != nil {
-		return fail(first, src, storageErr("read", err))
+		return fail(field, src, storageErr("read", err))
 	}
 	defer r.Close()
 	if r.Size() > p.limits.MaxBytes { // known from the read's own response: no extra call
-		return fail(first, src, wrapf(ErrTooLarge, "%d bytes is more than the limit of %d", r.Size(), p.limits.MaxBytes))
+		return fail(field, src, wrapf(ErrTooLarge, "%d bytes is more than the limit of %d", r.Size(), p.limits.MaxBytes))
 	}
-	specs := make([]Spec, len(need))
-	for k, i := range need {
-		specs[k] = g.thumbs[i].spec
+	var specs []Spec
+	for _, i := range need {
+		specs = append(specs, g.thumbs[i].specs()...)
+	}
+	if placeholder {
+		specs = append(specs, placeholderSpec)
 	}
 	// The header first: checked against the limits, and its decoded size
 	// reserved from the memory budget before any pixel is decoded.
@@ -125,11 +135,11 @@ func (p *Plugin) makeThumbs(ctx context.Context, ms *modelSpec, table string, g 
 		if !isTyped(err) {
 			err = storageErr("read", err)
 		}
-		return fail(first, src, err)
+		return fail(field, src, err)
 	}
 	release, err := p.reserve(ctx, hdr.DecodedBytes())
 	if err != nil {
-		return fail(first, src, err)
+		return fail(field, src, err)
 	}
 	out, err := p.processor.Process(ctx, body, specs, p.limits)
 	release()
@@ -137,26 +147,65 @@ func (p *Plugin) makeThumbs(ctx context.Context, ms *modelSpec, table string, g 
 		if !isTyped(err) {
 			err = storageErr("read", err)
 		}
-		return fail(first, src, err)
+		return fail(field, src, err)
 	}
 	if len(out) != len(specs) {
-		return fail(first, src, fmt.Errorf("%w: %d thumbnails for %d sizes", ErrProcessor, len(out), len(specs)))
+		return fail(field, src, fmt.Errorf("%w: %d thumbnails for %d sizes", ErrProcessor, len(out), len(specs)))
 	}
-	for k, i := range need {
+	k := 0 // index into out
+	for _, i := range need {
 		t := g.thumbs[i]
+		members := out[k : k+len(t.specs())]
+		k += len(members)
 		prefix := ""
 		if t.prefix != "" {
 			prefix = expandPrefix(t.prefix, p.now())
 		}
 		digest := thumbDigest(table, t.field.Name, src, version, t.specKey)
-		key := thumbKey(src, prefix, out[k].Width, out[k].Height, digest, out[k].Format)
-		created(key) // before the write: a write that fails half-way is cleaned up too
-		if err := writeBlob(ctx, p.bucket, key, out[k].Data, out[k].Format, src); err != nil {
-			return fail(t.field.Name, key, err)
+		if len(t.widths) == 0 {
+			key := thumbKey(src, prefix, members[0].Width, members[0].Height, digest, members[0].Format)
+			created(key) // before the write: a write that fails half-way is cleaned up too
+			if err := writeBlob(ctx, p.bucket, key, members[0].Data, members[0].Format, src); err != nil {
+				return fail(t.field.Name, key, err)
+			}
+			keys[i] = key
+			continue
+		}
+		// A set: widths past the source's come out at its width; keep one.
+		members = distinctWidths(members)
+		sizes := make([][2]int, len(members))
+		for m, th := range members {
+			sizes[m] = [2]int{th.Width, th.Height}
+		}
+		key := setKey(src, prefix, sizes, digest, members[0].Format)
+		for _, th := range members {
+			mk := memberKey(key, th.Width, th.Height)
+			created(mk)
+			if err := writeBlob(ctx, p.bucket, mk, th.Data, th.Format, src); err != nil {
+				return fail(t.field.Name, mk, err)
+			}
 		}
 		keys[i] = key
 	}
-	return keys, nil
+	hash := ""
+	if placeholder {
+		if hash, err = blurHash(out[k].Data); err != nil {
+			return fail(g.placeholder.Name, src, fmt.Errorf("%w: placeholder: %w", ErrProcessor, err))
+		}
+	}
+	return keys, hash, nil
+}
+
+// distinctWidths drops the members of a set whose width repeats an
+// earlier one's (widths past the source's all come out at its width).
+func distinctWidths(members []Thumbnail) []Thumbnail {
+	var out []Thumbnail
+	for _, th := range members {
+		if len(out) == 0 || out[len(out)-1].Width != th.Width {
+			out = append(out, th)
+		}
+	}
+	return out
 }
 
 // parallel runs fn(0..n-1) with at most p.concurrency running at once.
@@ -210,7 +259,13 @@ func (p *Plugin) prepare(db *gorm.DB, st *stmtState, srcOf func(i int, g *source
 		}
 		need = syncOnly(m.group, need) // async thumbnails are made by Plugin.Work
 		m.version = version
-		m.keys, errs[k] = p.makeThumbs(ctx, st.spec, table, m.group, m.src, version, need, st.noteCreated)
+		g := m.group
+		holder := !g.asyncOnly() && g.holderWanted(m.src, slot(old, len(g.thumbs)), len(need) > 0)
+		keys, hash, err := p.makeThumbs(ctx, st.spec, table, g, m.src, version, need, holder, st.noteCreated)
+		if g.placeholder != nil {
+			keys = append(keys, hash)
+		}
+		m.keys, errs[k] = keys, err
 	})
 	if err := firstError(errs); err != nil {
 		db.AddError(err)
@@ -218,11 +273,20 @@ func (p *Plugin) prepare(db *gorm.DB, st *stmtState, srcOf func(i int, g *source
 	}
 	for n, m := range todo {
 		for i, k := range m.keys {
-			async := m.src != "" && m.group.thumbs[i].async && !thumbUpToDate(olds[n][i], table, st.rows[m.row].pk, m.group.thumbs[i], m.src, m.version)
+			async := i < len(m.group.thumbs) && m.src != "" && m.group.thumbs[i].async &&
+				!thumbUpToDate(olds[n][i], table, st.rows[m.row].pk, m.group.thumbs[i], m.src, m.version)
 			st.stale = st.stale || k != "" || async || (m.src == "" && olds[n][i] != "")
 		}
 		st.made = append(st.made, *m)
 	}
+}
+
+// slot is old[i], or "" past its end.
+func slot(old []string, i int) string {
+	if i < len(old) {
+		return old[i]
+	}
+	return ""
 }
 
 // syncOnly filters the async thumbnails out of need.
@@ -264,9 +328,10 @@ func (p *Plugin) runJobs(db *gorm.DB, st *stmtState, jobs []*job) error {
 	ctx, table := db.Statement.Context, db.Statement.Table
 	p.parallel(len(jobs), func(k int) {
 		j := jobs[k]
-		j.newKey = make([]string, len(j.group.thumbs))
+		g := j.group
+		j.newKey = make([]string, g.slots())
 		if j.src == "" {
-			return // source cleared: every thumbnail goes too
+			return // source cleared: every thumbnail (and the placeholder) goes too
 		}
 		pre := j.premade
 		if pre != nil && pre.src != j.src {
@@ -296,9 +361,27 @@ func (p *Plugin) runJobs(db *gorm.DB, st *stmtState, jobs []*job) error {
 				need = append(need, i)
 			}
 		}
-		keys, err := p.makeThumbs(ctx, st.spec, table, j.group, j.src, j.version, need, st.noteCreated)
+		making := len(need) > 0
+		for i, t := range g.thumbs {
+			making = making || (!t.async && j.newKey[i] != j.old[i])
+		}
+		hi := len(g.thumbs) // the placeholder's slot
+		holder := false
+		switch {
+		case g.placeholder == nil:
+		case g.asyncOnly() || !g.holderWanted(j.src, j.old[hi], making):
+			j.newKey[hi] = j.old[hi]
+		case pre != nil && pre.keys[hi] != "":
+			j.newKey[hi] = pre.keys[hi]
+		default:
+			holder = true
+		}
+		keys, hash, err := p.makeThumbs(ctx, st.spec, table, g, j.src, j.version, need, holder, st.noteCreated)
 		for _, i := range need {
 			j.newKey[i] = keys[i]
+		}
+		if holder {
+			j.newKey[hi] = hash
 		}
 		j.err = err
 	})
@@ -335,19 +418,31 @@ const (
 func (p *Plugin) apply(db *gorm.DB, st *stmtState, j *job, mode storeMode) error {
 	ctx := db.Statement.Context
 	var cols map[string]any
+	store := func(i int, v any) {
+		if mode == storeAll || (mode == storeChanged && j.old[i] != j.newKey[i]) {
+			if cols == nil {
+				cols = map[string]any{}
+			}
+			cols[j.group.slotColumn(i)] = v
+		}
+	}
 	for i, t := range j.group.thumbs {
-		newKey, old := j.newKey[i], j.old[i]
+		newKey := j.newKey[i]
 		if keyOf(ctx, t.field, j.row.value) != newKey {
 			if err := setImage(ctx, t.field, j.row.value, newKey); err != nil {
 				return err
 			}
 		}
-		if mode == storeAll || (mode == storeChanged && old != newKey) {
-			if cols == nil {
-				cols = map[string]any{}
+		store(i, ImageField{Key: newKey})
+	}
+	if h := j.group.placeholder; h != nil {
+		hi := len(j.group.thumbs)
+		if stringOf(ctx, h, j.row.value) != j.newKey[hi] {
+			if err := setString(ctx, h, j.row.value, j.newKey[hi]); err != nil {
+				return err
 			}
-			cols[t.field.DBName] = ImageField{Key: newKey}
 		}
+		store(hi, j.newKey[hi])
 	}
 	if len(cols) > 0 {
 		q := inner(db).Table(db.Statement.Table).Where(clause.And(pkConds(db, j.row)...))
@@ -355,7 +450,7 @@ func (p *Plugin) apply(db *gorm.DB, st *stmtState, j *job, mode storeMode) error
 			return &Error{Model: st.spec.name, Field: j.group.thumbs[0].field.Name, Err: fmt.Errorf("%w: saving thumbnail column: %w", ErrStorage, err)}
 		}
 	}
-	for i := range j.group.thumbs {
+	for i := range j.group.thumbs { // not the placeholder: it is no blob
 		st.noteStored(j.newKey[i], j.old[i])
 	}
 	if j.enqueue {

@@ -3,6 +3,7 @@ package gormthumb
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -115,4 +116,71 @@ func TestProcessorTooFewThumbnails(t *testing.T) {
 		}
 		e.wantKeys("short/a.jpg")
 	}, WithProcessor(shortProcessor{}))
+}
+
+// A set of widths (srcset) is one column whose key lists its members; all
+// come from one decode, none is wider than the source, and the lifecycle
+// (supersede, delete, Sweep, Regenerate) covers every member.
+func TestSetOfWidths(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		e.migrate(&Gallery{})
+		g := Gallery{Photo: e.put("s/a.jpg", jpegBytes(t, 1000, 750))}
+		if err := e.db.Create(&g).Error; err != nil {
+			t.Fatal(err)
+		}
+		sizes := thumbSizes(g.Widths.Key)
+		if fmt.Sprint(sizes) != "[[320 240] [640 480] [1000 750]]" {
+			t.Fatalf("members %v of %q", sizes, g.Widths.Key)
+		}
+		if w, h, ok := g.Widths.Size(); !ok || w != 1000 || h != 750 {
+			t.Fatalf("Size() %d, %d, %v", w, h, ok)
+		}
+		members := memberKeys(g.Widths.Key)
+		for i, k := range members {
+			e.wantThumb(k, sizes[i][0], sizes[i][1], "jpeg")
+		}
+		urls := NewURLs(e.bucket, URLOptions{BaseURL: "https://cdn.example.com/media"})
+		set, err := urls.SrcSet(e.ctx, g.Widths)
+		if err != nil || strings.Count(set, ", ") != 2 || !strings.HasSuffix(set, " 1000w") || !strings.Contains(set, escapeKey(members[0])+" 320w") {
+			t.Fatalf("srcset %q, %v", set, err)
+		}
+		ref, err := urls.Ref(e.ctx, g.Widths)
+		if err != nil || ref.SrcSet != set || ref.Width != 1000 || !strings.HasSuffix(ref.URL, escapeKey(members[2])) || ref.Sizes == "" {
+			t.Fatalf("ref %+v, %v", ref, err)
+		}
+		// A new source supersedes every member.
+		g.Photo = e.put("s/b.jpg", jpegBytes(t, 500, 500))
+		if err := e.db.Save(&g).Error; err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range members {
+			if e.exists(k) {
+				t.Fatalf("superseded member %q is still there", k)
+			}
+		}
+		if fmt.Sprint(thumbSizes(g.Widths.Key)) != "[[320 320] [500 500]]" {
+			t.Fatalf("members of a 500-pixel source: %q", g.Widths.Key)
+		}
+		e.wantNoOrphansFor(&Gallery{})
+		// Regenerate with Force remakes the set; a delete takes it all.
+		before := memberKeys(g.Widths.Key)
+		if rep, err := Regenerate(e.ctx, e.db, &Gallery{}, RegenerateOptions{Force: true}); err != nil || rep.Made != 1 {
+			t.Fatalf("Regenerate: %+v, %v", rep, err)
+		}
+		e.db.First(&g, g.ID)
+		for _, k := range before {
+			if e.exists(k) {
+				t.Fatalf("Regenerate left %q", k)
+			}
+		}
+		if err := e.db.Delete(&g).Error; err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range memberKeys(g.Widths.Key) {
+			if e.exists(k) {
+				t.Fatalf("deleted row's member %q is still there", k)
+			}
+		}
+		e.wantNoOrphansFor(&Gallery{})
+	})
 }

@@ -152,9 +152,11 @@ func (p *Plugin) deleteKeys(ctx context.Context, keys []string) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.deleteTimeout)
 	defer cancel()
-	for _, k := range keys {
-		if deleteBlob(ctx, p.bucket, k) != nil && ctx.Err() != nil {
-			return
+	for _, key := range keys {
+		for _, k := range memberKeys(key) { // every width of a set
+			if deleteBlob(ctx, p.bucket, k) != nil && ctx.Err() != nil {
+				return
+			}
 		}
 	}
 }
@@ -177,7 +179,9 @@ func (st *stmtState) noteStored(key, old string) {
 		if st.stored == nil {
 			st.stored = map[string]bool{}
 		}
-		st.stored[key] = true
+		for _, k := range memberKeys(key) { // created lists a set's members
+			st.stored[k] = true
+		}
 	}
 	if old != "" && old != key {
 		st.superseded = append(st.superseded, old)

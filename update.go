@@ -57,13 +57,7 @@ func (p *Plugin) prepareUpdate(db *gorm.DB) {
 	}
 	p.prepare(db, st, func(i int, g *sourceGroup) (string, bool) {
 		return newSource(stmt, st.rows[i], g)
-	}, func(i int, g *sourceGroup) []string {
-		old := make([]string, len(g.thumbs))
-		for k, t := range g.thumbs {
-			old[k] = keyOf(ctx, t.field, st.rows[i].value)
-		}
-		return old
-	})
+	}, func(i int, g *sourceGroup) []string { return g.slotsOf(ctx, st.rows[i].value) })
 }
 
 // structFresh reports, without allocating, whether every thumbnail key on
@@ -81,6 +75,9 @@ func (p *Plugin) structFresh(ctx context.Context, table string, st *stmtState) b
 			if !thumbUpToDate(keyOf(ctx, t.field, r.value), table, r.pk, t, src, "") {
 				return false
 			}
+		}
+		if g.placeholder != nil && (src == "") != (stringOf(ctx, g.placeholder, r.value) == "") {
+			return false // a placeholder to make or to clear
 		}
 	}
 	return true
@@ -170,9 +167,10 @@ func (p *Plugin) afterUpdate(db *gorm.DB) {
 			if st.pinned != nil {
 				src = keyOf(ctx, g.source, r.value)
 			}
-			j := &job{row: r, group: g, src: src, premade: st.premade(i, g)}
-			for _, t := range g.thumbs {
-				j.old = append(j.old, old[t.field.DBName])
+			j := &job{row: r, group: g, src: src, premade: st.premade(i, g), old: g.slotsFrom(old)}
+			if st.pinned != nil && g.placeholder != nil {
+				// A Save wrote the struct's placeholder: that is the row's now.
+				j.old[len(g.thumbs)] = stringOf(ctx, g.placeholder, r.value)
 			}
 			jobs = append(jobs, j)
 		}

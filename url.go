@@ -54,25 +54,57 @@ func (p *Plugin) URLs(opts URLOptions) *URLs { return NewURLs(p.bucket, opts) }
 // that cannot sign URLs (memblob, fileblob without a signer) gives an
 // error wrapping ErrStorage whose gcerrors.Code is Unimplemented: set
 // URLOptions.BaseURL for such buckets.
+//
+// For a set of widths (a `thumb:"widths=..."` field) it is the URL of the
+// widest; SrcSet gives them all.
 func (u *URLs) URL(ctx context.Context, f ImageField) (string, error) {
 	if f.Key == "" {
 		return "", nil
 	}
-	if err := checkKey(f.Key); err != nil {
-		return "", &Error{Key: f.Key, Err: err}
+	if sizes := thumbSizes(f.Key); len(sizes) > 1 {
+		w := sizes[len(sizes)-1]
+		return u.keyURL(ctx, memberKey(f.Key, w[0], w[1]))
+	}
+	return u.keyURL(ctx, f.Key)
+}
+
+// keyURL returns the URL of one blob.
+func (u *URLs) keyURL(ctx context.Context, key string) (string, error) {
+	if err := checkKey(key); err != nil {
+		return "", &Error{Key: key, Err: err}
 	}
 	if u.opts.BaseURL != "" {
-		return u.opts.BaseURL + "/" + escapeKey(f.Key), nil
+		return u.opts.BaseURL + "/" + escapeKey(key), nil
 	}
-	signed, err := u.bucket.SignedURL(ctx, f.Key, &blob.SignedURLOptions{Expiry: u.opts.Expiry})
+	signed, err := u.bucket.SignedURL(ctx, key, &blob.SignedURLOptions{Expiry: u.opts.Expiry})
 	if err != nil {
 		hint := ""
 		if gcerrors.Code(err) == gcerrors.Unimplemented {
 			hint = " (this bucket cannot sign URLs: set URLOptions.BaseURL, or open a fileblob bucket with base_url and secret_key_path)"
 		}
-		return "", &Error{Key: f.Key, Err: fmt.Errorf("%w: signed URL%s: %w", ErrStorage, hint, err)}
+		return "", &Error{Key: key, Err: fmt.Errorf("%w: signed URL%s: %w", ErrStorage, hint, err)}
 	}
 	return signed, nil
+}
+
+// SrcSet returns the srcset attribute of a set of widths, "URL 320w, URL
+// 640w, ...", with no blob read (the widths are in the key); for a single
+// thumbnail, its URL with its width; "" for an empty field or an original.
+func (u *URLs) SrcSet(ctx context.Context, f ImageField) (string, error) {
+	sizes := thumbSizes(f.Key)
+	var parts []string
+	for _, sz := range sizes {
+		k := f.Key
+		if len(sizes) > 1 {
+			k = memberKey(f.Key, sz[0], sz[1])
+		}
+		url, err := u.keyURL(ctx, k)
+		if err != nil {
+			return "", err
+		}
+		parts = append(parts, fmt.Sprintf("%s %dw", url, sz[0]))
+	}
+	return strings.Join(parts, ", "), nil
 }
 
 // ImageRef is what a template needs for an <img>: its URL and, for a
@@ -82,6 +114,10 @@ type ImageRef struct {
 	URL    string
 	Width  int
 	Height int
+	// SrcSet and Sizes are the srcset and sizes attributes of a set of
+	// widths ("" otherwise): Sizes lets the browser pick a width up to the
+	// widest, at most the viewport's width.
+	SrcSet, Sizes string
 }
 
 // Ref returns the URL and pixel size of the image. The size comes from the
@@ -92,23 +128,37 @@ func (u *URLs) Ref(ctx context.Context, f ImageField) (ImageRef, error) {
 		return ImageRef{}, err
 	}
 	w, h, _ := f.Size()
-	return ImageRef{URL: s, Width: w, Height: h}, nil
+	ref := ImageRef{URL: s, Width: w, Height: h}
+	if len(thumbSizes(f.Key)) > 1 {
+		if ref.SrcSet, err = u.SrcSet(ctx, f); err != nil {
+			return ImageRef{}, err
+		}
+		ref.Sizes = fmt.Sprintf("(max-width: %dpx) 100vw, %dpx", w, w)
+	}
+	return ref, nil
 }
 
 // FuncMap returns template functions bound to ctx:
 //
-//	imageURL ImageField -> string
-//	image    ImageField -> ImageRef
+//	imageURL    ImageField -> string
+//	image       ImageField -> ImageRef (with SrcSet and Sizes for a set of widths)
+//	srcset      ImageField -> string
+//	placeholder (hash string, w, h int) -> a data: URL of the BlurHash, for a CSS background
 //
 // for example
 //
-//	{{with image .CoverThumb}}{{if .URL}}<img src="{{.URL}}" width="{{.Width}}" height="{{.Height}}" alt="">{{end}}{{end}}
+//	{{with image .CoverThumb}}{{if .URL}}<img src="{{.URL}}" width="{{.Width}}" height="{{.Height}}"
+//	  {{if .SrcSet}}srcset="{{.SrcSet}}" sizes="{{.Sizes}}"{{end}} alt="">{{end}}{{end}}
 //
 // The map works with html/template and (converted) text/template.
 func (u *URLs) FuncMap(ctx context.Context) template.FuncMap {
 	return template.FuncMap{
 		"imageURL": func(f ImageField) (string, error) { return u.URL(ctx, f) },
 		"image":    func(f ImageField) (ImageRef, error) { return u.Ref(ctx, f) },
+		"srcset":   func(f ImageField) (string, error) { return u.SrcSet(ctx, f) },
+		"placeholder": func(hash string, w, h int) template.URL {
+			return template.URL(BlurHashDataURI(hash, w, h)) // a data: URL made here, never from user input
+		},
 	}
 }
 

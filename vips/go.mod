@@ -11,6 +11,7 @@ require (
 )
 
 require (
+	github.com/buckket/go-blurhash v1.1.0 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/ebitengine/purego v0.8.3 // indirect
 	github.com/gen2brain/webp v0.5.5 // indirect
