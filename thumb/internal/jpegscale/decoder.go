@@ -20,8 +20,8 @@ type decoder struct {
 	baseline, progressive bool
 	jfif, adobeValid      bool
 	adobeTransform        uint8
-	ri                    int // restart interval in MCUs, 0 for none
-	mxx, myy              int // MCUs per line, MCU lines
+	ri                    int          // restart interval in MCUs, 0 for none
+	mxx, myy              int          // MCUs per line, MCU lines
 	quant                 [4][64]int32 // zig-zag order
 	huff                  [2][4]*huffTable
 	scans                 int

@@ -142,29 +142,32 @@ func toRGB(m image.Image) *image.RGBA {
 }
 
 // boxDown box-averages an RGB image by s (partial cells at the right and
-// bottom edges average what they have).
-func boxDown(m *image.RGBA, s int) *image.RGBA {
+// bottom edges average what they have), all four channels.
+func boxDown(m *image.RGBA, s int) *image.RGBA { return boxDownXY(m, s, s) }
+
+// boxDownXY box-averages by sx horizontally and sy vertically.
+func boxDownXY(m *image.RGBA, sx, sy int) *image.RGBA {
 	w, h := m.Rect.Dx(), m.Rect.Dy()
-	ow, oh := (w+s-1)/s, (h+s-1)/s
+	ow, oh := (w+sx-1)/sx, (h+sy-1)/sy
 	out := image.NewRGBA(image.Rect(0, 0, ow, oh))
 	for oy := range oh {
 		for ox := range ow {
-			var sum [3]int
+			var sum [4]int
 			n := 0
-			for y := oy * s; y < min(h, oy*s+s); y++ {
-				for x := ox * s; x < min(w, ox*s+s); x++ {
+			for y := oy * sy; y < min(h, oy*sy+sy); y++ {
+				for x := ox * sx; x < min(w, ox*sx+sx); x++ {
 					i := m.PixOffset(x, y)
 					sum[0] += int(m.Pix[i])
 					sum[1] += int(m.Pix[i+1])
 					sum[2] += int(m.Pix[i+2])
+					sum[3] += int(m.Pix[i+3])
 					n++
 				}
 			}
 			i := out.PixOffset(ox, oy)
-			for c := range 3 {
+			for c := range 4 { // alpha too: cmykAsRGBA keeps K there
 				out.Pix[i+c] = uint8((sum[c] + n/2) / n)
 			}
-			out.Pix[i+3] = 255
 		}
 	}
 	return out
