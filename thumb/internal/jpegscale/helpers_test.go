@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -296,3 +297,7 @@ func photo(w, h int, seed uint64) image.Image { return testphoto.Photo(w, h, see
 func itoa(i int) string { return strconv.Itoa(i) }
 
 func execLook(name string) (string, error) { return exec.LookPath(name) }
+
+func stdEncode(w io.Writer, m image.Image, q int) error {
+	return jpeg.Encode(w, m, &jpeg.Options{Quality: q})
+}
