@@ -49,12 +49,11 @@ type decoder struct {
 }
 
 func newDecoder(r io.Reader, opts Options, configOnly bool) *decoder {
-	d := &decoder{opts: opts, configOnly: configOnly}
+	d := &decoder{opts: opts, configOnly: configOnly, bs: 8}
 	d.src.r = r
-	if opts.Scale == 0 {
-		opts.Scale = 1
+	if opts.Scale > 1 {
+		d.bs = 8 / opts.Scale
 	}
-	d.bs = 8 / max(opts.Scale, 1)
 	return d
 }
 

@@ -202,26 +202,36 @@ func psnr(t testing.TB, a, b *image.RGBA) float64 {
 // images of the same type and size, per channel for CMYK (C, M, Y, K), and an
 // error if their types, sizes or subsampling differ.
 func sampleDiff(want, got image.Image) ([4]int, error) {
-	var md [4]int
+	md, _, _, err := sampleDiffCount(want, got)
+	return md, err
+}
+
+// sampleDiffCount is sampleDiff that also counts the differing samples
+// among all compared.
+func sampleDiffCount(want, got image.Image) (md [4]int, differ, total int, err error) {
 	up := func(c int, a, b uint8) {
 		d := int(a) - int(b)
 		if d < 0 {
 			d = -d
 		}
 		md[c] = max(md[c], d)
+		total++
+		if d != 0 {
+			differ++
+		}
 	}
 	if want.Bounds() != got.Bounds() {
-		return md, fmt.Errorf("bounds %v, want %v", got.Bounds(), want.Bounds())
+		return md, 0, 0, fmt.Errorf("bounds %v, want %v", got.Bounds(), want.Bounds())
 	}
 	b := want.Bounds()
 	switch w := want.(type) {
 	case *image.YCbCr:
 		g, ok := got.(*image.YCbCr)
 		if !ok {
-			return md, fmt.Errorf("type %T, want %T", got, want)
+			return md, 0, 0, fmt.Errorf("type %T, want %T", got, want)
 		}
 		if g.SubsampleRatio != w.SubsampleRatio {
-			return md, fmt.Errorf("subsampling %v, want %v", g.SubsampleRatio, w.SubsampleRatio)
+			return md, 0, 0, fmt.Errorf("subsampling %v, want %v", g.SubsampleRatio, w.SubsampleRatio)
 		}
 		for y := b.Min.Y; y < b.Max.Y; y++ {
 			for x := b.Min.X; x < b.Max.X; x++ {
@@ -233,7 +243,7 @@ func sampleDiff(want, got image.Image) ([4]int, error) {
 	case *image.Gray:
 		g, ok := got.(*image.Gray)
 		if !ok {
-			return md, fmt.Errorf("type %T, want %T", got, want)
+			return md, 0, 0, fmt.Errorf("type %T, want %T", got, want)
 		}
 		for y := b.Min.Y; y < b.Max.Y; y++ {
 			for x := b.Min.X; x < b.Max.X; x++ {
@@ -243,7 +253,7 @@ func sampleDiff(want, got image.Image) ([4]int, error) {
 	case *image.CMYK:
 		g, ok := got.(*image.CMYK)
 		if !ok {
-			return md, fmt.Errorf("type %T, want %T", got, want)
+			return md, 0, 0, fmt.Errorf("type %T, want %T", got, want)
 		}
 		for y := b.Min.Y; y < b.Max.Y; y++ {
 			for x := b.Min.X; x < b.Max.X; x++ {
@@ -256,7 +266,7 @@ func sampleDiff(want, got image.Image) ([4]int, error) {
 	case *image.RGBA:
 		g, ok := got.(*image.RGBA)
 		if !ok {
-			return md, fmt.Errorf("type %T, want %T", got, want)
+			return md, 0, 0, fmt.Errorf("type %T, want %T", got, want)
 		}
 		for y := b.Min.Y; y < b.Max.Y; y++ {
 			for x := b.Min.X; x < b.Max.X; x++ {
@@ -267,9 +277,9 @@ func sampleDiff(want, got image.Image) ([4]int, error) {
 			}
 		}
 	default:
-		return md, fmt.Errorf("unexpected type %T", want)
+		return md, 0, 0, fmt.Errorf("unexpected type %T", want)
 	}
-	return md, nil
+	return md, differ, total, nil
 }
 
 // stdDecode decodes with image/jpeg.

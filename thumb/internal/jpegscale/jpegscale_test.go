@@ -15,7 +15,7 @@ import (
 // of image/jpeg's, and the CMY channels of a YCCK file within 2.
 func maxDiff1(t *testing.T, name string, want, got image.Image, ycck bool) {
 	t.Helper()
-	md, err := sampleDiff(want, got)
+	md, differ, total, err := sampleDiffCount(want, got)
 	if err != nil {
 		t.Errorf("%s: %v", name, err)
 		return
@@ -29,7 +29,7 @@ func maxDiff1(t *testing.T, name string, want, got image.Image, ycck bool) {
 			t.Errorf("%s: channel %d differs from image/jpeg by %d (limit %d)", name, c, md[c], limit[c])
 		}
 	}
-	t.Logf("%s: %T max sample difference vs image/jpeg %v", name, got, md)
+	t.Logf("%s: %T max sample difference vs image/jpeg %v; %d of %d samples (%.2f%%) differ", name, got, md, differ, total, 100*float64(differ)/float64(total))
 }
 
 // checkAgainstStd decodes b at 1/1 with both decoders and compares them.

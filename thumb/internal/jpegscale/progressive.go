@@ -225,18 +225,19 @@ func (d *decoder) acRefine(h *huffTable, coef []int16, mask *uint64, ss, se, al 
 	delta := int16(1 << al)
 	m := *mask
 	k := ss
+	acc, n := d.acc, d.nbits
 	if d.eobrun == 0 {
 	loop:
 		for ; k <= se; k++ {
-			if d.nbits < 32 {
-				d.acc, d.nbits = d.refill(d.acc, d.nbits)
+			if n < 32 {
+				acc, n = d.refill(acc, n)
 			}
-			sym, l := h.decode(d.acc)
+			sym, l := h.decode(acc)
 			if l == 0 {
 				return formatErr("bad Huffman code")
 			}
-			d.acc <<= uint(l)
-			d.nbits -= l
+			acc <<= uint(l)
+			n -= l
 			r, s := int(sym>>4), sym&15
 			var z int16
 			switch s {
@@ -244,17 +245,19 @@ func (d *decoder) acRefine(h *huffTable, coef []int16, mask *uint64, ss, se, al 
 				if r != 15 {
 					d.eobrun = 1 << r
 					if r > 0 {
-						d.eobrun |= int(d.acc >> (64 - r))
-						d.acc <<= uint(r)
-						d.nbits -= r
+						d.eobrun |= int(acc >> (64 - r))
+						acc <<= uint(r)
+						n -= r
 					}
 					break loop
 				}
 			case 1:
 				z = delta
-				if !d.readBit() {
+				if acc>>63 == 0 {
 					z = -z
 				}
+				acc <<= 1
+				n--
 			default:
 				return formatErr("unexpected Huffman code")
 			}
@@ -262,9 +265,14 @@ func (d *decoder) acRefine(h *huffTable, coef []int16, mask *uint64, ss, se, al 
 			// non-zero ones on the way; stop at the next zero one.
 			for ; k <= se; k++ {
 				if m&(1<<uint(k)) != 0 {
-					if d.readBit() {
-						d.correct(coef, kmap[k&63], delta)
+					if n < 32 {
+						acc, n = d.refill(acc, n)
 					}
+					if acc>>63 != 0 {
+						correct(coef, kmap[k&63], delta)
+					}
+					acc <<= 1
+					n--
 					continue
 				}
 				if r == 0 {
@@ -274,6 +282,7 @@ func (d *decoder) acRefine(h *huffTable, coef []int16, mask *uint64, ss, se, al 
 			}
 			if k > se {
 				*mask = m
+				d.acc, d.nbits = acc, n
 				return formatErr("too many coefficients")
 			}
 			if z != 0 {
@@ -294,18 +303,24 @@ func (d *decoder) acRefine(h *huffTable, coef []int16, mask *uint64, ss, se, al 
 			for band != 0 {
 				z := bits.TrailingZeros64(band)
 				band &= band - 1
-				if d.readBit() {
-					d.correct(coef, kmap[z], delta)
+				if n < 32 {
+					acc, n = d.refill(acc, n)
 				}
+				if acc>>63 != 0 {
+					correct(coef, kmap[z], delta)
+				}
+				acc <<= 1
+				n--
 			}
 		}
 	}
 	*mask = m
+	d.acc, d.nbits = acc, n
 	return nil
 }
 
 // correct applies a correction bit to a kept non-zero coefficient.
-func (d *decoder) correct(coef []int16, i uint8, delta int16) {
+func correct(coef []int16, i uint8, delta int16) {
 	if int(i) >= len(coef) {
 		return
 	}
@@ -329,13 +344,13 @@ func (d *decoder) finishProgressive() {
 		c := &d.comp[ci]
 		q := &d.quant[c.tq]
 		var qn [64]int32 // quantisation, in the corner's row-major order
-		for k, u := range unzig {
+		for k := range unzig {
 			if i := kmaps[bs][k]; i != 255 {
 				qn[i] = q[k]
-				_ = u
 			}
 		}
 		stride := d.mxx * c.h
+		mask := d.mask[ci]
 		for by := range c.bh {
 			for bx := range c.bw {
 				b := by*stride + bx
@@ -345,17 +360,24 @@ func (d *decoder) finishProgressive() {
 					d.pix[ci][off] = clamp8((int32(cb[0])*qn[0]+4)>>3 + 128)
 					continue
 				}
+				d.blk[0] = int32(cb[0]) * qn[0]
 				last := 0
-				for y := range bs {
-					for x := range bs {
-						v := cb[y*bs+x]
-						if v != 0 {
-							d.blk[y*8+x] = int32(v) * qn[y*bs+x]
-							if y+x > 0 {
-								last = 63
+				if mask != nil {
+					// Only the coefficients that became non-zero.
+					m := mask[b] &^ 1
+					if m != 0 {
+						last = 63 - bits.LeadingZeros64(m)
+						for m != 0 {
+							z := bits.TrailingZeros64(m)
+							m &= m - 1
+							if i := kmaps[bs][z]; int(i) < kn {
+								d.blk[int(i)/bs*8+int(i)%bs] = int32(cb[i]) * qn[i]
 							}
 						}
 					}
+				}
+				if bs < 8 && last > 0 {
+					last = 63 // writeBlock clears the whole corner
 				}
 				d.writeBlock(ci, off, last)
 			}

@@ -1,7 +1,6 @@
 package jpegscale
 
 import (
-	"errors"
 	"fmt"
 	"io"
 )
@@ -442,9 +441,4 @@ func (d *decoder) isRGB() bool {
 		return true
 	}
 	return d.comp[0].id == 'R' && d.comp[1].id == 'G' && d.comp[2].id == 'B'
-}
-
-// errReader reports whether err came from the reader rather than the data.
-func errReader(err error) bool {
-	return err != nil && !errors.Is(err, ErrFormat) && !errors.Is(err, ErrUnsupported) && !errors.Is(err, ErrTooLarge)
 }
