@@ -8,27 +8,27 @@ package jpegscale
 // order; for the scaled transforms only its top-left corner is read.
 
 const (
-	frac  = 15
+	frac  = 20
 	round = 1<<(2*frac-1) + 128<<(2*frac) // rounding and level shift
 )
 
-// 8-point IDCT constants (x 2^15): x[n] = sum_k C(k)/2 X[k] cos((2n+1)k pi/16).
+// 8-point IDCT constants (x 2^20): x[n] = sum_k C(k)/2 X[k] cos((2n+1)k pi/16).
 const (
-	k4 = 11585 // 1/(2*sqrt 2): the weight of X0 and of X4
-	p1 = 15137 // cos(pi/8)/2
-	p3 = 6270  // cos(3pi/8)/2
-	q1 = 16069 // cos(pi/16)/2
-	q3 = 13623 // cos(3pi/16)/2
-	q5 = 9102  // cos(5pi/16)/2
-	q7 = 3196  // cos(7pi/16)/2
+	k4 = 370728 // 1/(2*sqrt 2): the weight of X0 and of X4
+	p1 = 484379 // cos(pi/8)/2
+	p3 = 200636 // cos(3pi/8)/2
+	q1 = 514214 // cos(pi/16)/2
+	q3 = 435930 // cos(3pi/16)/2
+	q5 = 291279 // cos(5pi/16)/2
+	q7 = 102284 // cos(7pi/16)/2
 )
 
-// Box-average weights W_N(m,k) (x 2^15) of the scaled transforms; see the
+// Box-average weights W_N(m,k) (x 2^20) of the scaled transforms; see the
 // package doc. W_N(N-1-m,k) = (-1)^k W_N(m,k).
 const (
-	w400, w401, w402, w403 = 11585, 14846, 10703, 5213
-	w410, w411, w412, w413 = 11585, 6149, -10703, -12586
-	w200, w201             = 11585, 10498
+	w400, w401, w402, w403 = 370728, 475072, 342508, 166823
+	w410, w411, w412, w413 = 370728, 196781, -342508, -402746
+	w200, w201             = 370728, 335926
 )
 
 // idct8 writes the 8x8 samples of blk to dst (row stride stride).

@@ -16,7 +16,7 @@
 // so a decoded pixel is what a box filter over the full-size decode would give,
 // minus the contribution of the dropped higher frequencies (which a box filter
 // would alias into the result anyway). At 1/8 that is only the DC term:
-// round(dc*q0/8)+128. All IDCTs are integer (int64 fixed point with 15
+// round(dc*q0/8)+128. All IDCTs are integer (int64 fixed point with 20
 // fractional bits per pass and one rounding at the end), so they are
 // deterministic on every platform. The 8x8 IDCT is our own even/odd
 // decomposition, close to the exact transform; it is not image/jpeg's IDCT,
