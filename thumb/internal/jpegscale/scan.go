@@ -371,9 +371,15 @@ func (d *decoder) decodeDCOnly(dcT, acT *huffTable, pred *int32) error {
 				acc, n = d.refill(acc, n)
 			}
 			if e := acT.skip[acc>>(64-lutBits)]; e != 0 {
-				adv := int(e >> 16)
-				if k+adv > 64 { // EOB, or a run past the end
-					l := e >> 8 & 31
+				k += int(e >> 16)
+				if k >= 64 {
+					// A coefficient at 63 (or ZRL to 64) ends the block
+					// with its bits; EOB, or a run past the end, without
+					// the value bits.
+					l := e & 31
+					if k > 64 {
+						l = e >> 8 & 31
+					}
 					acc <<= l
 					n -= int(l)
 					break
@@ -381,7 +387,6 @@ func (d *decoder) decodeDCOnly(dcT, acT *huffTable, pred *int32) error {
 				l := e & 31
 				acc <<= l
 				n -= int(l)
-				k += adv
 				continue
 			}
 			sym, l := acT.decode(acc)
