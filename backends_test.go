@@ -27,6 +27,7 @@ import (
 	_ "gocloud.dev/blob/s3blob" // s3:// URLs, as an application would open them
 	mysqldriver "gorm.io/driver/mysql"
 	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx" for the admin connection
@@ -231,4 +232,65 @@ func TestBackendIsolation(t *testing.T) {
 			t.Fatalf("SignedURL = %q, %v: not a presigned URL on the loopback server", u, err)
 		}
 	})
+}
+
+// sameDatabase returns a dialector for the database db is connected to (its
+// test schema or database included), reached through addr ("host:port")
+// when addr is not "": a second pool for dbresolver's Sources, or a
+// connection through a fault-injecting proxy.
+func sameDatabase(t *testing.T, db *gorm.DB, addr string) gorm.Dialector {
+	t.Helper()
+	switch d := db.Dialector.(type) {
+	case *sqlite.Dialector:
+		return sqlite.Open(d.DSN)
+	case *postgres.Dialector:
+		dsn := d.Config.DSN
+		if addr != "" {
+			host, port, _ := strings.Cut(addr, ":")
+			var kept []string
+			for _, kv := range strings.Fields(dsn) {
+				if !strings.HasPrefix(kv, "host=") && !strings.HasPrefix(kv, "port=") {
+					kept = append(kept, kv)
+				}
+			}
+			dsn = strings.Join(append(kept, "host="+host, "port="+port), " ")
+		}
+		return postgres.Open(dsn)
+	case *mysqldriver.Dialector:
+		mc, err := mysql.ParseDSN(d.Config.DSN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if addr != "" {
+			mc.Addr = addr
+		}
+		return mysqldriver.New(mysqldriver.Config{DSN: mc.FormatDSN(), ServerVersion: d.Config.ServerVersion, SkipInitializeWithVersion: d.Config.SkipInitializeWithVersion})
+	}
+	t.Fatalf("sameDatabase: %T", db.Dialector)
+	return nil
+}
+
+// serverAddr is the host:port of a server database's connection.
+func serverAddr(t *testing.T, db *gorm.DB) string {
+	t.Helper()
+	switch d := db.Dialector.(type) {
+	case *postgres.Dialector:
+		host, port := "127.0.0.1", "5432"
+		for _, kv := range strings.Fields(d.Config.DSN) {
+			if v, ok := strings.CutPrefix(kv, "host="); ok {
+				host = v
+			}
+			if v, ok := strings.CutPrefix(kv, "port="); ok {
+				port = v
+			}
+		}
+		return host + ":" + port
+	case *mysqldriver.Dialector:
+		mc, err := mysql.ParseDSN(d.Config.DSN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mc.Addr
+	}
+	return ""
 }

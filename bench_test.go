@@ -3,7 +3,7 @@ package gormthumb
 // Benchmarks for the performance targets (issue 5). Every figure is a
 // ratio measured inside one benchmark run, with both sides interleaved, so
 // a slow or busy machine moves both alike. Inputs are made by the
-// benchmarks themselves (perfPhoto in perf_test.go, deterministic).
+// benchmarks themselves (internal/testphoto, deterministic).
 //
 //	go test -run '^$' -bench . -benchtime 5x -cpu 1,2 .
 //
@@ -16,9 +16,6 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
-	"image/png"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -30,80 +27,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/disintegration/imaging"
+	"github.com/gormthumb/gormthumb/internal/testphoto"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/memblob"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 )
-
-// benchSource is one encoded benchmark input.
-type benchSource struct {
-	name string
-	data []byte
-}
-
-// Sources are 4000×3000 (12 MP), made once per test binary.
-var benchSources = sync.OnceValues(func() ([]benchSource, error) {
-	const w, h = 4000, 3000
-	var baseline, pngBuf bytes.Buffer
-	if err := jpeg.Encode(&baseline, perfPhoto(w, h, 7, false), &jpeg.Options{Quality: 90}); err != nil {
-		return nil, err
-	}
-	if err := png.Encode(&pngBuf, perfPhoto(w, h, 8, true)); err != nil {
-		return nil, err
-	}
-	out := []benchSource{{"jpeg-baseline-q90", baseline.Bytes()}}
-	if prog, err := progressiveJPEG(baseline.Bytes()); err == nil {
-		out = append(out, benchSource{"jpeg-progressive", prog})
-	} else {
-		out = append(out, benchSource{"jpeg-progressive", nil})
-	}
-	return append(out, benchSource{"png-rgba", pngBuf.Bytes()}), nil
-})
-
-// progressiveJPEG converts a baseline JPEG to a progressive one with
-// jpegtran (lossless) or, failing that, the vips command.
-func progressiveJPEG(baseline []byte) ([]byte, error) {
-	if path, err := exec.LookPath("jpegtran"); err == nil {
-		cmd := exec.Command(path, "-progressive", "-copy", "none")
-		cmd.Stdin = bytes.NewReader(baseline)
-		return cmd.Output()
-	}
-	path, err := exec.LookPath("vips")
-	if err != nil {
-		return nil, fmt.Errorf("neither jpegtran nor vips is installed")
-	}
-	dir, err := os.MkdirTemp("", "gormthumb-bench")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	in, out := filepath.Join(dir, "in.jpg"), filepath.Join(dir, "out.jpg")
-	if err := os.WriteFile(in, baseline, 0o600); err != nil {
-		return nil, err
-	}
-	if msg, err := exec.Command(path, "copy", in, out+"[Q=90,interlace,subsample-mode=on]").CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("vips copy: %v: %s", err, msg)
-	}
-	return os.ReadFile(out)
-}
-
-func eachBenchSource(b *testing.B, fn func(b *testing.B, src benchSource)) {
-	sources, err := benchSources()
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, s := range sources {
-		b.Run(s.name, func(b *testing.B) {
-			if s.data == nil {
-				b.Skip("no progressive JPEG encoder: install jpegtran (libjpeg-turbo-progs) or vips (libvips-tools)")
-			}
-			fn(b, s)
-		})
-	}
-}
 
 // benchProduct is the model the plugin benchmarks save.
 type benchProduct struct {
@@ -154,16 +84,16 @@ func benchPut(b *testing.B, bucket *blob.Bucket, key string, data []byte) {
 // row) against Go's decode alone of the same bytes, interleaved in each
 // iteration. Metric x-decode is pipeline time / decode time.
 func BenchmarkPipelineVsDecode(b *testing.B) {
-	eachBenchSource(b, func(b *testing.B, src benchSource) {
+	eachBenchSource(b, func(b *testing.B, src testphoto.Source) {
 		bucket := memblob.OpenBucket(nil)
 		defer bucket.Close()
 		db := benchDB(b, bucket)
-		benchPut(b, bucket, "src/photo", src.data)
+		benchPut(b, bucket, "src/photo", src.Data)
 		var decode, pipeline time.Duration
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			t0 := time.Now()
-			if _, _, err := image.Decode(bytes.NewReader(src.data)); err != nil {
+			if _, _, err := image.Decode(bytes.NewReader(src.Data)); err != nil {
 				b.Fatal(err)
 			}
 			t1 := time.Now()
@@ -184,100 +114,15 @@ func BenchmarkPipelineVsDecode(b *testing.B) {
 	})
 }
 
-// decodedBytes is the size of the pixel buffers of a decoded image.
-func decodedBytes(img image.Image) int {
-	switch m := img.(type) {
-	case *image.YCbCr:
-		return len(m.Y) + len(m.Cb) + len(m.Cr)
-	case *image.NRGBA:
-		return len(m.Pix)
-	case *image.RGBA:
-		return len(m.Pix)
-	case *image.Gray:
-		return len(m.Pix)
-	case *image.CMYK:
-		return len(m.Pix)
-	case *image.NRGBA64:
-		return len(m.Pix)
-	case *image.RGBA64:
-		return len(m.Pix)
-	case *image.Paletted:
-		return len(m.Pix)
-	}
-	b := img.Bounds()
-	return 4 * b.Dx() * b.Dy()
-}
-
-// BenchmarkMemory: what one source costs in heap. With the collector off,
-// the bytes allocated by GoProcessor.Process (reading from the bucket, one
-// decode, the thumbnails) bound its peak heap. They are reported against
-// the decoded image (x-decoded; 1.0 would be nothing but the decoded pixels)
-// and as MB beyond it (extra-MB), next to the size of the compressed source
-// (a copy of it would show in extra-MB). "one" makes the 110×150
-// thumbnail; "three" adds a 300×300 cover crop and a 640×640 fit from the
-// same decode.
-func BenchmarkMemory(b *testing.B) {
-	sets := []struct {
-		name  string
-		specs []Spec
-	}{
-		{"one", []Spec{{Width: 110, Height: 150}}},
-		{"three", []Spec{{Width: 110, Height: 150}, {Width: 300, Height: 300, Fit: FitCover}, {Width: 640, Height: 640}}},
-	}
-	eachBenchSource(b, func(b *testing.B, src benchSource) {
-		img, _, err := image.Decode(bytes.NewReader(src.data))
-		if err != nil {
-			b.Fatal(err)
-		}
-		decoded := decodedBytes(img)
-		img = nil
-		bucket := memblob.OpenBucket(nil)
-		defer bucket.Close()
-		benchPut(b, bucket, "src", src.data)
-		ctx := context.Background()
-		for _, set := range sets {
-			b.Run(set.name, func(b *testing.B) {
-				defer debug.SetGCPercent(debug.SetGCPercent(-1))
-				var alloc uint64
-				var ms runtime.MemStats
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					runtime.GC()
-					runtime.ReadMemStats(&ms)
-					before := ms.TotalAlloc
-					r, err := bucket.NewReader(ctx, "src", nil)
-					if err != nil {
-						b.Fatal(err)
-					}
-					out, err := GoProcessor{}.Process(ctx, &limitedReader{r: r, n: DefaultLimits.MaxBytes}, set.specs, DefaultLimits)
-					r.Close()
-					if err != nil || len(out) != len(set.specs) {
-						b.Fatalf("%d thumbnails, %v", len(out), err)
-					}
-					runtime.ReadMemStats(&ms)
-					alloc += ms.TotalAlloc - before
-				}
-				per := float64(alloc) / float64(b.N)
-				b.ReportMetric(float64(decoded)/(1<<20), "decoded-MB")
-				b.ReportMetric(float64(len(src.data))/(1<<20), "compressed-MB")
-				b.ReportMetric(per/float64(decoded), "x-decoded")
-				b.ReportMetric((per-float64(decoded))/(1<<20), "extra-MB")
-			})
-		}
-	})
-}
-
 // BenchmarkUnchangedSave: Save of a row whose source did not change, on a
 // model with a thumbnail, against the same Save on a model without thumb
 // tags in the same sqlite file, interleaved (savesPerOp pairs per
 // iteration, so even -benchtime 5x averages enough). x-plain is the ratio.
 func BenchmarkUnchangedSave(b *testing.B) {
 	const savesPerOp = 400
-	sources, err := benchSources()
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, kind := range []string{"mem", "file", "mem-immutable", "file-immutable"} {
+	var err error
+	sources := testphoto.Sources12MP()
+	for _, kind := range []string{"mem", "file", "mem-version-check", "file-version-check"} {
 		b.Run(kind, func(b *testing.B) {
 			bucket := memblob.OpenBucket(nil)
 			if strings.HasPrefix(kind, "file") {
@@ -287,9 +132,9 @@ func BenchmarkUnchangedSave(b *testing.B) {
 				}
 			}
 			defer bucket.Close()
-			// -immutable: WithImmutableSources, so no attributes look-up.
-			db := benchDB(b, bucket, WithImmutableSources(strings.HasSuffix(kind, "-immutable")))
-			benchPut(b, bucket, "src/photo.jpg", sources[0].data)
+			// -version-check: WithSourceVersionCheck, one attributes look-up per save.
+			db := benchDB(b, bucket, WithSourceVersionCheck(strings.HasSuffix(kind, "-version-check")))
+			benchPut(b, bucket, "src/photo.jpg", sources[0].Data)
 			p := benchProduct{Name: "p", Cover: ImageField{Key: "src/photo.jpg"}}
 			q := benchPlain{Name: "q", Cover: ImageField{Key: "src/photo.jpg"}, CoverThumb: ImageField{Key: "t.jpg"}}
 			if err := db.Create(&p).Error; err != nil {
@@ -376,7 +221,7 @@ func BenchmarkBatchCreate(b *testing.B) {
 	srcs := make([][]byte, rows)
 	for i := range srcs {
 		var buf bytes.Buffer
-		if err := jpeg.Encode(&buf, perfPhoto(w, h, uint64(100+i), false), &jpeg.Options{Quality: 90}); err != nil {
+		if err := jpeg.Encode(&buf, testphoto.Photo(w, h, uint64(100+i), false), &jpeg.Options{Quality: 90}); err != nil {
 			b.Fatal(err)
 		}
 		srcs[i] = buf.Bytes()
@@ -429,25 +274,148 @@ func BenchmarkBatchCreate(b *testing.B) {
 	b.ReportMetric(float64(w*h*3/2)/(1<<20), "one-MB")
 }
 
-// BenchmarkResize: the resize step alone from a decoded 12 MP source into
-// 110×150, the fast path against one Lanczos pass (the quality reference in
-// perf_test.go).
-func BenchmarkResize(b *testing.B) {
-	eachBenchSource(b, func(b *testing.B, src benchSource) {
-		img, _, err := image.Decode(bytes.NewReader(src.data))
-		if err != nil {
+// eachBenchSource runs fn on each of testphoto.Sources12MP.
+func eachBenchSource(b *testing.B, fn func(b *testing.B, src testphoto.Source)) {
+	for _, s := range testphoto.Sources12MP() {
+		b.Run(s.Name, func(b *testing.B) {
+			if s.Data == nil {
+				b.Skip("no progressive JPEG encoder: install jpegtran (libjpeg-turbo-progs) or vips (libvips-tools)")
+			}
+			fn(b, s)
+		})
+	}
+}
+
+// readmeDSN is the SQLite DSN the README recommends.
+const readmeDSN = "?_txlock=immediate&_busy_timeout=5000&_journal_mode=WAL"
+
+// BenchmarkUnrelatedUpdates: one-column Update("name", ...) calls on a row
+// of their own, on the same sqlite file (the README's DSN), idle, while a
+// loop keeps creating rows with 12 MP JPEG sources, and while Regenerate
+// (with Force) remakes the thumbnails of 16 such rows. Thumbnails are made
+// before the write transaction, so the updates wait for a row write, not a
+// decode. Reports p50 and p90 latency and the number of failed updates
+// (which fails the benchmark).
+func BenchmarkUnrelatedUpdates(b *testing.B) {
+	const updatesPerOp = 30
+	src := testphoto.Sources12MP()[0].Data
+	for _, load := range []string{"idle", "while-saving", "while-regenerating"} {
+		b.Run(load, func(b *testing.B) {
+			bucket := memblob.OpenBucket(nil)
+			defer bucket.Close()
+			db, err := gorm.Open(sqlite.Open(filepath.Join(b.TempDir(), "shop.db")+readmeDSN), &gorm.Config{Logger: logger.Discard})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if sqlDB, err := db.DB(); err == nil {
+				defer sqlDB.Close()
+			}
+			if err := db.Use(New(bucket)); err != nil {
+				b.Fatal(err)
+			}
+			if err := db.AutoMigrate(&benchProduct{}); err != nil {
+				b.Fatal(err)
+			}
+			benchPut(b, bucket, "src/photo.jpg", src)
+			target := benchProduct{Name: "target"}
+			if err := db.Create(&target).Error; err != nil {
+				b.Fatal(err)
+			}
+			if load == "while-regenerating" {
+				rows := make([]benchProduct, 16)
+				for i := range rows {
+					rows[i].Cover = ImageField{Key: "src/photo.jpg"}
+				}
+				if err := db.Create(&rows).Error; err != nil {
+					b.Fatal(err)
+				}
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			var bgErr atomic.Value
+			if load != "idle" {
+				wg.Go(func() {
+					for ctx.Err() == nil {
+						var err error
+						if load == "while-saving" {
+							err = db.Create(&benchProduct{Cover: ImageField{Key: "src/photo.jpg"}}).Error
+						} else {
+							_, err = Regenerate(ctx, db, &benchProduct{}, RegenerateOptions{Force: true, Concurrency: 1})
+						}
+						if err != nil && ctx.Err() == nil {
+							bgErr.Store(err)
+							return
+						}
+					}
+				})
+				time.Sleep(200 * time.Millisecond) // the load is under way
+			}
+			var lat []time.Duration
+			failed := 0
+			b.ResetTimer()
+			for i := 0; i < b.N*updatesPerOp; i++ {
+				t0 := time.Now()
+				if err := db.Model(&target).Update("name", fmt.Sprint("n", i)).Error; err != nil {
+					failed++
+				}
+				lat = append(lat, time.Since(t0))
+				time.Sleep(10 * time.Millisecond)
+			}
+			b.StopTimer()
+			cancel()
+			wg.Wait()
+			if err := bgErr.Load(); err != nil {
+				b.Fatalf("background %s: %v", load, err)
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*9/10].Microseconds())/1000, "p90-ms")
+			b.ReportMetric(float64(failed), "failed")
+			if failed > 0 {
+				b.Fatalf("%d of %d updates failed", failed, len(lat))
+			}
+		})
+	}
+}
+
+// BenchmarkCreateTransactionTime: how long GORM's write transaction lasts
+// (from gorm:begin_transaction to the end of the commit) for a Create with
+// a 12 MP JPEG source, against a Create of the same row without thumb tags,
+// interleaved in one run. x-plain is the ratio of the medians: the decode
+// happens before the transaction, so it should stay near 1.
+func BenchmarkCreateTransactionTime(b *testing.B) {
+	bucket := memblob.OpenBucket(nil)
+	defer bucket.Close()
+	db := benchDB(b, bucket)
+	benchPut(b, bucket, "src/photo.jpg", testphoto.Sources12MP()[0].Data)
+	const startKey = "bench:tx_start"
+	var last time.Duration
+	cr := db.Callback().Create()
+	if err := cr.After("gorm:begin_transaction").Register("bench:tx_start", func(db *gorm.DB) { db.Statement.Settings.Store(startKey, time.Now()) }); err != nil {
+		b.Fatal(err)
+	}
+	if err := cr.After("gorm:commit_or_rollback_transaction").Register("bench:tx_end", func(db *gorm.DB) {
+		if t0, ok := db.Statement.Settings.Load(startKey); ok {
+			last = time.Since(t0.(time.Time))
+		}
+	}); err != nil {
+		b.Fatal(err)
+	}
+	var thumbed, plain []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := db.Create(&benchProduct{Cover: ImageField{Key: "src/photo.jpg"}}).Error; err != nil {
 			b.Fatal(err)
 		}
-		tw, th := fitSize(4000, 3000, 110, 150, false)
-		b.Run("box+lanczos", func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				resample(img, tw, th)
-			}
-		})
-		b.Run("lanczos", func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				imaging.Resize(img, tw, th, imaging.Lanczos)
-			}
-		})
-	})
+		thumbed = append(thumbed, last)
+		if err := db.Create(&benchPlain{Cover: ImageField{Key: "src/photo.jpg"}}).Error; err != nil {
+			b.Fatal(err)
+		}
+		plain = append(plain, last)
+	}
+	slices.Sort(thumbed)
+	slices.Sort(plain)
+	b.ReportMetric(float64(thumbed[len(thumbed)/2].Microseconds()), "thumbed-tx-µs")
+	b.ReportMetric(float64(plain[len(plain)/2].Microseconds()), "plain-tx-µs")
+	b.ReportMetric(float64(thumbed[len(thumbed)/2])/float64(plain[len(plain)/2]), "x-plain")
 }

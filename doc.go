@@ -18,7 +18,12 @@
 // fails with an *Error wrapping a sentinel such as ErrSourceNotFound, and
 // neither the row nor a stray blob is left behind.
 //
-// Where things live: tags are parsed in field.go, images are decoded,
-// resized and encoded in image.go, blobs are read and written in
-// blobstore.go, and the GORM callbacks are in hooks.go.
+// Where things live: tags are parsed in field.go; hooks.go is the table of
+// callbacks, with one file per GORM chain (create.go, update.go, delete.go),
+// transaction.go for savepoints and commit/rollback actions, and
+// thumbnails.go for making a statement's thumbnails; key naming is in
+// keys.go and blobs are written in blobstore.go. The image pipeline itself
+// (decoding, resizing in resize.go, encoding) is package
+// github.com/gormthumb/gormthumb/thumb, which knows nothing of GORM or
+// buckets.
 package gormthumb

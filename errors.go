@@ -3,26 +3,34 @@ package gormthumb
 import (
 	"errors"
 	"fmt"
+
+	"github.com/gormthumb/gormthumb/thumb"
 )
 
-// Sentinel errors. Every error the plugin returns wraps exactly one of them, so
-// callers can branch with errors.Is; the wrapping *Error names the model,
-// field and blob key involved.
+// Sentinel errors. Every error a save, Upload or Regenerate returns for a
+// bad tag, a bad or missing source or a failing bucket is an *Error that
+// wraps exactly one of them (and, for storage errors, the driver's error),
+// so callers can branch with errors.Is; the *Error names the model, field
+// and blob key involved. Errors from the database itself, and usage errors
+// (Regenerate on a model without a single-column primary key, Sweep without
+// Models), are returned as they are.
 var (
 	// ErrInvalidTag: a `thumb` or `upload` struct tag is malformed (bad size,
 	// unknown option, unknown or non-ImageField source, a thumb of itself).
 	ErrInvalidTag = errors.New("invalid gormthumb tag")
 	// ErrSourceNotFound: the source field names a key that is not in the bucket.
 	ErrSourceNotFound = errors.New("source image not found")
-	// ErrNotImage: the source bytes are not an image of any format we know
-	// (empty, text, HTML, truncated or corrupt).
-	ErrNotImage = errors.New("source is not a decodable image")
-	// ErrUnsupportedFormat: the source is an image, but of a format the
-	// plugin does not read, or the requested output format cannot be written.
-	ErrUnsupportedFormat = errors.New("unsupported image format")
-	// ErrTooLarge: the source exceeds Limits.MaxBytes, Limits.MaxPixels or
-	// Limits.MaxFrames. It is detected before the pixels are decoded.
-	ErrTooLarge = errors.New("source image too large")
+	// ErrNotImage is thumb.ErrNotImage: the source bytes are not an image
+	// of any format we know (empty, text, HTML, truncated or corrupt).
+	ErrNotImage = thumb.ErrNotImage
+	// ErrUnsupportedFormat is thumb.ErrUnsupportedFormat: the source is an
+	// image, but of a format the plugin does not read, or the requested
+	// output format cannot be written.
+	ErrUnsupportedFormat = thumb.ErrUnsupportedFormat
+	// ErrTooLarge is thumb.ErrTooLarge: the source exceeds Limits.MaxBytes,
+	// Limits.MaxPixels or Limits.MaxFrames. It is detected before the pixels
+	// are decoded.
+	ErrTooLarge = thumb.ErrTooLarge
 	// ErrStorage: the bucket failed (unreachable, permission denied, ...).
 	// The driver's error is wrapped too, so gcerrors.Code still works.
 	ErrStorage = errors.New("blob storage error")
@@ -30,6 +38,9 @@ var (
 	// cannot identify (no primary key on the model value), so it refuses
 	// rather than leave thumbnails that do not match their source.
 	ErrBulkUpdate = errors.New("cannot make thumbnails for a bulk update without primary keys")
+	// ErrProcessor: the Processor broke its contract (returned fewer
+	// thumbnails than sizes asked for).
+	ErrProcessor = errors.New("image processor failed")
 	// ErrInvalidKey: a blob key is empty, absolute, or has "." / ".." / empty
 	// path segments.
 	ErrInvalidKey = errors.New("invalid blob key")

@@ -4,13 +4,11 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
-	"path"
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
+	"github.com/gormthumb/gormthumb/thumb"
 	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
 )
@@ -139,7 +137,7 @@ type thumbField struct {
 	field   *schema.Field
 	source  *schema.Field
 	spec    Spec
-	specKey string // spec.key(), computed once for the thumbnail digest
+	specKey string // spec.Key(), computed once for the thumbnail digest
 	prefix  string // from the field's `upload` tag; "" = "thumbnails/" beside the source
 }
 
@@ -165,16 +163,14 @@ type specResult struct {
 	err  error
 }
 
-var specCache sync.Map // *schema.Schema -> specResult
-
-// modelSpecOf parses (once) the gormthumb tags of a schema. It returns nil,
+// modelSpecOf parses (once per plugin) the gormthumb tags of a schema. It returns nil,
 // nil for a model with no thumb fields.
-func modelSpecOf(s *schema.Schema) (*modelSpec, error) {
-	if r, ok := specCache.Load(s); ok {
+func (p *Plugin) modelSpecOf(s *schema.Schema) (*modelSpec, error) {
+	if r, ok := p.specs.Load(s); ok {
 		return r.(specResult).spec, r.(specResult).err
 	}
 	spec, err := parseModel(s)
-	r, _ := specCache.LoadOrStore(s, specResult{spec, err})
+	r, _ := p.specs.LoadOrStore(s, specResult{spec, err})
 	return r.(specResult).spec, r.(specResult).err
 }
 
@@ -229,7 +225,7 @@ func parseModel(s *schema.Schema) (*modelSpec, error) {
 		case src.DBName == "":
 			return nil, tagErr(f, "source %q has no column", srcName)
 		}
-		ms.thumbs = append(ms.thumbs, &thumbField{field: f, source: src, spec: spec, specKey: spec.key(), prefix: up})
+		ms.thumbs = append(ms.thumbs, &thumbField{field: f, source: src, spec: spec, specKey: spec.Key(), prefix: up})
 	}
 	// A thumbnail cannot be the source of another one: group after all
 	// thumbs are known.
@@ -262,6 +258,24 @@ func parseModel(s *schema.Schema) (*modelSpec, error) {
 		return nil, nil
 	}
 	return ms, nil
+}
+
+// Validate parses the gormthumb tags of models and reports the first bad
+// one (an *Error wrapping ErrInvalidTag). The plugin checks a model's tags
+// on its first save anyway, and refuses every save of a model with a bad
+// tag; call Validate at start-up, beside AutoMigrate (GORM's migrator has
+// no hook that can fail), to learn of a bad tag before the first request.
+func (p *Plugin) Validate(db *gorm.DB, models ...any) error {
+	for _, m := range models {
+		stmt := &gorm.Statement{DB: db}
+		if err := stmt.Parse(m); err != nil {
+			return fmt.Errorf("gormthumb: Validate: %w", err)
+		}
+		if _, err := p.modelSpecOf(stmt.Schema); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ParseTag parses the value of a `thumb` struct tag:
@@ -298,11 +312,11 @@ func ParseTag(tag string) (Spec, string, error) {
 		case "source":
 			source = v
 		case "fit":
-			spec.Fit, err = parseFit(v)
+			spec.Fit, err = thumb.ParseFit(v)
 		case "anchor":
-			spec.Anchor, err = parseAnchor(v)
+			spec.Anchor, err = thumb.ParseAnchor(v)
 		case "format":
-			spec.Format, err = parseOutputFormat(v)
+			spec.Format, err = thumb.ParseFormat(v)
 		case "quality":
 			q, qerr := strconv.Atoi(v)
 			if qerr != nil || q < 1 || q > 100 {
@@ -312,7 +326,7 @@ func ParseTag(tag string) (Spec, string, error) {
 		case "upscale":
 			spec.Upscale, err = strconv.ParseBool(v)
 		case "background":
-			spec.Background, err = parseHexColor(v)
+			spec.Background, err = thumb.ParseColor(v)
 		default:
 			err = fmt.Errorf("unknown option %q", k)
 		}
@@ -325,28 +339,3 @@ func ParseTag(tag string) (Spec, string, error) {
 
 // MaxThumbSide is the largest width or height a thumb tag may ask for.
 const MaxThumbSide = 8192
-
-// checkPrefix validates an upload prefix: a relative key prefix, with
-// strftime-like date parts (%Y %m %d %H %M %S) allowed.
-func checkPrefix(p string) error {
-	if p == "" {
-		return fmt.Errorf("empty")
-	}
-	expanded := expandPrefix(p, time.Date(2000, 1, 2, 3, 4, 5, 0, time.UTC))
-	if strings.Contains(expanded, "%") {
-		return fmt.Errorf("unknown %% directive (use %%Y %%m %%d %%H %%M %%S)")
-	}
-	return checkKey(path.Join(expanded, "x"))
-}
-
-// expandPrefix replaces date directives like Django's upload_to.
-func expandPrefix(p string, t time.Time) string {
-	return strings.NewReplacer(
-		"%Y", fmt.Sprintf("%04d", t.Year()),
-		"%m", fmt.Sprintf("%02d", int(t.Month())),
-		"%d", fmt.Sprintf("%02d", t.Day()),
-		"%H", fmt.Sprintf("%02d", t.Hour()),
-		"%M", fmt.Sprintf("%02d", t.Minute()),
-		"%S", fmt.Sprintf("%02d", t.Second()),
-	).Replace(strings.Trim(p, "/"))
-}

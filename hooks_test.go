@@ -1,20 +1,17 @@
 package gormthumb
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image"
-	"os"
 	"path"
-	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"gocloud.dev/blob/memblob"
-	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 )
@@ -211,7 +208,7 @@ func TestFormatFromBytesNotExtension(t *testing.T) {
 				t.Fatalf("%s: %v", c.key, err)
 			}
 			e.wantThumb(p.CoverThumb.Key, c.w, c.h, c.format)
-			if ext := path.Ext(p.CoverThumb.Key); ext != "."+extension(Format(c.format)) {
+			if ext := path.Ext(p.CoverThumb.Key); ext != "."+Format(c.format).Extension() {
 				t.Fatalf("%s: thumb %q has extension %q", c.key, p.CoverThumb.Key, ext)
 			}
 		}
@@ -359,220 +356,6 @@ func TestBulkUpdateOfSourceRefused(t *testing.T) {
 	})
 }
 
-// With SkipDefaultTransaction GORM would autocommit the INSERT before the
-// thumbnail fails; the plugin opens its own transaction for models with
-// thumb fields, so the row is still not written.
-func TestSkipDefaultTransaction(t *testing.T) {
-	eachBackendConfig(t, envConfig{gorm: gorm.Config{SkipDefaultTransaction: true}}, func(t *testing.T, e *env) {
-		e.migrate(&Product{})
-		err := e.db.Create(&Product{Cover: ImageField{Key: "no/such.jpg"}}).Error
-		wantErr(t, err, ErrSourceNotFound)
-		if n := e.count(&Product{}); n != 0 {
-			t.Fatalf("%d rows written with SkipDefaultTransaction", n)
-		}
-		p := Product{Cover: e.put("yes/a.jpg", jpegBytes(t, 300, 300))}
-		if err := e.db.Create(&p).Error; err != nil {
-			t.Fatal(err)
-		}
-		e.wantThumb(p.CoverThumb.Key, 110, 110, "jpeg")
-		var got Product
-		e.db.First(&got, p.ID)
-		if got.CoverThumb != p.CoverThumb {
-			t.Fatalf("row %+v", got)
-		}
-	})
-}
-
-func TestImageFieldColumn(t *testing.T) {
-	eachBackend(t, func(t *testing.T, e *env) {
-		e.migrate(&Product{})
-		types, err := e.db.Migrator().ColumnTypes(&Product{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, ct := range types {
-			if ct.Name() == "cover" || ct.Name() == "cover_thumb" {
-				if tn := strings.ToLower(ct.DatabaseTypeName()); !strings.Contains(tn, "text") && !strings.Contains(tn, "char") {
-					t.Fatalf("column %s has type %s, want a string type", ct.Name(), tn)
-				}
-			}
-		}
-		// NULL and '' both read as no image.
-		if err := e.db.Exec("INSERT INTO products (name, cover, cover_thumb) VALUES ('null', NULL, NULL), ('empty', '', '')").Error; err != nil {
-			t.Fatal(err)
-		}
-		var ps []Product
-		e.db.Order("id").Find(&ps)
-		if len(ps) != 2 || !ps[0].Cover.IsZero() || !ps[1].Cover.IsZero() || !ps[1].CoverThumb.IsZero() {
-			t.Fatalf("rows %+v", ps)
-		}
-		// The zero value is stored as NULL.
-		e.db.Create(&Product{Name: "zero"})
-		var nulls int64
-		e.db.Model(&Product{}).Where("name = ? AND cover IS NULL AND cover_thumb IS NULL", "zero").Count(&nulls)
-		if nulls != 1 {
-			t.Fatal("zero ImageField not stored as NULL")
-		}
-	})
-}
-
-type BadSize struct {
-	ID    uint
-	Cover ImageField
-	Thumb ImageField `thumb:"110,source=Cover"`
-}
-type BadSource struct {
-	ID    uint
-	Cover ImageField
-	Thumb ImageField `thumb:"110x150,source=Nope"`
-}
-type SelfSource struct {
-	ID    uint
-	Thumb ImageField `thumb:"110x150,source=Thumb"`
-}
-type NonImageSource struct {
-	ID    uint
-	Name  string
-	Thumb ImageField `thumb:"110x150,source=Name"`
-}
-type BadOption struct {
-	ID    uint
-	Cover ImageField
-	Thumb ImageField `thumb:"110x150,source=Cover,colour=red"`
-}
-type NotImageField struct {
-	ID    uint
-	Cover ImageField
-	Thumb string `thumb:"110x150,source=Cover"`
-}
-
-func TestBadTags(t *testing.T) {
-	cases := []struct {
-		model       any
-		name, field string
-		detail      string
-	}{
-		{&BadSize{}, "BadSize", "Thumb", "size"},
-		{&BadSource{}, "BadSource", "Thumb", "Nope"},
-		{&SelfSource{}, "SelfSource", "Thumb", "itself"},
-		{&NonImageSource{}, "NonImageSource", "Thumb", "Name"},
-		{&BadOption{}, "BadOption", "Thumb", "colour"},
-		{&NotImageField{}, "NotImageField", "Thumb", "string"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			db, err := gorm.Open(sqlite.Open(t.TempDir()+"/t.db"), &gorm.Config{Logger: logger.Discard})
-			if err != nil {
-				t.Fatal(err)
-			}
-			db.Use(New(memblob.OpenBucket(nil)))
-			// Reported on migrate...
-			wantErr(t, db.AutoMigrate(c.model), ErrInvalidTag, c.name+"."+c.field, c.detail)
-			// ...and on every save, never a panic.
-			db.Exec("CREATE TABLE IF NOT EXISTS " + db.NamingStrategy.TableName(c.name) + " (id integer primary key, cover text, thumb text, name text)")
-			wantErr(t, db.Create(c.model).Error, ErrInvalidTag, c.name+"."+c.field)
-			wantErr(t, db.Create(c.model).Error, ErrInvalidTag, c.name+"."+c.field)
-		})
-	}
-}
-
-func TestParseTag(t *testing.T) {
-	spec, src, err := ParseTag("110x150,source=Cover,fit=cover,anchor=top,format=png,quality=70,upscale=true,background=ff0000")
-	if err != nil || src != "Cover" || spec.Width != 110 || spec.Height != 150 || spec.Fit != FitCover ||
-		spec.Format != PNG || spec.Quality != 70 || !spec.Upscale || spec.Background.R != 255 {
-		t.Fatalf("ParseTag: %+v %q %v", spec, src, err)
-	}
-	for _, bad := range []string{"", "x", "0x10", "10x", "10x10,source", "10x10,quality=101", "10x10,fit=stretch",
-		"10x10,format=bmp", "10x10,source=A,source=B", "99999x10", "10x10,upscale=maybe", "10x10,background=red"} {
-		if _, _, err := ParseTag(bad); !errors.Is(err, ErrInvalidTag) {
-			t.Errorf("ParseTag(%q) = %v, want ErrInvalidTag", bad, err)
-		}
-	}
-}
-
-func TestUpload(t *testing.T) {
-	eachBackend(t, func(t *testing.T, e *env) {
-		e.migrate(&Product{})
-		fixed := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-		e.plugin.now = func() time.Time { return fixed }
-		var p Product
-		data := pngBytes(t, 300, 200, false)
-		f, err := e.plugin.Upload(e.ctx, &p, "Cover", "../My Cat.JPG", bytes.NewReader(data))
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Named by the real format, under the dated prefix.
-		if f.Key != "images/cover/2026/11/25/My_Cat.png" || p.Cover != f {
-			t.Fatalf("upload key %q, field %q", f.Key, p.Cover.Key)
-		}
-		got, err := e.bucket.ReadAll(e.ctx, f.Key)
-		if err != nil || !bytes.Equal(got, data) {
-			t.Fatalf("uploaded bytes differ: %v", err)
-		}
-		// Same name again: a unique key, the first original untouched.
-		var q Product
-		g, err := e.plugin.Upload(e.ctx, &q, "Cover", "My Cat.png", bytes.NewReader(pngBytes(t, 10, 10, false)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !regexp.MustCompile(`^images/cover/2026/11/25/My_Cat_[a-z0-9]{7}\.png$`).MatchString(g.Key) {
-			t.Fatalf("second upload key %q", g.Key)
-		}
-		if err := e.db.Create(&p).Error; err != nil {
-			t.Fatal(err)
-		}
-		e.wantThumb(p.CoverThumb.Key, 110, 73, "png")
-		// A non-image upload writes nothing.
-		before := e.keys()
-		_, err = e.plugin.Upload(e.ctx, &q, "Cover", "evil.jpg", strings.NewReader("#!/bin/sh\necho pwned\n"))
-		wantErr(t, err, ErrNotImage, "Product.Cover", "evil.jpg")
-		e.wantKeys(before...)
-		// A GIF whose small canvas hides a huge frame is refused before it is written.
-		if bomb, err := os.ReadFile(filepath.Join("..", "shared", "testdata", "images", "gif-bomb-huge-frame.gif")); err == nil {
-			_, err = e.plugin.Upload(e.ctx, &q, "Cover", "bomb.gif", bytes.NewReader(bomb))
-			wantErr(t, err, ErrTooLarge, "Product.Cover", "bomb.gif")
-			e.wantKeys(before...)
-		}
-		if _, err := e.plugin.Upload(e.ctx, &q, "Name", "x.png", bytes.NewReader(data)); err == nil {
-			t.Fatal("Upload to a non-ImageField succeeded")
-		}
-	})
-}
-
-func TestTransactionRollbackRemovesThumbnails(t *testing.T) {
-	eachBackend(t, func(t *testing.T, e *env) {
-		e.migrate(&Product{})
-		src := e.put("tx/a.jpg", jpegBytes(t, 200, 100))
-		errBoom := errors.New("boom")
-		err := e.db.Transaction(func(tx *gorm.DB) error {
-			p := Product{Cover: src}
-			if err := tx.Create(&p).Error; err != nil {
-				return err
-			}
-			e.wantThumb(p.CoverThumb.Key, 110, 55, "jpeg") // visible inside the transaction
-			return errBoom
-		})
-		if !errors.Is(err, errBoom) {
-			t.Fatal(err)
-		}
-		e.wantKeys("tx/a.jpg")
-		// A failing thumbnail inside a transaction whose error the caller
-		// ignores: the row is rolled back to our savepoint, the rest commits.
-		err = e.db.Transaction(func(tx *gorm.DB) error {
-			tx.Create(&Product{Name: "bad", Cover: ImageField{Key: "tx/missing.jpg"}})
-			return tx.Create(&Product{Name: "good", Cover: src}).Error
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var names []string
-		e.db.Model(&Product{}).Pluck("name", &names)
-		if len(names) != 1 || names[0] != "good" {
-			t.Fatalf("rows after ignored error: %q", names)
-		}
-	})
-}
-
 // The package must build and work from a brand-new context each time;
 // a cancelled context fails the save with the context error.
 func TestCancelledContext(t *testing.T) {
@@ -587,4 +370,51 @@ func TestCancelledContext(t *testing.T) {
 		e.wantKeys("c/a.jpg")
 		_ = image.Point{}
 	})
+}
+
+// Installing the plugin changes nothing GORM or an application can observe
+// of the connection: db.ConnPool and db.Dialector keep GORM's own types,
+// tx.DB() works inside a transaction, and a PrepareStmt session inside a
+// transaction writes in that transaction.
+func TestGORMTypesUnchanged(t *testing.T) {
+	for _, d := range dbBackends {
+		for _, prepare := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/PrepareStmt=%v", d.name, prepare), func(t *testing.T) {
+				db := d.open(t, &gorm.Config{Logger: logger.Discard, PrepareStmt: prepare})
+				pool, dialector := reflect.TypeOf(db.ConnPool), reflect.TypeOf(db.Dialector)
+				if err := db.Use(New(memblob.OpenBucket(nil))); err != nil {
+					t.Fatal(err)
+				}
+				if reflect.TypeOf(db.ConnPool) != pool || reflect.TypeOf(db.Dialector) != dialector {
+					t.Fatalf("after Use: ConnPool %T, Dialector %T; before: %v, %v", db.ConnPool, db.Dialector, pool, dialector)
+				}
+				if prepare {
+					if _, ok := db.ConnPool.(*gorm.PreparedStmtDB); !ok {
+						t.Fatalf("ConnPool %T, want *gorm.PreparedStmtDB", db.ConnPool)
+					}
+				}
+				if err := db.AutoMigrate(&Product{}); err != nil {
+					t.Fatal(err)
+				}
+				errBoom := errors.New("boom")
+				err := db.Transaction(func(tx *gorm.DB) error {
+					if _, err := tx.DB(); err != nil {
+						return fmt.Errorf("tx.DB(): %w", err)
+					}
+					if err := tx.Session(&gorm.Session{PrepareStmt: true}).Create(&Product{Name: "inside"}).Error; err != nil {
+						return err
+					}
+					return errBoom
+				})
+				if !errors.Is(err, errBoom) {
+					t.Fatal(err)
+				}
+				var n int64
+				db.Model(&Product{}).Count(&n)
+				if n != 0 {
+					t.Fatalf("%d rows: a PrepareStmt session wrote outside the rolled-back transaction", n)
+				}
+			})
+		}
+	}
 }

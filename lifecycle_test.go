@@ -6,13 +6,15 @@ import (
 	"fmt"
 	"io"
 	"math/rand"
+	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/gormthumb/gormthumb/internal/testphoto"
 	"gocloud.dev/blob/memblob"
+	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 	"gorm.io/gorm/logger"
@@ -112,6 +114,8 @@ func TestUnchangedSourceCostsNothing(t *testing.T) {
 	})
 }
 
+// With WithSourceVersionCheck, new bytes written in place under a source
+// key are noticed too.
 func TestChangedSourceSupersedes(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		e.migrate(&Product{})
@@ -141,7 +145,8 @@ func TestChangedSourceSupersedes(t *testing.T) {
 		e.wantThumb(p.CoverThumb.Key, 110, 110, "png")
 		third := p.CoverThumb.Key
 
-		// A change that rolls back keeps the old thumbnail and drops the new.
+		// A change whose transaction rolls back keeps the row on the old
+		// thumbnail; the new one is left for Sweep.
 		errBoom := errors.New("boom")
 		var inside string
 		err := e.db.Transaction(func(tx *gorm.DB) error {
@@ -159,8 +164,11 @@ func TestChangedSourceSupersedes(t *testing.T) {
 		if !errors.Is(err, errBoom) {
 			t.Fatal(err)
 		}
-		if e.exists(inside) || !e.exists(third) {
-			t.Fatalf("after rollback: new %q exists=%v, old %q exists=%v", inside, e.exists(inside), third, e.exists(third))
+		if !e.exists(third) {
+			t.Fatalf("after rollback: old %q is gone", third)
+		}
+		if r, err := e.plugin.Sweep(e.ctx, e.db, SweepOptions{Models: []any{&Product{}}, MinAge: -1}); err != nil || len(r.Deleted) != 1 || r.Deleted[0] != inside {
+			t.Fatalf("Sweep after rollback: %+v, %v (want %q)", r, err, inside)
 		}
 		var got Product
 		e.db.First(&got, p.ID)
@@ -177,100 +185,7 @@ func TestChangedSourceSupersedes(t *testing.T) {
 			t.Fatalf("cleared source: row %+v, blob exists=%v", got, e.exists(third))
 		}
 		e.wantNoOrphans()
-	})
-}
-
-func TestSharedSourcesAndDelete(t *testing.T) {
-	eachBackend(t, func(t *testing.T, e *env) {
-		e.migrate(&Product{})
-		data := jpegBytes(t, 300, 300)
-		shared := e.put("s/shared.jpg", data)
-		twin := e.put("s/twin.jpg", data) // same bytes, another key
-		rows := []*Product{{Name: "a", Cover: shared}, {Name: "b", Cover: shared}, {Name: "c", Cover: twin}}
-		if err := e.db.Create(&rows).Error; err != nil {
-			t.Fatal(err)
-		}
-		seen := map[string]bool{}
-		for _, r := range rows {
-			if seen[r.CoverThumb.Key] {
-				t.Fatalf("two rows share thumbnail %q", r.CoverThumb.Key)
-			}
-			seen[r.CoverThumb.Key] = true
-		}
-		// Superseding a's thumbnail leaves b's alone.
-		rows[0].Cover = twin
-		if err := e.db.Save(rows[0]).Error; err != nil {
-			t.Fatal(err)
-		}
-		e.wantThumb(rows[1].CoverThumb.Key, 110, 110, "jpeg")
-		// Hard delete by value: its thumbnail goes, the shared original stays.
-		if err := e.db.Delete(rows[1]).Error; err != nil {
-			t.Fatal(err)
-		}
-		if e.exists(rows[1].CoverThumb.Key) || !e.exists("s/shared.jpg") {
-			t.Fatal("delete by value: thumbnail kept or original removed")
-		}
-		// Delete by id and by condition.
-		if err := e.db.Delete(&Product{}, rows[0].ID).Error; err != nil {
-			t.Fatal(err)
-		}
-		if err := e.db.Where("name = ?", "c").Delete(&Product{}).Error; err != nil {
-			t.Fatal(err)
-		}
-		if e.exists(rows[0].CoverThumb.Key) || e.exists(rows[2].CoverThumb.Key) {
-			t.Fatal("delete by id / condition kept a thumbnail")
-		}
-		e.wantKeys("s/shared.jpg", "s/twin.jpg")
-	})
-}
-
-// SoftProduct has gorm.DeletedAt: a soft delete keeps every blob.
-type SoftProduct struct {
-	ID         uint
-	Cover      ImageField
-	CoverThumb ImageField `thumb:"64x64,source=Cover"`
-	DeletedAt  gorm.DeletedAt
-}
-
-func TestSoftDeleteAndOriginals(t *testing.T) {
-	eachBackendConfig(t, envConfig{opts: []Option{WithDeleteOriginals(true)}}, func(t *testing.T, e *env) {
-		e.migrate(&SoftProduct{}, &Product{})
-		p := SoftProduct{Cover: e.put("sd/a.jpg", jpegBytes(t, 100, 100))}
-		e.db.Create(&p)
-		if err := e.db.Delete(&p).Error; err != nil {
-			t.Fatal(err)
-		}
-		if !e.exists(p.CoverThumb.Key) || !e.exists("sd/a.jpg") {
-			t.Fatal("soft delete removed blobs")
-		}
-		if err := e.db.Unscoped().Delete(&p).Error; err != nil {
-			t.Fatal(err)
-		}
-		if e.exists(p.CoverThumb.Key) || e.exists("sd/a.jpg") {
-			t.Fatal("hard delete with WithDeleteOriginals kept blobs")
-		}
-		// An original shared by two rows survives the delete of one.
-		shared := e.put("sd/shared.jpg", jpegBytes(t, 100, 100))
-		a, b := Product{Cover: shared}, Product{Cover: shared}
-		e.db.Create(&a)
-		e.db.Create(&b)
-		e.db.Delete(&a)
-		if !e.exists("sd/shared.jpg") || e.exists(a.CoverThumb.Key) || !e.exists(b.CoverThumb.Key) {
-			t.Fatal("deleting one of two rows sharing an original removed it")
-		}
-		e.db.Delete(&b)
-		e.wantKeys()
-	})
-}
-
-func TestOriginalsKeptByDefault(t *testing.T) {
-	eachBackend(t, func(t *testing.T, e *env) {
-		e.migrate(&Product{})
-		p := Product{Cover: e.put("k/a.jpg", jpegBytes(t, 100, 100))}
-		e.db.Create(&p)
-		e.db.Delete(&p)
-		e.wantKeys("k/a.jpg")
-	})
+	}, WithSourceVersionCheck(true))
 }
 
 // SKUProduct has a unique column for upserts.
@@ -431,77 +346,6 @@ func (e *env) wantNoOrphansFor(models ...any) {
 	}
 }
 
-func TestUserTransactions(t *testing.T) {
-	eachBackend(t, func(t *testing.T, e *env) {
-		e.migrate(&Product{})
-		a := e.put("t/a.jpg", jpegBytes(t, 200, 100))
-		b := e.put("t/b.jpg", jpegBytes(t, 100, 200))
-		p := Product{Cover: a}
-		e.db.Create(&p)
-		first := p.CoverThumb.Key
-
-		// Commit: the superseded thumbnail goes only at commit.
-		err := e.db.Transaction(func(tx *gorm.DB) error {
-			p.Cover = b
-			if err := tx.Save(&p).Error; err != nil {
-				return err
-			}
-			if !e.exists(first) {
-				t.Error("superseded thumbnail deleted before commit")
-			}
-			return nil
-		})
-		if err != nil || e.exists(first) || !e.exists(p.CoverThumb.Key) {
-			t.Fatalf("after commit: err=%v old exists=%v new exists=%v", err, e.exists(first), e.exists(p.CoverThumb.Key))
-		}
-		second := p.CoverThumb.Key
-
-		// Begin / Rollback by hand.
-		tx := e.db.Begin()
-		q := Product{Cover: a}
-		if err := tx.Create(&q).Error; err != nil {
-			t.Fatal(err)
-		}
-		p.Cover = a
-		if err := tx.Save(&p).Error; err != nil {
-			t.Fatal(err)
-		}
-		tx.Rollback()
-		if e.exists(q.CoverThumb.Key) || e.exists(p.CoverThumb.Key) || !e.exists(second) {
-			t.Fatal("Begin/Rollback left new thumbnails or lost the old one")
-		}
-
-		// Nested: the inner transaction rolls back to its savepoint, the
-		// outer commits.
-		var innerKey, outerKey string
-		err = e.db.Transaction(func(tx *gorm.DB) error {
-			o := Product{Name: "outer", Cover: b}
-			if err := tx.Create(&o).Error; err != nil {
-				return err
-			}
-			outerKey = o.CoverThumb.Key
-			tx.Transaction(func(tx2 *gorm.DB) error {
-				i := Product{Name: "inner", Cover: a}
-				if err := tx2.Create(&i).Error; err != nil {
-					return err
-				}
-				innerKey = i.CoverThumb.Key
-				return errors.New("inner fails")
-			})
-			return nil
-		})
-		if err != nil || e.exists(innerKey) || !e.exists(outerKey) {
-			t.Fatalf("nested: err=%v inner exists=%v outer exists=%v", err, e.exists(innerKey), e.exists(outerKey))
-		}
-		var names []string
-		e.db.Model(&Product{}).Order("id").Pluck("name", &names)
-		if strings.Join(names, ",") != ",outer" {
-			t.Fatalf("rows %q", names)
-		}
-		e.wantNoOrphans()
-	})
-}
-
 func TestSeveralSizesOneDecode(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		e.migrate(&Poster{})
@@ -581,57 +425,12 @@ func TestConcurrentSaves(t *testing.T) {
 				}
 				continue
 			}
-			attrs, _ := e.bucket.Attributes(e.ctx, p.Cover.Key)
-			want := thumbDigest("products", fmt.Sprint(p.ID), "CoverThumb", p.Cover.Key, sourceVersion(attrs), Spec{Width: 110, Height: 150}.key())
+			want := thumbDigest("products", "CoverThumb", p.Cover.Key, "", Spec{Width: 110, Height: 150}.Key())
 			if _, _, d, ok := parseThumbName(p.CoverThumb.Key); !ok || d != want {
 				t.Fatalf("row %d: thumb %q does not match source %q", p.ID, p.CoverThumb.Key, p.Cover.Key)
 			}
 		}
 		e.wantNoOrphans()
-	})
-}
-
-func TestSweep(t *testing.T) {
-	eachBackend(t, func(t *testing.T, e *env) {
-		e.migrate(&Product{}, &Poster{})
-		p := Product{Cover: e.put("sw/a.jpg", jpegBytes(t, 100, 100))}
-		e.db.Create(&p)
-		ps := Poster{Image: p.Cover}
-		e.db.Create(&ps)
-		// A crash between commit and delete leaves an orphan behind.
-		orphan := "sw/thumbnails/a.64x64.0123456789abcdef.jpg"
-		if err := writeBlob(e.ctx, e.bucket, orphan, jpegBytes(t, 64, 64), JPEG, "sw/a.jpg"); err != nil {
-			t.Fatal(err)
-		}
-		orphan2 := "posters/small/x.64x64.ba9876543210fedc.jpg"
-		writeBlob(e.ctx, e.bucket, orphan2, jpegBytes(t, 64, 64), JPEG, "sw/a.jpg")
-		// Look-alikes the plugin did not write, and originals, are never touched.
-		e.put("sw/thumbnails/mine.64x64.0123456789abcdef.jpg", jpegBytes(t, 64, 64))
-		e.put("sw/thumbnails/holiday.jpg", jpegBytes(t, 64, 64))
-
-		models := []any{&Product{}, &Poster{}}
-		// Young blobs are kept by default (a transaction may still commit them).
-		r, err := e.plugin.Sweep(e.ctx, e.db, SweepOptions{Models: models})
-		if err != nil || len(r.Orphans) != 0 {
-			t.Fatalf("default MinAge: %+v %v", r, err)
-		}
-		r, err = e.plugin.Sweep(e.ctx, e.db, SweepOptions{Models: models, DryRun: true, MinAge: -1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		sort.Strings(r.Orphans)
-		if fmt.Sprint(r.Orphans) != fmt.Sprint([]string{orphan2, orphan}) || len(r.Deleted) != 0 || !e.exists(orphan) {
-			t.Fatalf("dry run: %+v", r)
-		}
-		r, err = e.plugin.Sweep(e.ctx, e.db, SweepOptions{Models: models, MinAge: -1})
-		if err != nil || len(r.Deleted) != 2 || e.exists(orphan) || e.exists(orphan2) {
-			t.Fatalf("sweep: %+v %v", r, err)
-		}
-		for _, k := range []string{"sw/a.jpg", p.CoverThumb.Key, ps.Small.Key, ps.Large.Key, "sw/thumbnails/mine.64x64.0123456789abcdef.jpg", "sw/thumbnails/holiday.jpg"} {
-			if !e.exists(k) {
-				t.Fatalf("sweep deleted %q", k)
-			}
-		}
 	})
 }
 
@@ -677,6 +476,11 @@ func TestLifecycleConfigs(t *testing.T) {
 					t.Fatal("transaction did not fail")
 				}
 				e.db.Delete(&got)
+				// The thumbnail made inside the rolled-back transaction is
+				// Sweep's (see TestUserTransactions).
+				if _, err := e.plugin.Sweep(e.ctx, e.db, SweepOptions{Models: []any{&Product{}}, MinAge: -1}); err != nil {
+					t.Fatal(err)
+				}
 				e.wantKeys("l/a.jpg", "l/b.jpg")
 			})
 		})
@@ -773,12 +577,13 @@ func TestSaveOfUnloadedStruct(t *testing.T) {
 // On MySQL proper (not MariaDB), GORM has no RETURNING and the driver
 // reports changed rows, not matched ones: a Save or an upsert of a row whose
 // columns are all unchanged reports 0 rows although the row is there. New
-// bytes under the same source key must still make a new thumbnail.
+// bytes under the same source key must still make a new thumbnail (with
+// WithSourceVersionCheck).
 func TestInPlaceChangeMySQLAffectedRows(t *testing.T) {
 	db := openMySQLAs(t, &gorm.Config{Logger: logger.Discard}, "8.0.36")
 	bucket := memblob.OpenBucket(nil)
 	defer bucket.Close()
-	if err := db.Use(New(bucket)); err != nil {
+	if err := db.Use(New(bucket, WithSourceVersionCheck(true))); err != nil {
 		t.Fatal(err)
 	}
 	e := &env{t: t, ctx: context.Background(), db: db, bucket: bucket, name: "mysql8+mem"}
@@ -803,5 +608,63 @@ func TestInPlaceChangeMySQLAffectedRows(t *testing.T) {
 		}
 		e.wantThumb(got.CoverThumb.Key, 110, 110, "png")
 		p = got
+	}
+}
+
+// Eight goroutines creating and saving rows with real photos at once, on
+// one SQLite file with a 10 s busy timeout, with and without
+// _txlock=immediate: no "database is locked", because no image is decoded
+// while SQLite's write lock is held.
+func TestConcurrentSavesSQLite(t *testing.T) {
+	sources := [][]byte{testphoto.JPEG(1600, 1200, 21, 90), testphoto.JPEG(1200, 1600, 22, 90), testphoto.JPEG(1600, 900, 23, 90)}
+	for _, dsn := range []string{"?_busy_timeout=10000&_journal_mode=WAL&_txlock=immediate", "?_busy_timeout=10000&_journal_mode=WAL"} {
+		t.Run(dsn, func(t *testing.T) {
+			db, err := gorm.Open(sqlite.Open(filepath.Join(t.TempDir(), "c.db")+dsn), &gorm.Config{Logger: logger.Discard})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sqlDB, err := db.DB(); err == nil {
+				t.Cleanup(func() { sqlDB.Close() })
+			}
+			bucket := memblob.OpenBucket(nil)
+			plugin := New(bucket)
+			if err := db.Use(plugin); err != nil {
+				t.Fatal(err)
+			}
+			e := &env{t: t, ctx: context.Background(), db: db, bucket: bucket, plugin: plugin, name: "sqlite" + dsn}
+			e.migrate(&Product{})
+			var keys []ImageField
+			for i, s := range sources {
+				keys = append(keys, e.put(fmt.Sprintf("big/%d.jpg", i), s))
+			}
+			var wg sync.WaitGroup
+			errs := make(chan error, 8*3)
+			for g := range 8 {
+				wg.Go(func() {
+					p := Product{Name: fmt.Sprint(g), Cover: keys[g%len(keys)]}
+					if err := db.Create(&p).Error; err != nil {
+						errs <- fmt.Errorf("create: %w", err)
+						return
+					}
+					p.Cover = keys[(g+1)%len(keys)]
+					if err := db.Save(&p).Error; err != nil {
+						errs <- fmt.Errorf("save: %w", err)
+						return
+					}
+					if err := db.Model(&p).Update("name", "done").Error; err != nil {
+						errs <- fmt.Errorf("update: %w", err)
+					}
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+			if n := e.count(&Product{}); n != 8 {
+				t.Fatalf("%d rows", n)
+			}
+			e.wantNoOrphans()
+		})
 	}
 }

@@ -32,6 +32,11 @@ type RegenerateOptions struct {
 	// fail (Failed: missing, or not an image by its header; the pixels are
 	// not decoded, so a source corrupt past its header counts as Made).
 	DryRun bool
+	// Force remakes every thumbnail that has a source, up to date or not:
+	// after sources were overwritten in place without
+	// WithSourceVersionCheck, or after a change the digest does not see (a
+	// new Processor).
+	Force bool
 	// Progress, if set, is called after every row, never concurrently.
 	Progress func(RegenerateProgress)
 }
@@ -73,13 +78,14 @@ func (e RowError) Unwrap() error { return e.Err }
 // Regenerate brings the thumbnails of every row of model's table up to
 // date: after a thumb tag was added or changed, or after sources were
 // copied in behind the plugin's back. It walks the table in primary-key
-// order, in batches, and saves each row's source columns through the
-// plugin's normal update path (UpdateColumns, so neither UpdatedAt nor the
-// model's hooks run), which remakes only thumbnails whose digest (row,
-// field, source key and version, spec) changed, in a transaction per row,
-// and deletes the superseded blobs after commit. Each row is re-read under
-// a row lock inside its transaction, so a concurrent edit is never
-// overwritten.
+// order, in batches. For each row it reads the sources and thumbnail keys,
+// makes the thumbnails whose digest (field, source key and version, spec)
+// is out of date with no lock held, then stores their keys in a short
+// transaction with a compare-and-set: only if the row still holds what was
+// read (otherwise it starts that row again, up to three times), so a
+// concurrent edit is never overwritten and a backfill never blocks the
+// application's writes. Superseded blobs are deleted after commit. Neither
+// UpdatedAt nor the model's hooks are touched.
 //
 // db must have the plugin registered; model is a pointer to the model
 // (&Product{}) and needs a single-column primary key. A row whose source is
@@ -99,7 +105,7 @@ func Regenerate(ctx context.Context, db *gorm.DB, model any, opts RegenerateOpti
 		return rep, fmt.Errorf("gormthumb: Regenerate: %w", err)
 	}
 	s := stmt.Schema
-	ms, err := modelSpecOf(s)
+	ms, err := p.modelSpecOf(s)
 	if err != nil {
 		return rep, err
 	}
@@ -122,11 +128,7 @@ func Regenerate(ctx context.Context, db *gorm.DB, model any, opts RegenerateOpti
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	var sources []string
-	for _, g := range ms.groups {
-		sources = append(sources, g.source.DBName)
-	}
-	r := &regenerator{p: p, db: db.WithContext(ctx), s: s, ms: ms, pk: pkField, sources: sources, dryRun: opts.DryRun}
+	r := &regenerator{p: p, db: db.WithContext(ctx), s: s, ms: ms, pk: pkField, mode: refreshMode{dryRun: opts.DryRun, force: opts.Force}}
 
 	scope := func() *gorm.DB {
 		q := r.db.Model(reflect.New(s.ModelType).Interface())
@@ -228,13 +230,12 @@ func convertKey(after any, pk *schema.Field) (any, error) {
 }
 
 type regenerator struct {
-	p       *Plugin
-	db      *gorm.DB
-	s       *schema.Schema
-	ms      *modelSpec
-	pk      *schema.Field
-	sources []string
-	dryRun  bool
+	p    *Plugin
+	db   *gorm.DB
+	s    *schema.Schema
+	ms   *modelSpec
+	pk   *schema.Field
+	mode refreshMode
 }
 
 type rowOutcome struct {
@@ -243,113 +244,12 @@ type rowOutcome struct {
 	err  error
 }
 
-// row brings one row up to date in its own transaction.
+// row brings one row up to date (refreshRow).
 func (r *regenerator) row(ctx context.Context, key any) rowOutcome {
 	out := rowOutcome{key: key}
-	if err := ctx.Err(); err != nil {
-		out.err = err
+	if out.err = ctx.Err(); out.err != nil {
 		return out
 	}
-	err := r.db.Transaction(func(tx *gorm.DB) error {
-		fresh := reflect.New(r.s.ModelType)
-		q := tx.Where(clause.Eq{Column: clause.Column{Name: r.pk.DBName}, Value: key})
-		if tx.Dialector.Name() != "sqlite" {
-			q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
-		}
-		if err := q.Take(fresh.Interface()).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return nil // deleted since the batch was read: nothing to do
-			}
-			return err
-		}
-		before := r.thumbKeys(ctx, fresh.Elem())
-		if r.dryRun {
-			made, err := r.outOfDate(ctx, fresh.Elem(), before)
-			out.made = made
-			return err
-		}
-		if err := tx.Model(fresh.Interface()).Select(r.sources).UpdateColumns(fresh.Interface()).Error; err != nil {
-			return err
-		}
-		after := r.thumbKeys(ctx, fresh.Elem())
-		out.made = !reflect.DeepEqual(before, after)
-		return nil
-	})
-	if err != nil {
-		var pe *Error
-		if !errors.As(err, &pe) {
-			err = &Error{Model: r.s.Name, Err: fmt.Errorf("%w: %w", ErrStorage, err)}
-		}
-		out.err = err
-		out.made = false
-	}
+	out.made, out.err = r.p.refreshRow(ctx, r.db, r.s, r.ms, r.pk, key, r.mode)
 	return out
-}
-
-// thumbKeys returns the keys of every thumbnail field of a row value.
-func (r *regenerator) thumbKeys(ctx context.Context, rv reflect.Value) []string {
-	keys := make([]string, len(r.ms.thumbs))
-	for i, t := range r.ms.thumbs {
-		v, _ := t.field.ValueOf(ctx, rv)
-		keys[i] = imageKeyOf(v)
-	}
-	return keys
-}
-
-// outOfDate tells whether saving the row would change any thumbnail: the
-// same digest comparison the plugin makes after a save, plus a header check
-// of each source that would be read.
-func (r *regenerator) outOfDate(ctx context.Context, rv reflect.Value, old []string) (bool, error) {
-	pkVal, _ := r.pk.ValueOf(ctx, rv)
-	pk := pkString(pkVal)
-	index := map[*thumbField]int{}
-	for i, t := range r.ms.thumbs {
-		index[t] = i
-	}
-	stale := false
-	for _, g := range r.ms.groups {
-		sv, _ := g.source.ValueOf(ctx, rv)
-		src := imageKeyOf(sv)
-		if src == "" {
-			for _, t := range g.thumbs {
-				stale = stale || old[index[t]] != ""
-			}
-			continue
-		}
-		fail := func(err error) (bool, error) {
-			return false, &Error{Model: r.ms.name, Field: g.thumbs[0].field.Name, Key: src, Err: err}
-		}
-		if err := checkKey(src); err != nil {
-			return fail(err)
-		}
-		digests, err := r.p.sourceDigests(ctx, r.s.Table, pk, g, src)
-		if err != nil {
-			return fail(err)
-		}
-		groupStale := false
-		for i, t := range g.thumbs {
-			if _, _, got, ok := parseThumbName(old[index[t]]); !ok || got != digests[i] {
-				groupStale = true
-			}
-		}
-		if !groupStale {
-			continue
-		}
-		// It would be remade: check the header as the save would, so a
-		// source that is not an image is reported, without decoding pixels.
-		rd, err := r.p.bucket.NewReader(ctx, src, nil)
-		if err != nil {
-			return fail(storageErr("read", err))
-		}
-		_, _, _, _, err = sniff(&limitedReader{r: rd, n: r.p.limits.MaxBytes}, r.p.limits)
-		rd.Close()
-		if err != nil {
-			if !isTyped(err) {
-				err = storageErr("read", err)
-			}
-			return fail(err)
-		}
-		stale = true
-	}
-	return stale, nil
 }

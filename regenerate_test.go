@@ -272,3 +272,37 @@ func TestRegenerateCancelAndResume(t *testing.T) {
 		}
 	}
 }
+
+// Sources are immutable by default: new bytes written in place under a
+// source key are not noticed by a save (which makes no bucket call), and
+// Regenerate with Force repairs the thumbnails.
+func TestInPlaceOverwriteRepairedByForce(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		e.migrate(&Product{})
+		p := Product{Name: "a", Cover: e.put("o/a.jpg", jpegBytes(t, 300, 200))}
+		if err := e.db.Create(&p).Error; err != nil {
+			t.Fatal(err)
+		}
+		before := p.CoverThumb.Key
+		e.put("o/a.jpg", pngBytes(t, 150, 150, false)) // overwritten in place
+		p.Name = "b"
+		if err := e.db.Save(&p).Error; err != nil || p.CoverThumb.Key != before {
+			t.Fatalf("save after an in-place overwrite: %v, thumb %q (was %q)", err, p.CoverThumb.Key, before)
+		}
+		rep, err := Regenerate(e.ctx, e.db, &Product{}, RegenerateOptions{})
+		if err != nil || rep.Made != 0 {
+			t.Fatalf("Regenerate without Force: %+v, %v", rep, err)
+		}
+		rep, err = Regenerate(e.ctx, e.db, &Product{}, RegenerateOptions{Force: true})
+		if err != nil || rep.Made != 1 {
+			t.Fatalf("Regenerate with Force: %+v, %v", rep, err)
+		}
+		var got Product
+		e.db.First(&got, p.ID)
+		e.wantThumb(got.CoverThumb.Key, 110, 110, "png")
+		if e.exists(before) {
+			t.Fatal("the superseded thumbnail is still there")
+		}
+		e.wantNoOrphans()
+	})
+}

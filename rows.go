@@ -30,8 +30,10 @@ func pkConds(db *gorm.DB, r row) []clause.Expression {
 
 // rowsOf returns the model values of a statement: one for a struct, one per
 // element of a slice (nil pointers skipped).
-func rowsOf(db *gorm.DB) []row {
-	rv := db.Statement.ReflectValue
+func rowsOf(db *gorm.DB) []row { return rowsOfValue(db, db.Statement.ReflectValue) }
+
+// rowsOfValue returns the rows of rv, a struct or a slice of them.
+func rowsOfValue(db *gorm.DB, rv reflect.Value) []row {
 	switch rv.Kind() {
 	case reflect.Slice, reflect.Array:
 		rows := make([]row, 0, rv.Len())

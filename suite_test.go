@@ -12,19 +12,14 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/color"
-	"image/gif"
-	"image/jpeg"
-	"image/png"
 	"io"
-	"math"
-	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/gormthumb/gormthumb/internal/testphoto"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/memblob"
 	"gorm.io/driver/sqlite"
@@ -219,87 +214,26 @@ func wantErr(t *testing.T, err, sentinel error, parts ...string) {
 }
 
 // ---------------------------------------------------------------------------
-// Test images: deterministic and photo-like (smooth gradients plus texture,
-// so JPEG and the resize filter behave as on a photo).
+// Test images: internal/testphoto's deterministic, photo-like images, and
+// the shared real-world corpus.
 
-func photo(w, h int, seed int) *image.NRGBA {
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			fx, fy := float64(x)/float64(w), float64(y)/float64(h)
-			r := 128 + 100*math.Sin(6*fx+float64(seed))
-			g := 128 + 100*math.Cos(5*fy+2*fx)
-			b := 128 + 60*math.Sin(40*fx*fy+float64(seed)) + 20*math.Sin(float64(x*7+y*13))
-			i := img.PixOffset(x, y)
-			img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = clamp8(r), clamp8(g), clamp8(b), 255
-		}
-	}
-	return img
-}
+func photo(w, h int, seed int) *image.NRGBA { return testphoto.Photo(w, h, uint64(seed), false) }
 
-func clamp8(v float64) uint8 { return uint8(math.Max(0, math.Min(255, v))) }
+func jpegBytes(t testing.TB, w, h int) []byte { return testphoto.JPEG(w, h, 1, 90) }
 
-func jpegBytes(t testing.TB, w, h int) []byte {
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, photo(w, h, 1), &jpeg.Options{Quality: 90}); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
+// pngBytes is a PNG photo; with alpha, its alpha ramps from 0 at the left
+// edge to 255 at the right.
 func pngBytes(t testing.TB, w, h int, alpha bool) []byte {
-	img := photo(w, h, 2)
+	img := testphoto.Photo(w, h, 2, false)
 	if alpha {
-		for y := 0; y < h; y++ {
-			for x := 0; x < w; x++ {
-				img.Pix[img.PixOffset(x, y)+3] = uint8(255 * x / w)
-			}
-		}
+		testphoto.AlphaRamp(img)
 	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return testphoto.EncodePNG(img)
 }
 
-func gifBytes(t testing.TB, w, h int) []byte {
-	pal := color.Palette{color.Transparent}
-	for i := 1; i < 256; i++ {
-		pal = append(pal, color.NRGBA{uint8(i), uint8(255 - i), uint8(i * 3), 255})
-	}
-	img := image.NewPaletted(image.Rect(0, 0, w, h), pal)
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			img.SetColorIndex(x, y, uint8(1+(x+y)%255))
-		}
-	}
-	var buf bytes.Buffer
-	if err := gif.Encode(&buf, img, nil); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
+func gifBytes(t testing.TB, w, h int) []byte { return testphoto.GIF(w, h) }
 
-// corpus returns the path of a file in the shared real-world image corpus,
-// skipping the test when the corpus is absent.
-func corpus(t testing.TB, name string) string {
-	t.Helper()
-	p := filepath.Join("..", "shared", "testdata", "images", name)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("real-world image corpus not found at %s (it lives beside the repo in ../shared): %v", p, err)
-	}
-	return p
-}
-
-func corpusBytes(t testing.TB, name string) []byte {
-	t.Helper()
-	data, err := os.ReadFile(corpus(t, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
+func corpusBytes(t testing.TB, name string) []byte { return testphoto.Corpus(t, name) }
 
 func TestHarnessNames(t *testing.T) {
 	// The suite must always cover every bucket on every database.

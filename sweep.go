@@ -2,12 +2,14 @@ package gormthumb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path"
 	"strings"
 	"time"
 
+	"gocloud.dev/gcerrors"
 	"gorm.io/gorm"
 )
 
@@ -33,6 +35,7 @@ type SweepReport struct {
 	Checked int      // thumbnail blobs looked at
 	Orphans []string // thumbnail blobs no row references
 	Deleted []string // orphans deleted (empty on a dry run)
+	Failed  []string // blobs that could not be looked at; Sweep then returns an error
 }
 
 // Sweep deletes thumbnail blobs that no row references: the safety net for
@@ -58,7 +61,7 @@ func (p *Plugin) Sweep(ctx context.Context, db *gorm.DB, opts SweepOptions) (*Sw
 		if err := stmt.Parse(m); err != nil {
 			return nil, fmt.Errorf("gormthumb: Sweep: %w", err)
 		}
-		ms, err := modelSpecOf(stmt.Schema)
+		ms, err := p.modelSpecOf(stmt.Schema)
 		if err != nil {
 			return nil, err
 		}
@@ -76,6 +79,7 @@ func (p *Plugin) Sweep(ctx context.Context, db *gorm.DB, opts SweepOptions) (*Sw
 	}
 
 	report := &SweepReport{}
+	var failures []error
 	cutoff := p.now().Add(-minAge)
 	it := p.bucket.List(nil)
 	for {
@@ -94,8 +98,16 @@ func (p *Plugin) Sweep(ctx context.Context, db *gorm.DB, opts SweepOptions) (*Sw
 			continue
 		}
 		attrs, err := p.bucket.Attributes(ctx, obj.Key)
-		if err != nil || attrs.Metadata["gormthumb-source"] == "" {
-			continue // not written by the plugin (or gone): leave it
+		if gcerrors.Code(err) == gcerrors.NotFound {
+			continue // gone since it was listed
+		}
+		if err != nil {
+			report.Failed = append(report.Failed, obj.Key)
+			failures = append(failures, &Error{Model: "Sweep", Key: obj.Key, Err: storageErr("attributes", err)})
+			continue // whether it is ours is unknown: keep it, say so, go on
+		}
+		if attrs.Metadata["gormthumb-source"] == "" {
+			continue // not written by the plugin: leave it
 		}
 		report.Orphans = append(report.Orphans, obj.Key)
 		if opts.DryRun {
@@ -106,7 +118,7 @@ func (p *Plugin) Sweep(ctx context.Context, db *gorm.DB, opts SweepOptions) (*Sw
 		}
 		report.Deleted = append(report.Deleted, obj.Key)
 	}
-	return report, nil
+	return report, errors.Join(failures...)
 }
 
 // isThumbLocation reports whether key is named and placed like a thumbnail.

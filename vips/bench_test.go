@@ -1,24 +1,21 @@
 package vips
 
 // The libvips processor against the pure-Go one, in the same run, on the
-// core's 12 MP benchmark inputs (made here the same way):
+// core's 12 MP benchmark inputs (internal/testphoto.Sources12MP):
 //
 //	cd vips && go test -run '^$' -bench . -benchtime 5x -cpu 1,2 .
 //
 // Each iteration times Go's decode alone, GoProcessor.Process and
 // Processor.Process of the same bytes into 110×150; x-decode metrics are
 // processor time / decode time. The progressive JPEG is made with
-// jpegtran, or with libvips when jpegtran is not installed.
+// jpegtran, or with the vips command when jpegtran is not installed
+// (internal/testphoto).
 
 import (
 	"bytes"
 	"context"
 	"image"
-	"image/jpeg"
-	"image/png"
 	"math"
-	"os/exec"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,49 +23,19 @@ import (
 	"github.com/gormthumb/gormthumb/internal/testphoto"
 )
 
-// benchPhoto is the core module's deterministic photo-like test image.
-var benchPhoto = testphoto.Photo
-
-var benchSources = sync.OnceValues(func() (map[string][]byte, error) {
-	const w, h = 4000, 3000
-	var baseline, pngBuf bytes.Buffer
-	if err := jpeg.Encode(&baseline, benchPhoto(w, h, 7, false), &jpeg.Options{Quality: 90}); err != nil {
-		return nil, err
-	}
-	if err := png.Encode(&pngBuf, benchPhoto(w, h, 8, true)); err != nil {
-		return nil, err
-	}
-	prog, err := progressive(baseline.Bytes())
-	if err != nil {
-		return nil, err
-	}
-	return map[string][]byte{"jpeg-baseline-q90": baseline.Bytes(), "jpeg-progressive": prog, "png-rgba": pngBuf.Bytes()}, nil
-})
-
-// progressive rewrites a baseline JPEG as progressive: jpegtran if
-// installed (lossless), else libvips.
-func progressive(baseline []byte) ([]byte, error) {
-	if path, err := exec.LookPath("jpegtran"); err == nil {
-		cmd := exec.Command(path, "-progressive", "-copy", "none")
-		cmd.Stdin = bytes.NewReader(baseline)
-		return cmd.Output()
-	}
-	if err := start(); err != nil {
-		return nil, err
-	}
-	return progressiveJPEG(baseline)
-}
-
 func BenchmarkProcessors(b *testing.B) {
-	sources, err := benchSources()
-	if err != nil {
-		b.Fatal(err)
+	sources := map[string][]byte{}
+	for _, src := range testphoto.Sources12MP() {
+		sources[src.Name] = src.Data
 	}
 	specs := []gormthumb.Spec{{Width: 110, Height: 150}}
 	ctx := context.Background()
 	for _, name := range []string{"jpeg-baseline-q90", "jpeg-progressive", "png-rgba"} {
 		data := sources[name]
 		b.Run(name, func(b *testing.B) {
+			if data == nil {
+				b.Skip("no progressive JPEG encoder: install jpegtran (libjpeg-turbo-progs) or vips (libvips-tools)")
+			}
 			var tDecode, tGo, tVips time.Duration
 			for i := 0; i < b.N; i++ {
 				t0 := time.Now()

@@ -41,12 +41,13 @@ static int gt_header(int format, const void *buf, size_t len, int *w, int *h, in
 }
 
 // gt_thumbnail makes a w×h thumbnail of buf: shrink-on-load, EXIF
-// orientation applied, decoding errors (truncation too) fatal, 8-bit sRGB
+// orientation applied, decoding errors (truncation and bad checksums too)
+// fatal, 8-bit sRGB
 // or grey out.
 static int gt_thumbnail(const void *buf, size_t len, int w, int h, VipsSize size, VipsInteresting crop, VipsImage **out) {
 	VipsImage *t = NULL, *u = NULL;
 	if (vips_thumbnail_buffer((void *) buf, len, &t, w, "height", h, "size", size, "crop", crop,
-			"option_string", "fail_on=truncated", NULL))
+			"option_string", "fail_on=error", NULL))
 		return -1;
 	switch (t->Type) {
 	case VIPS_INTERPRETATION_RGB16:
@@ -79,7 +80,8 @@ static int gt_flatten(VipsImage *in, double r, double g, double b, VipsImage **o
 	return ret;
 }
 
-// gt_save encodes in as format 0 JPEG, 1 PNG or 2 WebP, without metadata.
+// gt_save encodes in as format 0 JPEG, 1 PNG or 2 WebP, without metadata
+// (but see stripWebP).
 static int gt_save(VipsImage *in, int format, int quality, void **buf, size_t *len) {
 	switch (format) {
 	case 0: return vips_jpegsave_buffer(in, buf, len, "Q", quality, "strip", TRUE, "optimize_coding", TRUE, NULL);

@@ -1,4 +1,4 @@
-// Package vips is an optional gormthumb.Processor backed by libvips, for
+// Package vips is an optional thumb.Processor backed by libvips, for
 // applications that can install it (Debian: apt-get install libvips-dev).
 // It is a separate Go module so that the gormthumb core stays pure Go.
 //
@@ -7,7 +7,7 @@
 // libvips decodes JPEG at a reduced scale (shrink-on-load) and streams the
 // rest, so a thumbnail of a 12-megapixel JPEG costs a fraction of Go's
 // decode alone and a few MB of memory. It makes the same thumbnails as
-// gormthumb.GoProcessor (same sizes, fit, anchor, formats, quality,
+// thumb.GoProcessor (same sizes, fit, anchor, formats, quality,
 // background, no upscaling unless asked, EXIF orientation applied, no
 // metadata kept) and returns the same typed errors. JPEG, PNG, WebP and
 // TIFF sources written as JPEG, PNG or WebP go through libvips; anything
@@ -24,31 +24,33 @@ package vips
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"image/color"
 	"io"
 
 	"github.com/disintegration/imaging"
-	"github.com/gormthumb/gormthumb"
+	"github.com/gormthumb/gormthumb/thumb"
 )
 
-// Processor is a gormthumb.Processor that uses libvips. The zero value is
+// Processor is a thumb.Processor that uses libvips. The zero value is
 // ready to use; libvips is started on first use.
 type Processor struct {
 	// Fallback handles what libvips is not used for (GIF and BMP sources,
-	// GIF output, unknown bytes). Nil means gormthumb.GoProcessor{}.
-	Fallback gormthumb.Processor
+	// GIF output, unknown bytes). Nil means thumb.GoProcessor{}.
+	Fallback thumb.Processor
 }
 
-// Process implements gormthumb.Processor.
-func (p Processor) Process(ctx context.Context, src io.Reader, specs []gormthumb.Spec, lim gormthumb.Limits) ([]gormthumb.Thumbnail, error) {
+// Process implements thumb.Processor.
+func (p Processor) Process(ctx context.Context, src io.Reader, specs []thumb.Spec, lim thumb.Limits) ([]thumb.Thumbnail, error) {
 	lim = lim.WithDefaults()
 	data, err := io.ReadAll(io.LimitReader(src, lim.MaxBytes+1))
 	if err != nil {
 		return nil, err // the plugin's reader reports ErrTooLarge itself; others are storage errors
 	}
 	if int64(len(data)) > lim.MaxBytes {
-		return nil, fmt.Errorf("%w: source is larger than the byte limit of %d", gormthumb.ErrTooLarge, lim.MaxBytes)
+		return nil, fmt.Errorf("%w: source is larger than the byte limit of %d", thumb.ErrTooLarge, lim.MaxBytes)
 	}
 	format, cformat := sniff(data)
 	if format == "" || !writable(specs) {
@@ -59,21 +61,26 @@ func (p Processor) Process(ctx context.Context, src io.Reader, specs []gormthumb
 	}
 	w, h, pages, orient, err := header(cformat, data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s header: %s", gormthumb.ErrNotImage, format, err)
+		return nil, fmt.Errorf("%w: %s header: %s", thumb.ErrNotImage, format, err)
 	}
 	if w <= 0 || h <= 0 {
-		return nil, fmt.Errorf("%w: %s with empty size %dx%d", gormthumb.ErrNotImage, format, w, h)
+		return nil, fmt.Errorf("%w: %s with empty size %dx%d", thumb.ErrNotImage, format, w, h)
 	}
 	if int64(w)*int64(h) > lim.MaxPixels {
-		return nil, fmt.Errorf("%w: %dx%d is more than %d pixels", gormthumb.ErrTooLarge, w, h, lim.MaxPixels)
+		return nil, fmt.Errorf("%w: %dx%d is more than %d pixels", thumb.ErrTooLarge, w, h, lim.MaxPixels)
 	}
 	if pages > lim.MaxFrames {
-		return nil, fmt.Errorf("%w: %d pages is more than %d", gormthumb.ErrTooLarge, pages, lim.MaxFrames)
+		return nil, fmt.Errorf("%w: %d pages is more than %d", thumb.ErrTooLarge, pages, lim.MaxFrames)
+	}
+	if format == thumb.PNG {
+		if err := checkPNGChunks(data); err != nil {
+			return nil, err
+		}
 	}
 	if orient >= 5 && orient <= 8 {
 		w, h = h, w // sizes below are of the upright image
 	}
-	out := make([]gormthumb.Thumbnail, 0, len(specs))
+	out := make([]thumb.Thumbnail, 0, len(specs))
 	for _, spec := range specs {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -87,36 +94,36 @@ func (p Processor) Process(ctx context.Context, src io.Reader, specs []gormthumb
 	return out, nil
 }
 
-func (p Processor) fallback() gormthumb.Processor {
+func (p Processor) fallback() thumb.Processor {
 	if p.Fallback != nil {
 		return p.Fallback
 	}
-	return gormthumb.GoProcessor{}
+	return thumb.GoProcessor{}
 }
 
 // sniff detects the formats this processor reads from their magic bytes.
-func sniff(b []byte) (gormthumb.Format, int) {
+func sniff(b []byte) (thumb.Format, int) {
 	switch {
 	case bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF}):
-		return gormthumb.JPEG, cJPEG
+		return thumb.JPEG, cJPEG
 	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
-		return gormthumb.PNG, cPNG
+		return thumb.PNG, cPNG
 	case len(b) >= 12 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WEBP":
-		return gormthumb.WebP, cWebP
+		return thumb.WebP, cWebP
 	case bytes.HasPrefix(b, []byte("II*\x00")), bytes.HasPrefix(b, []byte("MM\x00*")):
-		return gormthumb.TIFF, cTIFF
+		return thumb.TIFF, cTIFF
 	}
 	return "", 0
 }
 
 // saveFormats are the output formats written through libvips.
-var saveFormats = map[gormthumb.Format]int{gormthumb.JPEG: cJPEG, gormthumb.PNG: cPNG, gormthumb.WebP: cWebP}
+var saveFormats = map[thumb.Format]int{thumb.JPEG: cJPEG, thumb.PNG: cPNG, thumb.WebP: cWebP}
 
 // writable reports whether every explicitly requested output format is
 // one libvips writes here.
-func writable(specs []gormthumb.Spec) bool {
+func writable(specs []thumb.Spec) bool {
 	for _, s := range specs {
-		if _, ok := saveFormats[s.Format]; s.Format != gormthumb.FormatSource && !ok {
+		if _, ok := saveFormats[s.Format]; s.Format != thumb.FormatSource && !ok {
 			return false
 		}
 	}
@@ -124,58 +131,61 @@ func writable(specs []gormthumb.Spec) bool {
 }
 
 // makeThumbnail makes one thumbnail of data, whose upright size is sw×sh.
-func makeThumbnail(data []byte, src gormthumb.Format, sw, sh int, spec gormthumb.Spec) (gormthumb.Thumbnail, error) {
+func makeThumbnail(data []byte, src thumb.Format, sw, sh int, spec thumb.Spec) (thumb.Thumbnail, error) {
 	size, crop := sizeForce, cropNone
-	tw, th := fitSize(sw, sh, spec.Width, spec.Height, spec.Upscale)
-	if spec.Fit == gormthumb.FitCover {
+	tw, th := thumb.FitSize(sw, sh, spec.Width, spec.Height, spec.Upscale)
+	if spec.Fit == thumb.FitCover {
 		size, crop = sizeBoth, cropFor(sw, sh, spec.Width, spec.Height, spec.Anchor)
 		tw, th = spec.Width, spec.Height
 		if !spec.Upscale && (sw < tw || sh < th) {
-			cw, ch := cropSize(sw, sh, tw, th)
-			tw, th = fitSize(cw, ch, tw, th, false)
+			cw, ch := thumb.CropSize(sw, sh, tw, th)
+			tw, th = thumb.FitSize(cw, ch, tw, th, false)
 		}
 	}
 	im, err := thumbnail(data, tw, th, size, crop)
 	if err != nil {
-		return gormthumb.Thumbnail{}, fmt.Errorf("%w: decoding %s: %s", gormthumb.ErrNotImage, src, err)
+		return thumb.Thumbnail{}, fmt.Errorf("%w: decoding %s: %s", thumb.ErrNotImage, src, err)
 	}
 	defer im.close()
 	format := spec.Format
-	if format == gormthumb.FormatSource {
+	if format == thumb.FormatSource {
 		format = src
-		if src != gormthumb.JPEG && src != gormthumb.PNG {
-			format = gormthumb.JPEG
+		if src != thumb.JPEG && src != thumb.PNG {
+			format = thumb.JPEG
 			if im.alpha() {
-				format = gormthumb.PNG
+				format = thumb.PNG
 			}
 		}
 	}
-	if format == gormthumb.JPEG && im.alpha() {
+	if format == thumb.JPEG && im.alpha() {
 		bg := spec.Background
 		if bg == (color.NRGBA{}) {
 			bg = color.NRGBA{255, 255, 255, 255}
 		}
 		flat, err := im.flatten(bg.R, bg.G, bg.B)
 		if err != nil {
-			return gormthumb.Thumbnail{}, fmt.Errorf("%w: flattening %s: %s", gormthumb.ErrNotImage, src, err)
+			return thumb.Thumbnail{}, fmt.Errorf("%w: flattening %s: %s", thumb.ErrNotImage, src, err)
 		}
 		defer flat.close()
 		im = flat
 	}
 	q := spec.Quality
 	if q == 0 {
-		q = gormthumb.DefaultQuality
+		q = thumb.DefaultQuality
 	}
 	buf, err := im.save(saveFormats[format], q)
 	if err != nil {
-		return gormthumb.Thumbnail{}, fmt.Errorf("%w: decoding %s: %s", gormthumb.ErrNotImage, src, err)
+		return thumb.Thumbnail{}, fmt.Errorf("%w: decoding %s: %s", thumb.ErrNotImage, src, err)
 	}
-	return gormthumb.Thumbnail{Data: buf, Format: format, Width: im.width(), Height: im.height()}, nil
+	if format == thumb.WebP {
+		buf = stripWebP(buf)
+	}
+	return thumb.Thumbnail{Data: buf, Format: format, Width: im.width(), Height: im.height()}, nil
 }
 
 // cropFor maps an anchor to libvips's crop position along the axis a
 // cover fit of sw×sh into w×h crops.
-func cropFor(sw, sh, w, h int, a gormthumb.Anchor) interesting {
+func cropFor(sw, sh, w, h int, a thumb.Anchor) interesting {
 	wide := int64(sw)*int64(h) > int64(sh)*int64(w) // crops left/right
 	switch {
 	case wide && (a == imaging.Left || a == imaging.TopLeft || a == imaging.BottomLeft),
@@ -188,23 +198,51 @@ func cropFor(sw, sh, w, h int, a gormthumb.Anchor) interesting {
 	return cropMid
 }
 
-// fitSize is gormthumb's: sw×sh fitted inside w×h keeping the aspect
-// ratio (Pillow's thumbnail rounding), at least 1 pixel, never larger
-// than the source unless upscale.
-func fitSize(sw, sh, w, h int, upscale bool) (int, int) {
-	if !upscale && sw <= w && sh <= h {
-		return sw, sh
+// stripWebP drops the EXIF and XMP chunks from a WebP file (and their
+// flags in its VP8X header): libvips 8.14's webpsave writes an EXIF chunk
+// despite "strip". A file it cannot parse is returned unchanged.
+func stripWebP(b []byte) []byte {
+	if len(b) < 12 || string(b[:4]) != "RIFF" || string(b[8:12]) != "WEBP" {
+		return b
 	}
-	if int64(sw)*int64(h) >= int64(sh)*int64(w) {
-		return w, max(int(float64(sh)*float64(w)/float64(sw)+0.5), 1)
+	out := append([]byte(nil), b[:12]...)
+	for i := 12; i+8 <= len(b); {
+		n := int(binary.LittleEndian.Uint32(b[i+4:]))
+		end := i + 8 + n + n%2
+		if end > len(b) {
+			return b
+		}
+		switch string(b[i : i+4]) {
+		case "EXIF", "XMP ":
+		case "VP8X":
+			chunk := append([]byte(nil), b[i:end]...)
+			chunk[8] &^= 0x08 | 0x04 // EXIF and XMP present
+			out = append(out, chunk...)
+		default:
+			out = append(out, b[i:end]...)
+		}
+		i = end
 	}
-	return max(int(float64(sw)*float64(h)/float64(sh)+0.5), 1), h
+	binary.LittleEndian.PutUint32(out[4:], uint32(len(out)-8))
+	return out
 }
 
-// cropSize is gormthumb's: the largest w:h-shaped rectangle inside sw×sh.
-func cropSize(sw, sh, w, h int) (int, int) {
-	if int64(sw)*int64(h) > int64(sh)*int64(w) {
-		return max(1, int(float64(sh)*float64(w)/float64(h)+0.5)), sh
+// checkPNGChunks verifies the CRC of every chunk of a PNG, as Go's decoder
+// does: libvips does not reliably reject a damaged chunk, even with
+// fail_on=error.
+func checkPNGChunks(b []byte) error {
+	for i := 8; i+12 <= len(b); {
+		n := int(binary.BigEndian.Uint32(b[i:]))
+		if n < 0 || n > len(b)-i-12 {
+			return fmt.Errorf("%w: png chunk runs past the end", thumb.ErrNotImage)
+		}
+		if crc32.ChecksumIEEE(b[i+4:i+8+n]) != binary.BigEndian.Uint32(b[i+8+n:]) {
+			return fmt.Errorf("%w: png chunk %q has a bad checksum", thumb.ErrNotImage, b[i+4:i+8])
+		}
+		if string(b[i+4:i+8]) == "IEND" {
+			return nil
+		}
+		i += 12 + n
 	}
-	return sw, max(1, int(float64(sw)*float64(h)/float64(w)+0.5))
+	return nil
 }

@@ -4,41 +4,29 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
 	"math"
-	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
-	"github.com/disintegration/imaging"
 	"github.com/gormthumb/gormthumb"
+	"github.com/gormthumb/gormthumb/internal/testphoto"
+	"github.com/gormthumb/gormthumb/thumb/thumbtest"
 	"gocloud.dev/blob/memblob"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 )
 
-// gradient is a deterministic w×h test picture: smooth colour ramps and a
-// dark disc, optionally with an alpha ramp.
+// gradient is internal/testphoto's photo, optionally with an alpha ramp
+// (0 at the left edge).
 func gradient(w, h int, alpha bool) *image.NRGBA {
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			c := color.NRGBA{uint8(255 * x / w), uint8(255 * y / h), uint8(128 + 100*math.Sin(float64(x+y)/50)), 255}
-			dx, dy := float64(x-w/3), float64(y-h/2)
-			if dx*dx+dy*dy < float64(h*h/16) {
-				c = color.NRGBA{20, 30, 40, 255}
-			}
-			if alpha {
-				c.A = uint8(40 + 200*x/w)
-			}
-			img.SetNRGBA(x, y, c)
-		}
+	img := testphoto.Photo(w, h, 12, false)
+	if alpha {
+		testphoto.AlphaRamp(img)
 	}
 	return img
 }
@@ -135,8 +123,8 @@ func TestSameAsGoProcessor(t *testing.T) {
 				t.Fatalf("vips %dx%d, Go %dx%d", got[0].Width, got[0].Height, want[0].Width, want[0].Height)
 			}
 			g, w := decodeThumb(t, got[0], c.fmt), decodeThumb(t, want[0], c.fmt)
-			if p := psnr(g, w); p < 28 {
-				t.Errorf("PSNR %.1f dB against the Go processor's thumbnail, want >= 28", p)
+			if p := psnr(g, w); p < 25 { // two JPEG encoders on a photo with sensor noise: 26-40 dB; wrong colours score under 15
+				t.Errorf("PSNR %.1f dB against the Go processor's thumbnail, want >= 25", p)
 			}
 			if c.fmt == "png" && c.name == "png-alpha" {
 				if _, _, _, a := g.At(0, g.Bounds().Dy()/2).RGBA(); a>>8 > 100 {
@@ -147,110 +135,7 @@ func TestSameAsGoProcessor(t *testing.T) {
 	}
 }
 
-// TestCoverAnchor: the anchor picks the kept part of a wide source.
-func TestCoverAnchor(t *testing.T) {
-	img := image.NewNRGBA(image.Rect(0, 0, 800, 400))
-	for y := range 400 {
-		for x := range 800 {
-			c := color.NRGBA{255, 0, 0, 255}
-			if x >= 400 {
-				c = color.NRGBA{0, 0, 255, 255}
-			}
-			img.SetNRGBA(x, y, c)
-		}
-	}
-	data := encodePNG(t, img)
-	for anchor, wantRed := range map[gormthumb.Anchor]bool{imaging.Left: true, imaging.TopLeft: true, imaging.Right: false, imaging.BottomRight: false} {
-		out, err := process(t, Processor{}, data, gormthumb.Limits{}, gormthumb.Spec{Width: 100, Height: 100, Fit: gormthumb.FitCover, Anchor: anchor})
-		if err != nil {
-			t.Fatal(err)
-		}
-		th := decodeThumb(t, out[0], "png")
-		r, _, b, _ := th.At(50, 50).RGBA()
-		if (r > b) != wantRed {
-			t.Errorf("anchor %v: centre r=%d b=%d, want red=%v", anchor, r>>8, b>>8, wantRed)
-		}
-	}
-}
-
-func corpus(t *testing.T, name string) []byte {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "shared", "testdata", "images", name))
-	if errors.Is(err, os.ErrNotExist) {
-		t.Skipf("corpus image %s not found (../shared/testdata/images beside the repo)", name)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
-
-// TestOrientation: the EXIF examples all come out upright, like orientation 1.
-func TestOrientation(t *testing.T) {
-	for _, kind := range []string{"landscape", "portrait"} {
-		spec := gormthumb.Spec{Width: 120, Height: 120}
-		ref, err := process(t, Processor{}, corpus(t, fmt.Sprintf("exif-%s_1.jpg", kind)), gormthumb.Limits{}, spec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := decodeThumb(t, ref[0], "jpeg")
-		for o := 2; o <= 8; o++ {
-			out, err := process(t, Processor{}, corpus(t, fmt.Sprintf("exif-%s_%d.jpg", kind, o)), gormthumb.Limits{}, spec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := decodeThumb(t, out[0], "jpeg")
-			if got.Bounds() != want.Bounds() {
-				t.Errorf("%s orientation %d: %v, want %v", kind, o, got.Bounds().Size(), want.Bounds().Size())
-				continue
-			}
-			if p := psnr(got, want); p < 25 {
-				t.Errorf("%s orientation %d: PSNR %.1f dB against orientation 1, want >= 25 (not upright?)", kind, o, p)
-			}
-		}
-	}
-}
-
-// TestErrors: bad input gets the core's typed errors, limits are checked
-// from the header, and nothing panics.
-func TestErrors(t *testing.T) {
-	jpg := encodeJPEG(t, gradient(400, 300, false))
-	spec := gormthumb.Spec{Width: 50, Height: 50}
-	cases := []struct {
-		name string
-		data []byte
-		lim  gormthumb.Limits
-		want error
-	}{
-		{"empty", nil, gormthumb.Limits{}, gormthumb.ErrNotImage},
-		{"text", []byte("hello, this is not an image at all"), gormthumb.Limits{}, gormthumb.ErrNotImage},
-		{"truncated-jpeg", jpg[:len(jpg)/2], gormthumb.Limits{}, gormthumb.ErrNotImage},
-		{"jpeg-header-only", jpg[:20], gormthumb.Limits{}, gormthumb.ErrNotImage},
-		{"heif", append([]byte("\x00\x00\x00\x18ftypheic"), make([]byte, 64)...), gormthumb.Limits{}, gormthumb.ErrUnsupportedFormat},
-		{"too-many-pixels", jpg, gormthumb.Limits{MaxPixels: 400*300 - 1}, gormthumb.ErrTooLarge},
-		{"too-many-bytes", jpg, gormthumb.Limits{MaxBytes: int64(len(jpg) - 1)}, gormthumb.ErrTooLarge},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := process(t, Processor{}, c.data, c.lim, spec)
-			if !errors.Is(err, c.want) {
-				t.Fatalf("error %v, want %v", err, c.want)
-			}
-		})
-	}
-	t.Run("png-bomb", func(t *testing.T) {
-		_, err := process(t, Processor{}, corpus(t, "png-bomb-32000x32000.png"), gormthumb.Limits{}, spec)
-		if !errors.Is(err, gormthumb.ErrTooLarge) {
-			t.Fatalf("error %v, want ErrTooLarge", err)
-		}
-	})
-	t.Run("truncated-progressive", func(t *testing.T) {
-		_, err := process(t, Processor{}, corpus(t, "jpeg-truncated-progressive.jpg"), gormthumb.Limits{}, spec)
-		if !errors.Is(err, gormthumb.ErrNotImage) {
-			t.Fatalf("error %v, want ErrNotImage", err)
-		}
-	})
-}
+func corpus(t *testing.T, name string) []byte { return testphoto.Corpus(t, name) }
 
 // TestCorpus: the real-world images libvips reads come out at the Go
 // processor's size and format; GIF and BMP go through the fallback.
@@ -290,22 +175,6 @@ func TestCorpus(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestConcurrent: libvips is used from many goroutines at once (the
-// plugin's batches do that).
-func TestConcurrent(t *testing.T) {
-	data := encodeJPEG(t, gradient(1200, 900, false))
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			out, err := process(t, Processor{}, data, gormthumb.Limits{}, gormthumb.Spec{Width: 110, Height: 150})
-			if err != nil || out[0].Width != 110 || out[0].Height != 83 {
-				t.Errorf("%v %v", out, err)
-			}
-		})
-	}
-	wg.Wait()
 }
 
 type product struct {
@@ -358,3 +227,6 @@ func TestPlugin(t *testing.T) {
 		t.Fatalf("%d rows, want 1 (the failed create rolled back)", n)
 	}
 }
+
+// TestConformance runs the thumb.Processor conformance suite on libvips.
+func TestConformance(t *testing.T) { thumbtest.Run(t, Processor{}) }

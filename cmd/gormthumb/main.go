@@ -1,7 +1,7 @@
 // Command gormthumb maintains the thumbnails of a gormthumb application
 // from the shell.
 //
-//	gormthumb regenerate -db DSN -bucket URL -table products -thumb 'CoverThumb=110x150,source=Cover' [-j 4] [-batch 100] [-after KEY] [-dry-run]
+//	gormthumb regenerate -db DSN -bucket URL -table products -thumb 'CoverThumb=110x150,source=Cover' [-j 4] [-batch 100] [-after KEY] [-dry-run] [-force]
 //	gormthumb sweep      -db DSN -bucket URL -table products -thumb 'CoverThumb=110x150,source=Cover' [-min-age 1h] [-dry-run]
 //
 // regenerate (re)makes the thumbnails of existing rows after a thumb tag was
@@ -238,6 +238,7 @@ func runRegenerate(ctx context.Context, args []string, stdout, stderr io.Writer)
 	batch := fs.Int("batch", 100, "primary keys read per query")
 	after := fs.String("after", "", "resume: only rows whose primary key is greater than this (single -table)")
 	dryRun := fs.Bool("dry-run", false, "count what would be made; write nothing")
+	force := fs.Bool("force", false, "remake every thumbnail, up to date or not (after originals were overwritten in place)")
 	every := fs.Duration("every", 10*time.Second, "interval of the plain progress lines when not on a terminal")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
@@ -263,7 +264,7 @@ func runRegenerate(ctx context.Context, args []string, stdout, stderr io.Writer)
 			label += " (dry run)"
 		}
 		prog := newProgress(stderr, label, *every)
-		opts := gormthumb.RegenerateOptions{BatchSize: *batch, Concurrency: *jobs, DryRun: *dryRun, Progress: prog.update}
+		opts := gormthumb.RegenerateOptions{BatchSize: *batch, Concurrency: *jobs, DryRun: *dryRun, Force: *force, Progress: prog.update}
 		if *after != "" {
 			opts.After = *after
 		}
@@ -326,7 +327,7 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	defer o.close()
 	rep, err := o.plugin.Sweep(ctx, o.db, gormthumb.SweepOptions{Models: o.models, DryRun: *dryRun, MinAge: *minAge})
-	if err != nil {
+	if err != nil && (rep == nil || len(rep.Failed) == 0) {
 		fmt.Fprintln(stderr, "gormthumb sweep:", err)
 		return exitFailed
 	}
@@ -337,6 +338,10 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fmt.Fprintf(stdout, "sweep: %d thumbnail blobs checked, %d orphans, %d %s\n", rep.Checked, len(rep.Orphans), len(rep.Deleted), verb)
 	for _, k := range rep.Orphans {
 		fmt.Fprintln(stdout, "  orphan", k)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "gormthumb sweep: %d blobs could not be looked at: %v\n", len(rep.Failed), err)
+		return exitFailed
 	}
 	return exitOK
 }

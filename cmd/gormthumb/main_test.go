@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"image"
-	"image/jpeg"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -14,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/gormthumb/gormthumb"
+	"github.com/gormthumb/gormthumb/internal/testphoto"
 	"gocloud.dev/blob"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -44,17 +44,7 @@ type app struct {
 	plugin         *gormthumb.Plugin
 }
 
-func jpegOf(t *testing.T, w, h int) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for i := range img.Pix {
-		img.Pix[i] = uint8(i * 7)
-	}
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, nil); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
+func jpegOf(t *testing.T, w, h int) []byte { return testphoto.JPEG(w, h, 1, 75) }
 
 // newApp makes a sqlite file and a folder bucket as an application would,
 // with one row saved through the plugin and n more written behind its back

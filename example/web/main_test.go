@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"html"
 	"image"
-	"image/jpeg"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -15,23 +14,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gormthumb/gormthumb/internal/testphoto"
 )
 
 // photo is a 400×300 JPEG with some detail.
-func photo(t *testing.T) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 400, 300))
-	for y := 0; y < 300; y++ {
-		for x := 0; x < 400; x++ {
-			i := img.PixOffset(x, y)
-			img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = uint8(x*255/400), uint8(y*255/300), uint8((x^y)&255), 255
-		}
-	}
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
+func photo(t *testing.T) []byte { return testphoto.JPEG(400, 300, 1, 90) }
 
 // post sends the upload form as a browser would.
 func post(t *testing.T, client *http.Client, base, name, filename string, data []byte) (*http.Response, string) {

@@ -1,4 +1,4 @@
-package gormthumb
+package thumb
 
 import (
 	"bytes"

@@ -1,6 +1,6 @@
 //go:build race
 
-package gormthumb
+package thumb
 
 // underRace is set when the tests run with -race, which makes pure image
 // work (no concurrency to check) many times slower.

@@ -1,4 +1,4 @@
-package gormthumb
+package thumb
 
 import (
 	"image"
@@ -25,10 +25,10 @@ const preshrinkMargin = 3
 // maxBoxFactor keeps the 32-bit plane sums (k²·255) from overflowing.
 const maxBoxFactor = 4000
 
-// fitSize returns the size of an sw×sh image fitted inside w×h keeping its
+// FitSize returns the size of an sw×sh image fitted inside w×h keeping its
 // aspect ratio, never smaller than 1 pixel, and never larger than the
 // source unless upscale is set.
-func fitSize(sw, sh, w, h int, upscale bool) (int, int) {
+func FitSize(sw, sh, w, h int, upscale bool) (int, int) {
 	if !upscale && sw <= w && sh <= h {
 		return sw, sh
 	}
@@ -46,22 +46,22 @@ func resizeTo(img image.Image, w, h int, spec Spec) image.Image {
 	b := img.Bounds()
 	sw, sh := b.Dx(), b.Dy()
 	if spec.Fit == FitCover {
-		cw, ch := cropSize(sw, sh, w, h)
+		cw, ch := CropSize(sw, sh, w, h)
 		img = cropAnchor(img, cw, ch, spec.Anchor)
 		if !spec.Upscale && (sw < w || sh < h) {
 			// The source is smaller than the box: keep the box's aspect
 			// ratio, scaling down only if the crop is still larger.
-			tw, th := fitSize(cw, ch, w, h, false)
+			tw, th := FitSize(cw, ch, w, h, false)
 			return resample(img, tw, th)
 		}
 		return resample(img, w, h)
 	}
-	tw, th := fitSize(sw, sh, w, h, spec.Upscale)
+	tw, th := FitSize(sw, sh, w, h, spec.Upscale)
 	return resample(img, tw, th)
 }
 
-// cropSize is the largest w:h-shaped rectangle inside sw×sh.
-func cropSize(sw, sh, w, h int) (int, int) {
+// CropSize is the largest w:h-shaped rectangle inside sw×sh.
+func CropSize(sw, sh, w, h int) (int, int) {
 	if int64(sw)*int64(h) > int64(sh)*int64(w) {
 		return max(1, int(float64(sh)*float64(w)/float64(h)+0.5)), sh
 	}

@@ -1,4 +1,4 @@
-package gormthumb
+package thumb
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/gormthumb/gormthumb/internal/testphoto"
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
 )
@@ -83,7 +84,7 @@ func seedImages(t testing.TB) [][]byte {
 		seeds = append(seeds, buf.Bytes())
 	}
 	seeds = append(seeds, jpegBytes(t, 24, 18), pngBytes(t, 20, 12, true), gifBytes(t, 10, 14))
-	seeds = append(seeds, withEXIF(jpegBytes(t, 12, 20), exifFields{orientation: 6, comment: "seed"}))
+	seeds = append(seeds, testphoto.WithEXIF(jpegBytes(t, 12, 20), testphoto.EXIF{Orientation: 6, Comment: "seed"}))
 	add(func(b *bytes.Buffer) error { return png.Encode(b, paletted(17, 9)) })
 	add(func(b *bytes.Buffer) error { return gif.EncodeAll(b, animatedGIF(20, 16, 3)) })
 	add(func(b *bytes.Buffer) error { return bmp.Encode(b, photo(13, 7, 3)) })

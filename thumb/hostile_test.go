@@ -1,4 +1,4 @@
-package gormthumb
+package thumb
 
 import (
 	"bytes"
@@ -6,13 +6,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"image"
-	"image/color"
-	"image/gif"
 	"image/jpeg"
 	"image/png"
 	"runtime"
-	"strings"
 	"testing"
+
+	"github.com/gormthumb/gormthumb/internal/testphoto"
 )
 
 // processBytes runs the processor on data with lim and reports how many
@@ -66,23 +65,6 @@ func TestHostileCorpus(t *testing.T) {
 	}
 }
 
-// gifFrames is an n-frame GIF on a 2x2 screen.
-func gifFrames(t testing.TB, n int) []byte {
-	pal := color.Palette{color.Black, color.White}
-	g := &gif.GIF{}
-	for i := 0; i < n; i++ {
-		fr := image.NewPaletted(image.Rect(0, 0, 2, 2), pal)
-		fr.Pix[i%4] = 1
-		g.Image = append(g.Image, fr)
-		g.Delay = append(g.Delay, 2)
-	}
-	var buf bytes.Buffer
-	if err := gif.EncodeAll(&buf, g); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 func pngOf(t testing.TB, img image.Image) []byte {
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, img); err != nil {
@@ -116,12 +98,12 @@ func TestHostileGenerated(t *testing.T) {
 		{"truncated GIF", small[:len(small)/2], Limits{}, ErrNotImage},
 		{"GIF without frames", append(append([]byte{}, small[:13+3*256]...), 0x3B), Limits{}, ErrNotImage},
 		{"GIF frame outside its screen", outside, Limits{}, ErrNotImage},
-		{"GIF with 1001 frames", gifFrames(t, 1001), Limits{}, ErrTooLarge},
-		{"GIF with more frames than the limit", gifFrames(t, 11), Limits{MaxFrames: 10}, ErrTooLarge},
+		{"GIF with 1001 frames", testphoto.GIFFrames(1001), Limits{}, ErrTooLarge},
+		{"GIF with more frames than the limit", testphoto.GIFFrames(11), Limits{MaxFrames: 10}, ErrTooLarge},
 		{"pixels over the limit", jpegBytes(t, 20, 20), Limits{MaxPixels: 399}, ErrTooLarge},
 		{"GIF frame over the limit", small, Limits{MaxPixels: 99}, ErrTooLarge},
 		{"bytes over the limit", jpegBytes(t, 200, 200), Limits{MaxBytes: 1000}, ErrTooLarge},
-		{"GIF bytes over the limit", gifFrames(t, 100), Limits{MaxBytes: 1000}, ErrTooLarge},
+		{"GIF bytes over the limit", testphoto.GIFFrames(100), Limits{MaxBytes: 1000}, ErrTooLarge},
 	}
 	for _, c := range cases {
 		_, _, err := processBytes(t, c.data, spec, c.lim)
@@ -133,7 +115,7 @@ func TestHostileGenerated(t *testing.T) {
 		data []byte
 		lim  Limits
 	}{
-		{"GIF with 1000 frames", gifFrames(t, 1000), Limits{}},
+		{"GIF with 1000 frames", testphoto.GIFFrames(1000), Limits{}},
 		{"pixels at the limit", jpegBytes(t, 20, 20), Limits{MaxPixels: 400}},
 	} {
 		if _, _, err := processBytes(t, c.data, spec, c.lim); err != nil {
@@ -167,61 +149,6 @@ func TestGIFBombCheapToRefuse(t *testing.T) {
 	if alloc > 4<<20 {
 		t.Fatalf("allocated %d KB to refuse a 44-byte file", alloc>>10)
 	}
-}
-
-// Sketch is the model of the end-to-end hostile-input cases.
-type Sketch struct {
-	ID    uint
-	Name  string
-	Image ImageField
-	Thumb ImageField `thumb:"64x64,source=Image"`
-}
-
-// Through the plugin: typed errors naming model, field and key; no row and
-// no blob left behind; good rows of the same model still work.
-func TestHostileInputThroughPlugin(t *testing.T) {
-	eachBackend(t, func(t *testing.T, e *env) {
-		e.migrate(&Sketch{})
-		cases := []struct {
-			key      string
-			data     []byte
-			sentinel error
-		}{
-			{"hostile/bomb.png", corpusBytes(t, "png-bomb-32000x32000.png"), ErrTooLarge},
-			{"hostile/bomb.gif", corpusBytes(t, "gif-bomb-huge-frame.gif"), ErrTooLarge},
-			{"hostile/frames.gif", gifFrames(t, 1001), ErrTooLarge},
-			{"hostile/readme.png", corpusBytes(t, "not-an-image-text.png"), ErrNotImage},
-			{"hostile/cut.jpg", corpusBytes(t, "jpeg-truncated-progressive.jpg"), ErrNotImage},
-			{"hostile/empty.jpg", nil, ErrNotImage},
-		}
-		for _, c := range cases {
-			e.put(c.key, c.data)
-		}
-		originals := e.keys()
-		for _, c := range cases {
-			err := e.db.Create(&Sketch{Name: c.key, Image: ImageField{Key: c.key}}).Error
-			wantErr(t, err, c.sentinel, "Sketch", "Thumb", c.key)
-		}
-		if n := e.count(&Sketch{}); n != 0 {
-			t.Fatalf("%d rows written by failed creates", n)
-		}
-		e.wantKeys(originals...)
-		ok := Sketch{Image: e.put("fine/anim.gif", corpusBytes(t, "gif-animated-small.gif"))}
-		if err := e.db.Create(&ok).Error; err != nil {
-			t.Fatal(err)
-		}
-		e.wantThumb(ok.Thumb.Key, 64, 64, "gif")
-		// An extension that lies: a WebP named .jpg is read as WebP and,
-		// having alpha, thumbnailed as PNG.
-		liar := Sketch{Image: e.put("fine/photo.jpg", corpusBytes(t, "webp-lossy-alpha.webp"))}
-		if err := e.db.Create(&liar).Error; err != nil {
-			t.Fatal(err)
-		}
-		if !strings.HasSuffix(liar.Thumb.Key, ".png") {
-			t.Fatalf("thumbnail key %q", liar.Thumb.Key)
-		}
-		e.wantThumb(liar.Thumb.Key, 64, 48, "png")
-	})
 }
 
 // failAfter reads n bytes of data, then fails.

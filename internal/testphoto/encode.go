@@ -1,0 +1,138 @@
+package testphoto
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/color"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+)
+
+// JPEG is a baseline 4:2:0 JPEG of Photo(w, h, seed, false) at quality.
+func JPEG(w, h int, seed uint64, quality int) []byte {
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, Photo(w, h, seed, false), &jpeg.Options{Quality: quality}); err != nil {
+		panic(err) // only for sizes image/jpeg refuses
+	}
+	return buf.Bytes()
+}
+
+// PNG is a PNG of Photo(w, h, seed, alpha).
+func PNG(w, h int, seed uint64, alpha bool) []byte {
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, Photo(w, h, seed, alpha)); err != nil {
+		panic(err)
+	}
+	return buf.Bytes()
+}
+
+// GIF is a one-frame w×h GIF with a transparent index and 255 colours.
+func GIF(w, h int) []byte {
+	pal := color.Palette{color.Transparent}
+	for i := 1; i < 256; i++ {
+		pal = append(pal, color.NRGBA{uint8(i), uint8(255 - i), uint8(i * 3), 255})
+	}
+	img := image.NewPaletted(image.Rect(0, 0, w, h), pal)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.SetColorIndex(x, y, uint8(1+(x+y)%255))
+		}
+	}
+	var buf bytes.Buffer
+	if err := gif.Encode(&buf, img, nil); err != nil {
+		panic(err)
+	}
+	return buf.Bytes()
+}
+
+// Progressive converts a baseline JPEG to a progressive one, losslessly,
+// with jpegtran (Debian: libjpeg-turbo-progs) or, failing that, the vips
+// command (libvips-tools).
+func Progressive(baseline []byte) ([]byte, error) {
+	if path, err := exec.LookPath("jpegtran"); err == nil {
+		cmd := exec.Command(path, "-progressive", "-copy", "none")
+		cmd.Stdin = bytes.NewReader(baseline)
+		return cmd.Output()
+	}
+	path, err := exec.LookPath("vips")
+	if err != nil {
+		return nil, fmt.Errorf("neither jpegtran (libjpeg-turbo-progs) nor vips (libvips-tools) is installed")
+	}
+	dir, err := os.MkdirTemp("", "testphoto")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	in, out := filepath.Join(dir, "in.jpg"), filepath.Join(dir, "out.jpg")
+	if err := os.WriteFile(in, baseline, 0o600); err != nil {
+		return nil, err
+	}
+	if msg, err := exec.Command(path, "copy", in, out+"[Q=90,interlace,subsample-mode=on]").CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("vips copy: %v: %s", err, msg)
+	}
+	return os.ReadFile(out)
+}
+
+// Source is one encoded benchmark input.
+type Source struct {
+	Name string
+	Data []byte // nil when it could not be made (see Progressive)
+}
+
+// Sources12MP are the 4000×3000 inputs of the benchmarks, made once per
+// process: a baseline q90 4:2:0 JPEG, its progressive version, and an RGBA
+// PNG with alpha.
+var Sources12MP = sync.OnceValue(func() []Source {
+	const w, h = 4000, 3000
+	baseline := JPEG(w, h, 7, 90)
+	prog, _ := Progressive(baseline)
+	return []Source{
+		{"jpeg-baseline-q90", baseline},
+		{"jpeg-progressive", prog},
+		{"png-rgba", PNG(w, h, 8, true)},
+	}
+})
+
+// gifFrames is an n-frame GIF on a 2x2 screen.
+func GIFFrames(n int) []byte {
+	pal := color.Palette{color.Black, color.White}
+	g := &gif.GIF{}
+	for i := 0; i < n; i++ {
+		fr := image.NewPaletted(image.Rect(0, 0, 2, 2), pal)
+		fr.Pix[i%4] = 1
+		g.Image = append(g.Image, fr)
+		g.Delay = append(g.Delay, 2)
+	}
+	var buf bytes.Buffer
+	if err := gif.EncodeAll(&buf, g); err != nil {
+		panic(err)
+	}
+	return buf.Bytes()
+}
+
+// EncodePNG is img as a PNG.
+func EncodePNG(img image.Image) []byte {
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		panic(err)
+	}
+	return buf.Bytes()
+}
+
+// AlphaRamp sets img's alpha to a ramp from 0 at the left edge to 255 at
+// the right, and returns img.
+func AlphaRamp(img *image.NRGBA) *image.NRGBA {
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			img.Pix[img.PixOffset(x, y)+3] = uint8(255 * (x - b.Min.X) / b.Dx())
+		}
+	}
+	return img
+}

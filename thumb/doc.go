@@ -1,0 +1,18 @@
+// Package thumb is gormthumb's image pipeline: it turns the bytes of one
+// source image into thumbnails, and knows nothing of GORM or buckets.
+//
+// A Processor takes a source and a list of Specs (size, fit and anchor,
+// output format and quality) and returns one encoded Thumbnail per Spec
+// from a single decode. GoProcessor is the pure-Go one; the vips module has
+// one backed by libvips; thumbtest is the conformance suite both run.
+//
+// Untrusted bytes are handled with care: the format is sniffed from the
+// bytes (never a file name), the header is checked against Limits before
+// any pixel is decoded (sniff.go, Check), and every failure wraps
+// ErrNotImage, ErrUnsupportedFormat or ErrTooLarge.
+//
+// Files by operation: sniff.go (formats, headers, limits), process.go
+// (GoProcessor), resize.go (fit, crop and the resize itself), orient.go
+// (EXIF orientation), encode.go (output formats), gif.go, webp.go and
+// jpeg.go (format specifics), parse.go (option values of a tag).
+package thumb

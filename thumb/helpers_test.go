@@ -1,0 +1,146 @@
+package thumb
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/draw"
+	"io"
+	"math"
+	"testing"
+
+	xdraw "golang.org/x/image/draw"
+
+	"github.com/gen2brain/webp"
+	"github.com/gormthumb/gormthumb/internal/testphoto"
+)
+
+// Test images: internal/testphoto's deterministic, photo-like images, and
+// the shared real-world corpus.
+
+func photo(w, h int, seed int) *image.NRGBA { return testphoto.Photo(w, h, uint64(seed), false) }
+
+func jpegBytes(t testing.TB, w, h int) []byte { return testphoto.JPEG(w, h, 1, 90) }
+
+// pngBytes is a PNG photo; with alpha, its alpha ramps from 0 at the left
+// edge to 255 at the right.
+func pngBytes(t testing.TB, w, h int, alpha bool) []byte {
+	img := testphoto.Photo(w, h, 2, false)
+	if alpha {
+		testphoto.AlphaRamp(img)
+	}
+	return testphoto.EncodePNG(img)
+}
+
+func gifBytes(t testing.TB, w, h int) []byte { return testphoto.GIF(w, h) }
+
+func corpusBytes(t testing.TB, name string) []byte { return testphoto.Corpus(t, name) }
+
+// webpBytes is a lossy WebP of a w×h photo with an alpha gradient.
+func webpBytes(t testing.TB, w, h int) []byte {
+	img := photo(w, h, 5)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.Pix[img.PixOffset(x, y)+3] = uint8(255 * y / h)
+		}
+	}
+	var buf bytes.Buffer
+	if err := webp.Encode(&buf, img, webp.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// thumb runs the processor on data with one spec and decodes the result,
+// checking that it claims the size and format it has.
+func thumb(t testing.TB, data []byte, spec Spec) (Thumbnail, image.Image) {
+	t.Helper()
+	ths, imgs := thumbs(t, data, spec)
+	return ths[0], imgs[0]
+}
+
+// thumbs is thumb for several specs (one decode).
+func thumbs(t testing.TB, data []byte, specs ...Spec) ([]Thumbnail, []image.Image) {
+	t.Helper()
+	out, err := GoProcessor{}.Process(context.Background(), bytes.NewReader(data), specs, Limits{})
+	if err != nil {
+		t.Fatalf("Process: %v", err)
+	}
+	var imgs []image.Image
+	for _, th := range out {
+		img, format, err := image.Decode(bytes.NewReader(th.Data))
+		if err != nil {
+			t.Fatalf("thumbnail does not decode: %v", err)
+		}
+		if Format(format) != th.Format || img.Bounds().Dx() != th.Width || img.Bounds().Dy() != th.Height {
+			t.Fatalf("thumbnail is %s %v, claims %s %dx%d", format, img.Bounds(), th.Format, th.Width, th.Height)
+		}
+		imgs = append(imgs, img)
+	}
+	return out, imgs
+}
+
+// decodeFile decodes a corpus file with the standard decoders (WebP with
+// decodeImage's range fix).
+func decodeFile(t testing.TB, name string) image.Image {
+	t.Helper()
+	return decodeImage(t, corpusBytes(t, name))
+}
+
+// reference scales img to w×h with x/image/draw's Catmull-Rom filter: an
+// independent resize to compare ours with.
+func reference(img image.Image, w, h int) *image.RGBA {
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	xdraw.CatmullRom.Scale(dst, dst.Rect, img, img.Bounds(), xdraw.Src, nil)
+	return dst
+}
+
+// psnr compares two images of the same size on premultiplied 8-bit RGBA
+// (so the colour of fully transparent pixels does not count), in dB.
+func psnr(t testing.TB, a, b image.Image) float64 {
+	t.Helper()
+	ab, bb := a.Bounds(), b.Bounds()
+	if ab.Dx() != bb.Dx() || ab.Dy() != bb.Dy() {
+		t.Fatalf("psnr of %v and %v", ab, bb)
+	}
+	pa, pb := toRGBA(a), toRGBA(b)
+	var sum float64
+	for i := range pa.Pix {
+		d := float64(pa.Pix[i]) - float64(pb.Pix[i])
+		sum += d * d
+	}
+	mse := sum / float64(4*ab.Dx()*ab.Dy())
+	if mse == 0 {
+		return 99
+	}
+	return 10 * math.Log10(255*255/mse)
+}
+
+// toRGBA copies img into a premultiplied RGBA image at the origin.
+func toRGBA(img image.Image) *image.RGBA {
+	b := img.Bounds()
+	dst := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	draw.Draw(dst, dst.Rect, img, b.Min, draw.Src)
+	return dst
+}
+
+var (
+	alphaAt = testphoto.AlphaAt
+	rgbAt   = testphoto.RGBAt
+	near    = testphoto.Near
+)
+
+// decodeImage decodes b with the standard decoders, except that WebP goes
+// through decodeWebP: x/image/webp's own colours are off (see webp.go).
+func decodeImage(t testing.TB, b []byte) image.Image {
+	t.Helper()
+	decode := func(r io.Reader) (image.Image, error) { img, _, err := image.Decode(r); return img, err }
+	if match("RIFF????WEBPVP8", b) {
+		decode = decodeWebP
+	}
+	img, err := decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}

@@ -1,0 +1,67 @@
+package thumb
+
+import (
+	"fmt"
+	"image/color"
+	"strconv"
+	"strings"
+
+	"github.com/disintegration/imaging"
+)
+
+// ParseFit reads a fit name: "contain" or "cover".
+func ParseFit(v string) (Fit, error) {
+	switch v {
+	case "contain":
+		return FitContain, nil
+	case "cover":
+		return FitCover, nil
+	}
+	return 0, fmt.Errorf("fit %q: want contain or cover", v)
+}
+
+// anchors are the anchor names ParseAnchor reads.
+var anchors = map[string]Anchor{
+	"center": imaging.Center, "top": imaging.Top, "bottom": imaging.Bottom,
+	"left": imaging.Left, "right": imaging.Right,
+	"topleft": imaging.TopLeft, "topright": imaging.TopRight,
+	"bottomleft": imaging.BottomLeft, "bottomright": imaging.BottomRight,
+}
+
+// ParseAnchor reads an anchor name: center, top, bottom, left, right,
+// topleft, topright, bottomleft or bottomright.
+func ParseAnchor(v string) (Anchor, error) {
+	if a, ok := anchors[v]; ok {
+		return a, nil
+	}
+	return 0, fmt.Errorf("anchor %q: want center, top, bottom, left, right, topleft, topright, bottomleft or bottomright", v)
+}
+
+// writableFormats are the formats encode can write.
+var writableFormats = map[Format]bool{JPEG: true, PNG: true, GIF: true, WebP: true}
+
+// ParseFormat reads an output format name: source (FormatSource), jpeg
+// (or jpg), png, gif or webp.
+func ParseFormat(v string) (Format, error) {
+	if v == "source" {
+		return FormatSource, nil
+	}
+	if v == "jpg" {
+		v = "jpeg"
+	}
+	if writableFormats[Format(v)] {
+		return Format(v), nil
+	}
+	return "", fmt.Errorf("format %q: want source, jpeg, png, gif or webp", v)
+}
+
+// ParseColor reads a background colour as six hex digits, RRGGBB (a
+// leading # is allowed).
+func ParseColor(v string) (color.NRGBA, error) {
+	s := strings.TrimPrefix(v, "#")
+	n, err := strconv.ParseUint(s, 16, 32)
+	if err != nil || len(s) != 6 {
+		return color.NRGBA{}, fmt.Errorf("background %q: want RRGGBB", v)
+	}
+	return color.NRGBA{uint8(n >> 16), uint8(n >> 8), uint8(n), 255}, nil
+}

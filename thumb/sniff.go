@@ -1,0 +1,188 @@
+package thumb
+
+import (
+	"bytes"
+	"image"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"io"
+
+	xwebp "golang.org/x/image/webp"
+
+	"golang.org/x/image/bmp"
+	"golang.org/x/image/tiff"
+)
+
+// recorder keeps the bytes read through it, so a header sniff can be
+// replayed into the full decoder without reading the source twice.
+type recorder struct {
+	r   io.Reader
+	buf bytes.Buffer
+}
+
+func (r *recorder) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.buf.Write(p[:n])
+	return n, err
+}
+
+// readErrs remembers the first error other than io.EOF that reading the
+// source returned, so a decoder's complaint about missing bytes is reported
+// as what it is (the byte limit, the bucket) rather than as a bad image.
+type readErrs struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readErrs) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF && r.err == nil {
+		r.err = err
+	}
+	return n, err
+}
+
+// codec is one image format we read. The table below is used instead of
+// image.RegisterFormat's global registry, so which decoder runs on untrusted
+// bytes never depends on what else the program imports (the WebP encoder
+// package, for one, registers a libwebp-based decoder of its own).
+type codec struct {
+	format Format
+	magic  string // '?' matches any byte
+	decode func(io.Reader) (image.Image, error)
+	config func(io.Reader) (image.Config, error)
+}
+
+var codecs = []codec{
+	{JPEG, "\xff\xd8", jpeg.Decode, jpeg.DecodeConfig},
+	{PNG, "\x89PNG\r\n\x1a\n", png.Decode, png.DecodeConfig},
+	{GIF, "GIF8?a", gif.Decode, gif.DecodeConfig},
+	{WebP, "RIFF????WEBPVP8", decodeWebP, xwebp.DecodeConfig},
+	{TIFF, "II*\x00", tiff.Decode, tiff.DecodeConfig},
+	{TIFF, "MM\x00*", tiff.Decode, tiff.DecodeConfig},
+	{BMP, "BM????\x00\x00\x00\x00", bmp.Decode, bmp.DecodeConfig},
+}
+
+// sniffLen is the longest magic in codecs.
+const sniffLen = 16
+
+func match(magic string, b []byte) bool {
+	if len(b) < len(magic) {
+		return false
+	}
+	for i := 0; i < len(magic); i++ {
+		if magic[i] != '?' && magic[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// codecFor returns the codec whose magic starts b.
+func codecFor(b []byte) (codec, bool) {
+	for _, c := range codecs {
+		if match(c.magic, b) {
+			return c, true
+		}
+	}
+	return codec{}, false
+}
+
+// sniff reads just enough of src to learn its format and dimensions, and
+// checks them against lim before any pixel is decoded. It returns a reader
+// that replays the sniffed bytes followed by the rest of src.
+func sniff(src io.Reader, lim Limits) (image.Config, Format, []byte, io.Reader, error) {
+	cfg, c, head, r, err := sniffCodec(src, lim)
+	return cfg, c.format, head, r, err
+}
+
+func sniffCodec(src io.Reader, lim Limits) (image.Config, codec, []byte, io.Reader, error) {
+	var cfg image.Config
+	errs := &readErrs{r: src}
+	rec := &recorder{r: errs}
+	magic := make([]byte, sniffLen)
+	n, err := io.ReadFull(rec, magic)
+	magic = magic[:n]
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return cfg, codec{}, nil, nil, err // the byte limit or the bucket
+	}
+	if n == 0 {
+		return cfg, codec{}, nil, nil, wrapf(ErrNotImage, "empty file")
+	}
+	c, ok := codecFor(magic)
+	if !ok {
+		if f := knownUnsupported(magic); f != "" {
+			return cfg, codec{}, nil, nil, wrapf(ErrUnsupportedFormat, "%s images are not supported", f)
+		}
+		return cfg, codec{}, nil, nil, wrapf(ErrNotImage, "unknown format")
+	}
+	cfg, err = c.config(io.MultiReader(bytes.NewReader(magic), rec))
+	head := rec.buf.Bytes()
+	if err != nil {
+		if errs.err != nil {
+			return cfg, c, nil, nil, errs.err
+		}
+		return cfg, c, nil, nil, wrapf(ErrNotImage, "%s header: %v", c.format, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return cfg, c, nil, nil, wrapf(ErrNotImage, "%s with empty size %dx%d", c.format, cfg.Width, cfg.Height)
+	}
+	if c.format == WebP && len(head) > 20 && string(head[12:16]) == "VP8X" && head[20]&2 != 0 {
+		return cfg, c, nil, nil, wrapf(ErrUnsupportedFormat, "animated WebP images are not supported")
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > lim.MaxPixels {
+		return cfg, c, nil, nil, wrapf(ErrTooLarge, "%dx%d is more than %d pixels", cfg.Width, cfg.Height, lim.MaxPixels)
+	}
+	return cfg, c, head, io.MultiReader(bytes.NewReader(head), src), nil
+}
+
+// knownUnsupported names image formats we recognise but do not decode.
+func knownUnsupported(head []byte) string {
+	switch {
+	case len(head) >= 12 && string(head[4:8]) == "ftyp":
+		return "HEIF/AVIF"
+	case bytes.HasPrefix(head, []byte{0, 0, 1, 0}):
+		return "ICO"
+	case bytes.HasPrefix(head, []byte("8BPS")):
+		return "PSD"
+	case bytes.HasPrefix(head, []byte{0xff, 0x0a}), bytes.HasPrefix(head, []byte("\x00\x00\x00\x0cJXL ")):
+		return "JPEG XL"
+	case bytes.HasPrefix(head, []byte("\x00\x00\x00\x0cjP  ")):
+		return "JPEG 2000"
+	}
+	return ""
+}
+
+// Header is what Check learned from a source's header.
+type Header struct {
+	Format        Format
+	Width, Height int // as stored, before any EXIF orientation
+}
+
+// Check reads just enough of src to learn its format and size and checks
+// them against lim before any pixel is decoded, as a Processor would. A
+// GIF's frames are only known from the whole stream, so for a GIF it reads
+// the stream (at most lim.MaxBytes) and checks every frame's bounds and the
+// frame count too. It returns a reader that replays what it read followed
+// by the rest of src, so the caller can store the bytes it checked. Errors
+// wrap ErrNotImage, ErrUnsupportedFormat or ErrTooLarge, or are src's own.
+func Check(src io.Reader, lim Limits) (Header, io.Reader, error) {
+	lim = lim.WithDefaults()
+	cfg, format, _, body, err := sniff(LimitReader(src, lim.MaxBytes), lim)
+	if err != nil {
+		return Header{}, nil, err
+	}
+	h := Header{Format: format, Width: cfg.Width, Height: cfg.Height}
+	if format == GIF {
+		data, err := io.ReadAll(body)
+		if err != nil {
+			return Header{}, nil, err
+		}
+		if _, err := scanGIF(data, lim); err != nil {
+			return Header{}, nil, err
+		}
+		body = bytes.NewReader(data)
+	}
+	return h, body, nil
+}

@@ -1,0 +1,114 @@
+package gormthumb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"reflect"
+	"strings"
+
+	"github.com/gormthumb/gormthumb/thumb"
+	"gocloud.dev/blob"
+	"gorm.io/gorm/schema"
+)
+
+// ---------------------------------------------------------------------------
+// Uploading originals
+
+// Upload writes an original image into the bucket and sets model's field to
+// it. The key is the field's `upload` prefix (date parts %Y %m %d %H %M %S
+// expanded, like Django's upload_to; "uploads/%Y/%m/%d" when the field has
+// none) plus the sanitised base name of filename; if that key is taken a
+// random suffix is added ("cat_k3j9x2a.jpg"). The bytes are checked to be an
+// image within the plugin's limits before anything is written, so a
+// non-image upload fails with ErrNotImage and writes nothing.
+//
+// Upload does not save the row: call db.Save (or Create) afterwards, which
+// makes the thumbnails. If that save fails, the original stays in the
+// bucket (Sweep never deletes originals): delete it with Bucket().Delete
+// if you do not retry.
+func (p *Plugin) Upload(ctx context.Context, model any, field, filename string, r io.Reader) (ImageField, error) {
+	ms, f, err := p.uploadTarget(model, field)
+	if err != nil {
+		return ImageField{}, err
+	}
+	fail := func(key string, err error) (ImageField, error) {
+		return ImageField{}, &Error{Model: ms.name, Field: field, Key: key, Err: err}
+	}
+	hdr, body, err := thumb.Check(r, p.limits)
+	if err != nil {
+		return fail(filename, err)
+	}
+	format := hdr.Format
+	prefix := ms.uploads[field]
+	if prefix == "" {
+		prefix = "uploads/%Y/%m/%d"
+	}
+	dir := expandPrefix(prefix, p.now())
+	name := cleanName(filename, format)
+	key := path.Join(dir, name)
+	// Django's get_available_name: keep the name if it is free, otherwise
+	// add a random suffix. IfNotExist makes a lost race an error, never an
+	// overwrite of someone else's original.
+	if taken, err := p.bucket.Exists(ctx, key); err != nil {
+		return fail(key, storageErr("exists", err))
+	} else if taken {
+		ext := path.Ext(name)
+		key = path.Join(dir, strings.TrimSuffix(name, ext)+"_"+randomSuffix()+ext)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := p.bucket.NewWriter(wctx, key, &blob.WriterOptions{ContentType: format.ContentType(), IfNotExist: true})
+	if err != nil {
+		return fail(key, storageErr("write", err))
+	}
+	if _, err := io.Copy(w, body); err != nil {
+		// Cancelling the context before Close makes every driver abandon
+		// the write, so a failed upload leaves nothing behind.
+		cancel()
+		w.Close()
+		if errors.Is(err, ErrTooLarge) {
+			return fail(key, err)
+		}
+		return fail(key, storageErr("read upload", err))
+	}
+	if err := w.Close(); err != nil {
+		return fail(key, storageErr("write", err))
+	}
+	img := ImageField{Key: key}
+	if err := setImage(ctx, f, reflectValueOf(model), key); err != nil {
+		return fail(key, err)
+	}
+	return img, nil
+}
+
+// reflectValueOf returns the addressable struct a model pointer points to.
+func reflectValueOf(model any) reflect.Value {
+	return reflect.Indirect(reflect.ValueOf(model))
+}
+
+// uploadTarget finds the ImageField named field on model.
+func (p *Plugin) uploadTarget(model any, field string) (*modelSpec, *schema.Field, error) {
+	rv := reflect.ValueOf(model)
+	if rv.Kind() != reflect.Ptr || rv.Elem().Kind() != reflect.Struct {
+		return nil, nil, fmt.Errorf("gormthumb: Upload needs a pointer to a struct, got %T", model)
+	}
+	s, err := schema.Parse(model, &p.schemas, schema.NamingStrategy{})
+	if err != nil {
+		return nil, nil, err
+	}
+	f := s.LookUpField(field)
+	if !isImageField(f) {
+		return nil, nil, &Error{Model: s.Name, Field: field, Err: wrapf(ErrInvalidTag, "no ImageField named %q", field)}
+	}
+	ms, err := p.modelSpecOf(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	if ms == nil {
+		ms = &modelSpec{name: s.Name, uploads: map[string]string{}}
+	}
+	return ms, f, nil
+}
