@@ -88,8 +88,7 @@ func decodeSource(src io.Reader, lim Limits, specs []Spec) (*source, error) {
 		return decodeGIF(r, lim, wantsAnimation(specs))
 	case JPEG:
 		orient := exifOrientation(head)
-		cx, cy := jpegChroma(head)
-		scale := jpegScale(cfg.Width, cfg.Height, orient, cx, cy, specs)
+		scale := jpegScale(cfg, head, orient, specs)
 		img, err := decodeJPEG(r, cfg, lim, scale)
 		if err != nil {
 			if errs.err != nil {

@@ -13,9 +13,9 @@ import (
 	"github.com/gormthumb/gormthumb/internal/testphoto"
 )
 
-// TestJPEGScale: the scale rule on the box each spec takes from the stored
+// TestSpecScale: the scale rule on the box each spec takes from the stored
 // image.
-func TestJPEGScale(t *testing.T) {
+func TestSpecScale(t *testing.T) {
 	contain := func(w, h int) Spec { return Spec{Width: w, Height: h} }
 	cover := func(w, h int) Spec { return Spec{Width: w, Height: h, Fit: FitCover} }
 	cases := []struct {
@@ -44,9 +44,34 @@ func TestJPEGScale(t *testing.T) {
 		{"no specs", 4000, 3000, 1, nil, 8},
 	}
 	for _, c := range cases {
-		if got := jpegScale(c.sw, c.sh, c.orient, 2, 2, c.specs); got != c.want {
+		if got := specScale(c.sw, c.sh, c.orient, 2, 2, c.specs); got != c.want {
 			t.Errorf("%s: %dx%d orientation %d: 1/%d, want 1/%d", c.what, c.sw, c.sh, c.orient, got, c.want)
 		}
+	}
+}
+
+// TestSpecScaleChroma: colour planes subsampled by more than 2 ask one
+// step less, so they keep at least 1x the thumbnail.
+func TestSpecScaleChroma(t *testing.T) {
+	spec := []Spec{{Width: 110, Height: 150}} // 110x83 of 2000x1500; 250x188 at 1/8
+	for _, c := range []struct{ cx, cy, want int }{{1, 1, 8}, {2, 2, 8}, {2, 1, 8}, {1, 2, 8}, {4, 1, 4}, {4, 2, 4}} {
+		if got := specScale(2000, 1500, 1, c.cx, c.cy, spec); got != c.want {
+			t.Errorf("chroma %dx%d: 1/%d, want 1/%d", c.cx, c.cy, got, c.want)
+		}
+	}
+}
+
+// TestJPEGScale: a file's scale comes from its header; CMYK and YCCK files
+// are decoded at full size.
+func TestJPEGScale(t *testing.T) {
+	spec := []Spec{{Width: 10, Height: 10}}
+	jpg := testphoto.JPEG(400, 300, 1, 90)
+	if got := jpegScale(cfgOf(t, jpg), jpg, 1, spec); got != 8 {
+		t.Errorf("400x300 4:2:0 for 10x10: 1/%d, want 1/8", got)
+	}
+	cmyk := corpusBytes(t, "jpeg-cmyk-ycck-adobe.jpg")
+	if got := jpegScale(cfgOf(t, cmyk), cmyk, 1, spec); got != 1 {
+		t.Errorf("YCCK: 1/%d, want 1/1", got)
 	}
 }
 
@@ -99,7 +124,8 @@ type psnrSource struct {
 // and progressive photos, 4:2:2 and 4:1:1 ones made by cjpeg when it is
 // installed, and the corpus JPEGs (all EXIF orientations, gray, CMYK,
 // progressive, SOF1). The corpus files get 110x150, one cover anchor each
-// in turn, and 640x640. With -short or -race: one small odd-size photo.
+// in turn, 640x640 and 24x24. With -short or -race: one small odd-size
+// photo.
 func psnrSources(t *testing.T) []psnrSource {
 	if underRace || testing.Short() {
 		// The arithmetic is the same at any size, and slow under -race.
@@ -136,7 +162,9 @@ func psnrSources(t *testing.T) []psnrSource {
 		if name == "jpeg-truncated-progressive.jpg" {
 			continue
 		}
-		specs := []Spec{psnrSpecs[0], psnrSpecs[1+i%4], psnrSpecs[5]}
+		// 24x24 lets the small files (gray, CMYK, SOF1, progressive)
+		// decode at a reduced scale too.
+		specs := []Spec{psnrSpecs[0], psnrSpecs[1+i%4], psnrSpecs[5], {Width: 24, Height: 24}}
 		out = append(out, psnrSource{name, testphoto.Corpus(t, name), specs})
 	}
 	return out
@@ -175,21 +203,24 @@ func fullDecode(t testing.TB, data []byte) *source {
 // crop and orientation: the pipeline before jpegscale), and has exactly
 // its size. Each spec is checked at the scale it would get alone, the
 // smallest it allows; specs that get the same scale share a decode, and
-// those that get 1/1 are not compared (the same decode size; see below).
-// Measured: worst 42.2 dB (4:1:1 at 1/8), 45.0 for the corpus's 4:2:0
-// photos at 1/8, 50.9 and up for the 12 MP ones.
+// those that get 1/1 are compared on small sources only (see below).
+// Measured: 50.9-53.3 dB for the 12 MP photos (1/8, 1/4, 1/2), 45.0 for
+// the corpus's 4:2:0 photos at 1/8 with 2.05x to spare, 41.5 for 4:2:2 at
+// 1/8, 47.3 for 4:1:1 (at 1/4, one step less); worst 39.0, a 24x16
+// thumbnail at 1/8, where old and new are both 35-37 dB from an exact
+// area average (two sharp filters that differ, neither one blurred).
 func TestScaledJPEGMatchesFullDecode(t *testing.T) {
 	worst, worstWhat := 99.0, ""
 	for _, src := range psnrSources(t) {
 		full := fullDecode(t, src.data)
 		decoded := map[int]*source{}
 		for _, spec := range src.specs {
-			cx, cy := jpegChroma(src.data)
-			scale := jpegScale(full.w, full.h, full.orient, cx, cy, []Spec{spec})
-			if scale == 1 {
+			scale := jpegScale(cfgOf(t, src.data), src.data, full.orient, []Spec{spec})
+			if scale == 1 && full.w*full.h > 1<<20 {
 				// Decoded at full size, by jpegscale rather than image/jpeg:
-				// jpegscale's own tests hold that to 1 level per sample.
-				// (Measured here: 63-72 dB.)
+				// jpegscale's own tests hold that to 1 level per sample,
+				// and the small files below check it here (63-72 dB). A
+				// Lanczos pass over megapixels twice would only cost time.
 				t.Logf("%s %dx%d fit %d: 1/1, not compared", src.name, spec.Width, spec.Height, spec.Fit)
 				continue
 			}
