@@ -11,7 +11,8 @@ import (
 
 // JPEG sources are decoded by thumb/internal/jpegscale, our own decoder,
 // at 1/1, 1/2, 1/4 or 1/8 of their size (scale.go picks the scale), so a
-// thumbnail of a 12-megapixel photo never holds its full-size pixels.
+// thumbnail of a 12-megapixel photo never holds its full-size pixels
+// (CMYK files excepted: see jpegScale).
 // image/jpeg still reads the header (sniffCodec: size, limits) and writes
 // JPEG thumbnails, but never decodes a source's pixels: jpegscale accepts
 // and refuses what image/jpeg does, and what it refuses (arithmetic coding,
