@@ -11,8 +11,14 @@
 // any pixel is decoded (sniff.go, Check), and every failure wraps
 // ErrNotImage, ErrUnsupportedFormat or ErrTooLarge.
 //
+// JPEG sources are decoded by internal/jpegscale at 1/1, 1/2, 1/4 or 1/8
+// of their size, the one scale that still serves every spec of the call
+// (scale.go); sizes and crops are planned on the full source size, so the
+// thumbnails are the same size as from a full decode.
+//
 // Files by operation: sniff.go (formats, headers, limits), process.go
-// (GoProcessor), resize.go (fit, crop and the resize itself), orient.go
-// (EXIF orientation), encode.go (output formats), gif.go, webp.go and
-// jpeg.go (format specifics), parse.go (option values of a tag).
+// (GoProcessor), resize.go (fit, crop and the resize itself), scale.go
+// (the JPEG decode scale), orient.go (EXIF orientation), encode.go (output
+// formats), gif.go, webp.go and jpeg.go (format specifics), parse.go
+// (option values of a tag).
 package thumb

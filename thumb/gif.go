@@ -188,6 +188,7 @@ func decodeGIF(r io.Reader, lim Limits, animate bool) (*source, error) {
 	}
 	s := &source{format: GIF, orient: 1, pal: first.Palette}
 	s.img = onCanvas(first, image.Rect(0, 0, info.width, info.height))
+	s.fullSize()
 	if animate && len(info.frames) > 1 && int64(len(info.frames))*int64(info.width)*int64(info.height) <= animationBudget(lim) {
 		s.anim = st
 	}

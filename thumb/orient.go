@@ -72,35 +72,17 @@ func applyOrientation(img image.Image, orient int) image.Image {
 // is malformed. head holds the bytes image.DecodeConfig read, which always
 // include the APP segments because they come before the frame header.
 func exifOrientation(head []byte) int {
-	if len(head) < 4 || head[0] != 0xFF || head[1] != 0xD8 {
-		return 1
-	}
-	for i := 2; i+4 <= len(head); {
-		if head[i] != 0xFF {
-			return 1
-		}
-		marker := head[i+1]
-		if marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01 || marker == 0xFF {
-			i++
-			continue
-		}
-		if marker == 0xDA || marker == 0xD9 { // start of scan / end: no more APP segments
-			return 1
-		}
-		n := int(binary.BigEndian.Uint16(head[i+2:]))
-		if n < 2 || i+2+n > len(head) {
-			return 1
-		}
-		seg := head[i+4 : i+2+n]
+	orient := 1
+	jpegSegments(head, func(marker byte, seg []byte) bool {
 		if marker == 0xE1 && len(seg) > 14 && string(seg[:6]) == "Exif\x00\x00" {
 			if o := tiffOrientation(seg[6:]); o >= 1 && o <= 8 {
-				return o
+				orient = o
 			}
-			return 1
+			return false
 		}
-		i += 2 + n
-	}
-	return 1
+		return true
+	})
+	return orient
 }
 
 // tiffOrientation reads the orientation from IFD0 of a TIFF structure.

@@ -22,7 +22,7 @@ type GoProcessor struct{}
 func (GoProcessor) Process(ctx context.Context, src io.Reader, specs []Spec, lim Limits) ([]Thumbnail, error) {
 	lim = lim.WithDefaults()
 	lr := &limitedReader{r: src, n: lim.MaxBytes}
-	s, err := decodeSource(lr, lim, wantsAnimation(specs))
+	s, err := decodeSource(lr, lim, specs)
 	if err != nil {
 		return nil, err
 	}
@@ -48,10 +48,19 @@ func (GoProcessor) Process(ctx context.Context, src io.Reader, specs []Spec, lim
 // source is a decoded source image, ready to be thumbnailed.
 type source struct {
 	img    image.Image // the still picture (a GIF's first frame on its canvas)
+	w, h   int         // the full size of the picture as stored, before EXIF orientation
+	scale  int         // img is the picture decoded at 1/scale (see scale.go)
 	format Format
 	orient int           // EXIF orientation 1..8
 	anim   *gifStream    // an animated GIF, when its animation is kept (see gif.go)
 	pal    color.Palette // a GIF's first-frame palette, reused for GIF output
+}
+
+// fullSize makes s a source decoded at full size.
+func (s *source) fullSize() *source {
+	b := s.img.Bounds()
+	s.w, s.h, s.scale = b.Dx(), b.Dy(), 1
+	return s
 }
 
 // wantsAnimation reports whether any spec could write an animated GIF.
@@ -64,36 +73,39 @@ func wantsAnimation(specs []Spec) bool {
 	return false
 }
 
-// decodeSource decodes src after checking its header against lim. A GIF
-// keeps its animation when animate is set and the animation fits the limits
-// (see gif.go).
-func decodeSource(src io.Reader, lim Limits, animate bool) (*source, error) {
+// decodeSource decodes src after checking its header against lim. A JPEG
+// is decoded at the smallest scale that still serves every spec (see
+// scale.go). A GIF keeps its animation when a spec could write one and the
+// animation fits the limits (see gif.go).
+func decodeSource(src io.Reader, lim Limits, specs []Spec) (*source, error) {
 	errs := &readErrs{r: src}
 	cfg, c, head, r, err := sniffCodec(errs, lim)
 	if err != nil {
 		return nil, err
 	}
-	if c.format == GIF {
-		return decodeGIF(r, lim, animate)
-	}
-	orient := 1
-	var scans *scanCounter
-	if c.format == JPEG {
-		orient = exifOrientation(head)
-		scans = &scanCounter{r: r, max: maxScans(cfg, lim)}
-		r = scans
+	switch c.format {
+	case GIF:
+		return decodeGIF(r, lim, wantsAnimation(specs))
+	case JPEG:
+		orient := exifOrientation(head)
+		scale := jpegScale(cfg, head, orient, specs)
+		img, err := decodeJPEG(r, cfg, lim, scale)
+		if err != nil {
+			if errs.err != nil {
+				return nil, errs.err
+			}
+			return nil, err
+		}
+		return &source{img: img, w: cfg.Width, h: cfg.Height, scale: scale, format: JPEG, orient: orient}, nil
 	}
 	img, err := c.decode(r)
 	if err != nil {
-		if scans != nil && scans.err != nil {
-			return nil, scans.err
-		}
 		if errs.err != nil {
 			return nil, errs.err
 		}
 		return nil, wrapf(ErrNotImage, "decoding %s: %v", c.format, err)
 	}
-	return &source{img: img, format: c.format, orient: orient}, nil
+	return (&source{img: img, format: c.format, orient: 1}).fullSize(), nil
 }
 
 // thumbnail makes one thumbnail of s.
@@ -101,28 +113,41 @@ func (s *source) thumbnail(ctx context.Context, spec Spec) (Thumbnail, error) {
 	if s.anim != nil && OutputFormat(spec, s.format, s.img) == GIF {
 		return animatedThumbnail(ctx, s.anim, spec)
 	}
-	return makeThumbnail(s.img, s.format, s.orient, spec, s.pal)
+	return makeThumbnail(s, spec)
 }
 
-// makeThumbnail resizes, orients and encodes one thumbnail from a decoded
-// source. pal, if any, is the palette to write a GIF with.
-func makeThumbnail(img image.Image, srcFormat Format, orient int, spec Spec, pal color.Palette) (Thumbnail, error) {
-	// Resize before rotating: the box is swapped for orientations that
-	// transpose, so we rotate a thumbnail rather than a full-size image.
-	// The cover anchor is turned the same way, so `anchor=top` keeps the
-	// top of the picture as shown, not of the pixels as stored.
-	w, h := spec.Width, spec.Height
-	if orient >= 5 && orient <= 8 {
-		w, h = h, w
-	}
-	spec.Anchor = storedAnchor(spec.Anchor, orient)
-	small := resizeTo(img, w, h, spec)
-	small = applyOrientation(small, orient)
-	format := OutputFormat(spec, srcFormat, img)
+// makeThumbnail resizes, orients and encodes one thumbnail of a decoded
+// still source.
+func makeThumbnail(s *source, spec Spec) (Thumbnail, error) {
+	small := s.render(spec)
+	format := OutputFormat(spec, s.format, s.img)
 	var buf bytes.Buffer
-	if err := encode(&buf, small, format, spec, pal); err != nil {
+	if err := encode(&buf, small, format, spec, s.pal); err != nil {
 		return Thumbnail{}, err
 	}
 	b := small.Bounds()
 	return Thumbnail{Data: buf.Bytes(), Format: format, Width: b.Dx(), Height: b.Dy()}, nil
+}
+
+// render resizes and orients the still picture of s for spec.
+func (s *source) render(spec Spec) image.Image {
+	// Resize before rotating: the box is swapped for orientations that
+	// transpose, so we rotate a thumbnail rather than a full-size image.
+	// The cover anchor is turned the same way, so `anchor=top` keeps the
+	// top of the picture as shown, not of the pixels as stored.
+	w, h, stored := storedSpec(spec, s.orient)
+	small := resizePlanned(s.img, s.scale, planFit(s.w, s.h, w, h, stored))
+	return applyOrientation(small, s.orient)
+}
+
+// storedSpec turns spec to the pixels as stored for EXIF orientation
+// orient: the box, swapped for orientations that transpose, and the spec
+// with its cover anchor turned (see storedAnchor).
+func storedSpec(spec Spec, orient int) (w, h int, stored Spec) {
+	w, h = spec.Width, spec.Height
+	if orient >= 5 && orient <= 8 {
+		w, h = h, w
+	}
+	spec.Anchor = storedAnchor(spec.Anchor, orient)
+	return w, h, spec
 }

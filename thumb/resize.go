@@ -41,23 +41,64 @@ func FitSize(sw, sh, w, h int, upscale bool) (int, int) {
 	return max(nw, 1), h
 }
 
-// resizeTo fits img into w×h according to spec.
-func resizeTo(img image.Image, w, h int, spec Spec) image.Image {
-	b := img.Bounds()
-	sw, sh := b.Dx(), b.Dy()
+// fitPlan is how one thumbnail is cut from a source: the region of the
+// source it shows (all of it, or a cover crop) and the size that region is
+// resampled to. Both are in the source's full, stored size, whatever scale
+// it was decoded at, so a reduced decode gives the same thumbnail size and
+// framing as a full one.
+type fitPlan struct {
+	crop   image.Rectangle // in full-size coordinates, origin 0,0
+	tw, th int             // thumbnail size
+}
+
+// planFit plans the thumbnail of a sw×sh source for a w×h box (both as
+// stored: the box already turned for the EXIF orientation, spec.Anchor
+// already the stored anchor).
+func planFit(sw, sh, w, h int, spec Spec) fitPlan {
 	if spec.Fit == FitCover {
 		cw, ch := CropSize(sw, sh, w, h)
-		img = cropAnchor(img, cw, ch, spec.Anchor)
+		p := fitPlan{crop: anchorRect(image.Rect(0, 0, sw, sh), cw, ch, spec.Anchor), tw: w, th: h}
 		if !spec.Upscale && (sw < w || sh < h) {
 			// The source is smaller than the box: keep the box's aspect
 			// ratio, scaling down only if the crop is still larger.
-			tw, th := FitSize(cw, ch, w, h, false)
-			return resample(img, tw, th)
+			p.tw, p.th = FitSize(cw, ch, w, h, false)
 		}
-		return resample(img, w, h)
+		return p
 	}
 	tw, th := FitSize(sw, sh, w, h, spec.Upscale)
-	return resample(img, tw, th)
+	return fitPlan{crop: image.Rect(0, 0, sw, sh), tw: tw, th: th}
+}
+
+// resizeTo fits img, a full-size image, into w×h according to spec.
+func resizeTo(img image.Image, w, h int, spec Spec) image.Image {
+	b := img.Bounds()
+	return resizePlanned(img, 1, planFit(b.Dx(), b.Dy(), w, h, spec))
+}
+
+// resizePlanned makes the thumbnail p plans from img, the source decoded
+// at 1/scale: the crop is mapped into img's pixels, then resampled to
+// exactly p.tw×p.th.
+func resizePlanned(img image.Image, scale int, p fitPlan) image.Image {
+	return resample(subImage(img, scaleRect(p.crop, scale, img.Bounds())), p.tw, p.th)
+}
+
+// scaleRect maps r, in full-size coordinates, into the pixels of b, an
+// image decoded at 1/scale (pixel i of b covers full-size pixels
+// [i·scale, (i+1)·scale)): each edge goes to the nearest pixel boundary,
+// clamped to b, and the result is never empty.
+func scaleRect(r image.Rectangle, scale int, b image.Rectangle) image.Rectangle {
+	at := func(v, lo, hi int) int { return min(max(lo+(v+scale/2)/scale, lo), hi) }
+	out := image.Rect(at(r.Min.X, b.Min.X, b.Max.X), at(r.Min.Y, b.Min.Y, b.Max.Y),
+		at(r.Max.X, b.Min.X, b.Max.X), at(r.Max.Y, b.Min.Y, b.Max.Y))
+	if out.Dx() == 0 {
+		out.Min.X = max(out.Max.X-1, b.Min.X)
+		out.Max.X = out.Min.X + 1
+	}
+	if out.Dy() == 0 {
+		out.Min.Y = max(out.Max.Y-1, b.Min.Y)
+		out.Max.Y = out.Min.Y + 1
+	}
+	return out
 }
 
 // CropSize is the largest w:h-shaped rectangle inside sw×sh.
@@ -71,10 +112,12 @@ func CropSize(sw, sh, w, h int) (int, int) {
 // cropAnchor returns the cw×ch part of img at anchor, as a sub-image that
 // shares img's pixels (imaging.CropAnchor would copy them).
 func cropAnchor(img image.Image, cw, ch int, anchor Anchor) image.Image {
-	b := img.Bounds()
-	if cw >= b.Dx() && ch >= b.Dy() {
-		return img
-	}
+	return subImage(img, anchorRect(img.Bounds(), cw, ch, anchor))
+}
+
+// anchorRect is the cw×ch rectangle of b at anchor (all of b when b is
+// no larger).
+func anchorRect(b image.Rectangle, cw, ch int, anchor Anchor) image.Rectangle {
 	cw, ch = min(cw, b.Dx()), min(ch, b.Dy())
 	x := b.Min.X + (b.Dx()-cw)/2
 	y := b.Min.Y + (b.Dy()-ch)/2
@@ -90,7 +133,15 @@ func cropAnchor(img image.Image, cw, ch int, anchor Anchor) image.Image {
 	case imaging.BottomLeft, imaging.Bottom, imaging.BottomRight:
 		y = b.Max.Y - ch
 	}
-	r := image.Rect(x, y, x+cw, y+ch)
+	return image.Rect(x, y, x+cw, y+ch)
+}
+
+// subImage returns the part r of img, sharing its pixels where img can
+// (every decoder's image type can), and img itself when r is all of it.
+func subImage(img image.Image, r image.Rectangle) image.Image {
+	if r == img.Bounds() {
+		return img
+	}
 	if s, ok := img.(interface {
 		SubImage(image.Rectangle) image.Image
 	}); ok {

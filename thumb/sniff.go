@@ -51,12 +51,13 @@ func (r *readErrs) Read(p []byte) (int, error) {
 type codec struct {
 	format Format
 	magic  string // '?' matches any byte
+	// decode is nil for JPEG, which decodeJPEG decodes at a reduced scale.
 	decode func(io.Reader) (image.Image, error)
 	config func(io.Reader) (image.Config, error)
 }
 
 var codecs = []codec{
-	{JPEG, "\xff\xd8", jpeg.Decode, jpeg.DecodeConfig},
+	{JPEG, "\xff\xd8", nil, jpeg.DecodeConfig},
 	{PNG, "\x89PNG\r\n\x1a\n", png.Decode, png.DecodeConfig},
 	{GIF, "GIF8?a", gif.Decode, gif.DecodeConfig},
 	{WebP, "RIFF????WEBPVP8", decodeWebP, xwebp.DecodeConfig},

@@ -47,3 +47,24 @@ func Corpus(tb testing.TB, name string) []byte {
 	}
 	return data
 }
+
+// SharedFile returns the path of rel inside the shared/ folder beside the
+// repository (as CorpusDir finds it, walking up from the working
+// directory), or "" when there is no such file.
+func SharedFile(rel string) string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for {
+		p := filepath.Join(dir, "shared", filepath.FromSlash(rel))
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+}

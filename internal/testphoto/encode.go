@@ -93,12 +93,18 @@ type Source struct {
 // PNG with alpha.
 var Sources12MP = sync.OnceValue(func() []Source {
 	const w, h = 4000, 3000
+	return append(JPEGs12MP(), Source{"png-rgba", PNG(w, h, 8, true)})
+})
+
+// JPEGs12MP are the two JPEGs of Sources12MP alone, for tests that need
+// no PNG (which takes longer to encode than both JPEGs to make).
+var JPEGs12MP = sync.OnceValue(func() []Source {
+	const w, h = 4000, 3000
 	baseline := JPEG(w, h, 7, 90)
 	prog, _ := Progressive(baseline)
 	return []Source{
 		{"jpeg-baseline-q90", baseline},
 		{"jpeg-progressive", prog},
-		{"png-rgba", PNG(w, h, 8, true)},
 	}
 })
 
