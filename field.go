@@ -82,12 +82,17 @@ func (ImageField) GormDBDataType(db *gorm.DB, field *schema.Field) string {
 }
 
 // Size returns the pixel width and height that the plugin encodes in the
-// name of every thumbnail it writes ("cat.110x83.1a2b3c4d5e9f8e7d.jpg"), so an
-// <img width height> needs no blob read. ok is false for keys the plugin did
-// not make (originals).
+// name of every thumbnail it writes ("cat.110x83.1a2b3c4d5e9f8e7d.jpg"; the
+// widest of a set of widths) and of every original Upload writes
+// ("cat_k3j9x2a8qm.1200x800.jpg", the size as shown, after EXIF
+// orientation), so an <img width height> needs no blob read. ok is false
+// for other keys (originals uploaded by earlier versions or written by the
+// application: 0×0).
 func (f ImageField) Size() (width, height int, ok bool) {
-	w, h, _, ok := parseThumbName(f.Key)
-	return w, h, ok
+	if w, h, _, ok := parseThumbName(f.Key); ok {
+		return w, h, true
+	}
+	return parseUploadName(f.Key)
 }
 
 // imageKeyOf returns the key held by a value read with schema.Field.ValueOf,

@@ -278,8 +278,33 @@ const maxBaseBytes = 100
 // new by construction, so two uploads of "cat.png" can never meet on one
 // key, whatever a driver's IfNotExist does; it also keeps the name clear
 // of reserved names such as CON or NUL on Windows file systems.
-func uploadName(filename string, f Format) string {
-	return cleanName(filename) + "_" + randomSuffix() + "." + f.Extension()
+//
+// The name also carries the picture's size as shown (after EXIF
+// orientation), "cat_k3j9x2a8qm.1200x800.jpg", so ImageField.Size works
+// for originals with no blob read.
+func uploadName(filename string, f Format, w, h int) string {
+	return fmt.Sprintf("%s_%s.%dx%d.%s", cleanName(filename), randomSuffix(), w, h, f.Extension())
+}
+
+// parseUploadName reads the size back from an original's key written by
+// Upload: "base_<10 random>.WxH.ext". Keys written before sizes were
+// recorded, and keys the plugin did not make, give ok false.
+func parseUploadName(key string) (w, h int, ok bool) {
+	name := key[strings.LastIndexByte(key, '/')+1:]
+	dot := strings.LastIndexByte(name, '.')
+	if dot < 0 {
+		return 0, 0, false
+	}
+	name = name[:dot]
+	dot = strings.LastIndexByte(name, '.')
+	if dot < 0 {
+		return 0, 0, false
+	}
+	base, size := name[:dot], name[dot+1:]
+	if u := strings.LastIndexByte(base, '_'); u < 0 || len(base)-u-1 != 10 {
+		return 0, 0, false
+	}
+	return parseSize(size)
 }
 
 // cleanName makes a safe base name from an uploaded file name: no folder,

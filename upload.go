@@ -61,7 +61,8 @@ func (p *Plugin) Upload(ctx context.Context, model any, field, filename string, 
 		prefix = "uploads/%Y/%m/%d"
 	}
 	dir := expandPrefix(prefix, p.now())
-	key := path.Join(dir, uploadName(filename, format))
+	shownW, shownH := hdr.ShownSize()
+	key := path.Join(dir, uploadName(filename, format, shownW, shownH))
 	// The key is new by construction (its random part); IfNotExist still
 	// turns the impossible collision into an error, never an overwrite.
 	wctx, cancel := context.WithCancel(ctx)

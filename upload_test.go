@@ -25,12 +25,15 @@ func TestUpload(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Named by the real format, under the dated prefix, with a random part.
-		if !regexp.MustCompile(`^images/cover/2026/11/25/My_Cat_[a-z0-9]{10}\.png$`).MatchString(f.Key) || p.Cover != f {
+		if !regexp.MustCompile(`^images/cover/2026/11/25/My_Cat_[a-z0-9]{10}\.300x200\.png$`).MatchString(f.Key) || p.Cover != f {
 			t.Fatalf("upload key %q, field %q", f.Key, p.Cover.Key)
 		}
 		got, err := e.bucket.ReadAll(e.ctx, f.Key)
 		if err != nil || !bytes.Equal(got, data) {
 			t.Fatalf("uploaded bytes differ: %v", err)
+		}
+		if w, h, ok := f.Size(); !ok || w != 300 || h != 200 {
+			t.Fatalf("the original's Size() %d, %d, %v", w, h, ok)
 		}
 		// Same name again: a unique key, the first original untouched.
 		var q Product
@@ -38,7 +41,7 @@ func TestUpload(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !regexp.MustCompile(`^images/cover/2026/11/25/My_Cat_[a-z0-9]{10}\.png$`).MatchString(g.Key) || g.Key == f.Key {
+		if !regexp.MustCompile(`^images/cover/2026/11/25/My_Cat_[a-z0-9]{10}\.10x10\.png$`).MatchString(g.Key) || g.Key == f.Key {
 			t.Fatalf("second upload key %q (first %q)", g.Key, f.Key)
 		}
 		if err := e.db.Create(&p).Error; err != nil {
@@ -127,12 +130,12 @@ func TestCleanName(t *testing.T) {
 	// Long names are capped by bytes, on a character boundary, with room
 	// for the random part: 77 CJK characters or 60 emoji fit a file name.
 	for _, long := range []string{strings.Repeat("猫", 77), strings.Repeat("😺", 60), strings.Repeat("a", 300)} {
-		name := uploadName(long+".png", PNG)
+		name := uploadName(long+".png", PNG, 12000, 8000)
 		if len(name) > 128 || !utf8.ValidString(name) {
 			t.Errorf("uploadName of %d bytes: %d bytes %q", len(long), len(name), name)
 		}
 	}
-	if n := uploadName("CON.png", PNG); strings.HasPrefix(strings.ToUpper(n), "CON.") {
+	if n := uploadName("CON.png", PNG, 1, 1); strings.HasPrefix(strings.ToUpper(n), "CON.") {
 		t.Errorf("reserved name kept: %q", n)
 	}
 }
@@ -151,6 +154,27 @@ func TestUploadLongNamesOnFileblob(t *testing.T) {
 		}
 		if got, err := bucket.ReadAll(context.Background(), f.Key); err != nil || !bytes.Equal(got, data) {
 			t.Fatalf("%q: read back %v", f.Key, err)
+		}
+	}
+}
+
+// An original's size is recorded as shown, after EXIF orientation; keys
+// written before sizes were recorded have none (0×0).
+func TestUploadRecordsShownSize(t *testing.T) {
+	plugin := New(bucketBackends[0].open(t))
+	var p Product
+	// Stored 40×20 with orientation 6: shown 20×40.
+	src := testphoto.WithEXIF(testphoto.JPEG(40, 20, 3, 90), testphoto.EXIF{Orientation: 6})
+	f, err := plugin.Upload(context.Background(), &p, "Cover", "turned.jpg", bytes.NewReader(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, h, ok := f.Size(); !ok || w != 20 || h != 40 {
+		t.Fatalf("%q: Size() %d, %d, %v; want 20, 40 (as shown)", f.Key, w, h, ok)
+	}
+	for _, old := range []string{"uploads/2026/11/25/cat_k3j9x2a.jpg", "uploads/cat.jpg", "uploads/cat_k3j9x2a8qm.jpg", "a/b.1x2.jpg"} {
+		if w, h, ok := (ImageField{Key: old}).Size(); ok || w != 0 || h != 0 {
+			t.Errorf("%q: Size() %d, %d, %v", old, w, h, ok)
 		}
 	}
 }

@@ -161,6 +161,16 @@ type Header struct {
 	Format        Format
 	Width, Height int         // as stored, before any EXIF orientation
 	ColorModel    color.Model // as the format's decoder reports it
+	Orientation   int         // EXIF orientation, 1 (upright) to 8
+}
+
+// ShownSize is the size of the picture as shown: Width×Height, swapped
+// for the orientations that turn it a quarter.
+func (h Header) ShownSize() (w, hgt int) {
+	if h.Orientation >= 5 && h.Orientation <= 8 {
+		return h.Height, h.Width
+	}
+	return h.Width, h.Height
 }
 
 // Sniff reads just enough of src to learn its format and size and checks
@@ -170,11 +180,15 @@ type Header struct {
 // src's own.
 func Sniff(src io.Reader, lim Limits) (Header, io.Reader, error) {
 	lim = lim.WithDefaults()
-	cfg, format, _, body, err := sniff(LimitReader(src, lim.MaxBytes), lim)
+	cfg, format, head, body, err := sniff(LimitReader(src, lim.MaxBytes), lim)
 	if err != nil {
 		return Header{}, nil, err
 	}
-	return Header{Format: format, Width: cfg.Width, Height: cfg.Height, ColorModel: cfg.ColorModel}, body, nil
+	h := Header{Format: format, Width: cfg.Width, Height: cfg.Height, ColorModel: cfg.ColorModel, Orientation: 1}
+	if format == JPEG {
+		h.Orientation = exifOrientation(head)
+	}
+	return h, body, nil
 }
 
 // Check is Sniff, and for a GIF, whose frames are only known from the
