@@ -51,6 +51,11 @@ type Product struct {
 	CreatedAt  time.Time
 	Cover      gormthumb.ImageField `upload:"images/cover/%Y/%m/%d"`
 	CoverThumb gormthumb.ImageField `thumb:"220x220,source=Cover"`
+	// CoverSet is the picture in three widths, for a srcset (the product
+	// page's large image; the list shows it too, at its card's width).
+	CoverSet gormthumb.ImageField `thumb:"widths=240|480|960,source=Cover,quality=80"`
+	// CoverBlur is the picture's BlurHash, painted while an image loads.
+	CoverBlur string `placeholder:"source=Cover"`
 }
 
 // QueuedProduct is Product with its thumbnail made in the background (the
@@ -61,6 +66,8 @@ type QueuedProduct struct {
 	CreatedAt  time.Time
 	Cover      gormthumb.ImageField `upload:"images/cover/%Y/%m/%d"`
 	CoverThumb gormthumb.ImageField `thumb:"220x220,source=Cover,async"`
+	CoverSet   gormthumb.ImageField `thumb:"widths=240|480|960,source=Cover,quality=80,async"`
+	CoverBlur  string               `placeholder:"source=Cover"`
 }
 
 // TableName implements schema.Tabler: Product's table.
@@ -395,6 +402,9 @@ ul { list-style: none; padding: 0; display: grid; grid-template-columns: repeat(
 li { background: #fff; border: 1px solid #ddd; border-radius: 8px; padding: 10px; text-align: center; }
 li img { display: block; margin: 0 auto .5rem; background: #eee; }
 .size { color: #777; font-size: .85rem; }
+li img { background-size: cover; }
+details { margin-top: .5rem; font-size: .85rem; color: #555; }
+img.large { max-width: 100%; height: auto; margin-top: .5rem; }
 .pending { width: 220px; height: 165px; margin: 0 auto .5rem; display: flex; align-items: center; justify-content: center; background: linear-gradient(110deg, #ececec 40%, #f7f7f7 50%, #ececec 60%) 0 0 / 200% 100%; color: #888; font-size: .85rem; border-radius: 4px; animation: shimmer 1.4s linear infinite; }
 @keyframes shimmer { to { background-position: -200% 0; } }
 nav.pages { display: flex; gap: 1rem; justify-content: center; align-items: center; margin: 1.5rem 0; }
@@ -411,10 +421,11 @@ nav.pages { display: flex; gap: 1rem; justify-content: center; align-items: cent
 </form>
 {{with .Products}}<ul>
 {{range .}}{{$p := .}}<li>
-  {{if not .CoverThumb.IsZero}}{{with image .CoverThumb}}<img src="{{.URL}}" width="{{.Width}}" height="{{.Height}}" alt="{{$p.Name}}">{{end}}
-  {{else if not .Cover.IsZero}}<div class="pending" role="img" aria-label="{{$p.Name}}: thumbnail on its way">thumbnail on its way…</div>{{end}}
+  {{if not .CoverThumb.IsZero}}{{with image .CoverThumb}}<img src="{{.URL}}" width="{{.Width}}" height="{{.Height}}" alt="{{$p.Name}}"{{if $p.CoverBlur}} style="background-image: url('{{placeholder $p.CoverBlur .Width .Height}}')"{{end}}>{{end}}
+  {{else if not .Cover.IsZero}}<div class="pending" role="img" aria-label="{{$p.Name}}: thumbnail on its way"{{if $p.CoverBlur}} style="background: url('{{placeholder $p.CoverBlur 4 3}}') center / cover"{{end}}>thumbnail on its way…</div>{{end}}
   <strong>{{.Name}}</strong>
   {{if not .CoverThumb.IsZero}}{{with image .CoverThumb}}<div class="size">{{.Width}}×{{.Height}} thumbnail</div>{{end}}{{end}}
+  {{with image .CoverSet}}{{if .SrcSet}}<details><summary>larger</summary><img class="large" src="{{.URL}}" srcset="{{.SrcSet}}" sizes="{{.Sizes}}" width="{{.Width}}" height="{{.Height}}" alt="{{$p.Name}}, larger" loading="lazy"></details>{{end}}{{end}}
 </li>
 {{end}}</ul>{{else}}{{if eq .Page 1}}<p>No products yet.</p>{{end}}{{end}}
 {{if or .PrevPage .NextPage}}<nav class="pages">

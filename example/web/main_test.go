@@ -45,7 +45,10 @@ func post(t *testing.T, client *http.Client, base, name, filename string, data [
 	return resp, string(page)
 }
 
-var imgRE = regexp.MustCompile(`<img src="([^"]+)" width="(\d+)" height="(\d+)" alt="([^"]*)">`)
+var imgRE = regexp.MustCompile(`<img src="([^"]+)" width="(\d+)" height="(\d+)" alt="([^"]*)"[^>]*>`)
+
+// setRE finds a srcset image: its srcset and sizes.
+var setRE = regexp.MustCompile(`<img class="large" src="[^"]+" srcset="([^"]+)" sizes="([^"]+)"`)
 
 // countFiles counts the blobs in the bucket folder (fileblob's .attrs
 // sidecars aside).
@@ -99,6 +102,15 @@ func TestWebExample(t *testing.T) {
 	}
 	if !strings.HasPrefix(src, "/media?") || !strings.Contains(src, "signature=") {
 		t.Fatalf("thumbnail URL %q is not a signed /media URL", src)
+	}
+	// The thumbnail is painted on its BlurHash while it loads, and the
+	// larger picture comes as a srcset (the 400-pixel photo: 240 and 400).
+	if !strings.Contains(m[0], `style="background-image: url('data:image/png;base64,`) {
+		t.Fatalf("no placeholder on the thumbnail: %s", m[0])
+	}
+	sm := setRE.FindStringSubmatch(page2)
+	if sm == nil || strings.Count(sm[1], "signature=") != 2 || !strings.Contains(sm[1], " 240w, ") || !strings.HasSuffix(sm[1], " 400w") || !strings.Contains(sm[2], "400px") {
+		t.Fatalf("srcset on the page: %q", sm)
 	}
 
 	// The thumbnail URL serves an image of exactly that size.
