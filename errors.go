@@ -55,6 +55,7 @@ type Error struct {
 	Err   error  // wraps a sentinel
 }
 
+// Error names the model, field and key, then the cause.
 func (e *Error) Error() string {
 	msg := "gormthumb: " + e.Model
 	if e.Field != "" {
