@@ -86,7 +86,7 @@ func benchPut(b *testing.B, bucket *blob.Bucket, key string, data []byte) {
 // row) against Go's decode alone of the same bytes, interleaved in each
 // iteration. Metric x-decode is pipeline time / decode time.
 func BenchmarkPipelineVsDecode(b *testing.B) {
-	eachBenchSource(b, func(b *testing.B, src testphoto.Source) {
+	testphoto.EachSource(b, testphoto.Sources12MP(), func(b *testing.B, src testphoto.Source) {
 		bucket := memblob.OpenBucket(nil)
 		defer bucket.Close()
 		db := benchDB(b, bucket)
@@ -274,18 +274,6 @@ func BenchmarkBatchCreate(b *testing.B) {
 	b.ReportMetric(float64(peak)/(1<<20), "peak-MB")
 	b.ReportMetric(float64(rows*w*h*3/2)/(1<<20), "all-MB")
 	b.ReportMetric(float64(w*h*3/2)/(1<<20), "one-MB")
-}
-
-// eachBenchSource runs fn on each of testphoto.Sources12MP.
-func eachBenchSource(b *testing.B, fn func(b *testing.B, src testphoto.Source)) {
-	for _, s := range testphoto.Sources12MP() {
-		b.Run(s.Name, func(b *testing.B) {
-			if s.Data == nil {
-				b.Skip("no progressive JPEG encoder: install jpegtran (libjpeg-turbo-progs) or vips (libvips-tools)")
-			}
-			fn(b, s)
-		})
-	}
 }
 
 // readmeDSN is the SQLite DSN the README recommends.

@@ -623,15 +623,7 @@ func TestConcurrentSavesSQLite(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if sqlDB, err := db.DB(); err == nil {
-				t.Cleanup(func() { sqlDB.Close() })
-			}
-			bucket := memblob.OpenBucket(nil)
-			plugin := New(bucket)
-			if err := db.Use(plugin); err != nil {
-				t.Fatal(err)
-			}
-			e := &env{t: t, ctx: context.Background(), db: db, bucket: bucket, plugin: plugin, name: "sqlite" + dsn}
+			e := useEnv(t, db, memblob.OpenBucket(nil), "sqlite"+dsn)
 			e.migrate(&Product{})
 			var keys []ImageField
 			for i, s := range sources {

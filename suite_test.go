@@ -105,17 +105,23 @@ func newEnv(t *testing.T, d dbBackend, b bucketBackend, cfg envConfig) *env {
 	if gcfg.Logger == nil {
 		gcfg.Logger = logger.Discard
 	}
-	db := d.open(t, &gcfg)
 	bucket := b.open(t)
 	t.Cleanup(func() { bucket.Close() })
+	return useEnv(t, d.open(t, &gcfg), bucket, d.name+"+"+b.name, cfg.opts...)
+}
+
+// useEnv registers a new plugin on bucket with db (which it closes at the
+// end of the test) and returns them as an env.
+func useEnv(t *testing.T, db *gorm.DB, bucket *blob.Bucket, name string, opts ...Option) *env {
+	t.Helper()
 	if sqlDB, err := db.DB(); err == nil {
 		t.Cleanup(func() { sqlDB.Close() })
 	}
-	p := New(bucket, cfg.opts...)
+	p := New(bucket, opts...)
 	if err := db.Use(p); err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, ctx: context.Background(), db: db, bucket: bucket, plugin: p, name: d.name + "+" + b.name}
+	return &env{t: t, ctx: context.Background(), db: db, bucket: bucket, plugin: p, name: name}
 }
 
 // migrate creates the tables of models.
@@ -221,15 +227,9 @@ func photo(w, h int, seed int) *image.NRGBA { return testphoto.Photo(w, h, uint6
 
 func jpegBytes(t testing.TB, w, h int) []byte { return testphoto.JPEG(w, h, 1, 90) }
 
-// pngBytes is a PNG photo; with alpha, its alpha ramps from 0 at the left
-// edge to 255 at the right.
-func pngBytes(t testing.TB, w, h int, alpha bool) []byte {
-	img := testphoto.Photo(w, h, 2, false)
-	if alpha {
-		testphoto.AlphaRamp(img)
-	}
-	return testphoto.EncodePNG(img)
-}
+// pngBytes is testphoto.PhotoPNG: with alpha, its alpha ramps from 0 at
+// the left edge to 255 at the right.
+func pngBytes(t testing.TB, w, h int, alpha bool) []byte { return testphoto.PhotoPNG(w, h, alpha) }
 
 func gifBytes(t testing.TB, w, h int) []byte { return testphoto.GIF(w, h) }
 

@@ -1,7 +1,6 @@
 package gormthumb
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"path"
@@ -62,16 +61,9 @@ func TestSweepReportsFailures(t *testing.T) {
 	for _, d := range dbBackends {
 		t.Run(d.name, func(t *testing.T) {
 			t.Parallel()
-			db := d.open(t, &gorm.Config{Logger: logger.Discard})
-			if sqlDB, err := db.DB(); err == nil {
-				t.Cleanup(func() { sqlDB.Close() })
-			}
 			s3, bucket := openFaultyS3(t)
-			plugin := New(bucket)
-			if err := db.Use(plugin); err != nil {
-				t.Fatal(err)
-			}
-			e := &env{t: t, ctx: context.Background(), db: db, bucket: bucket, plugin: plugin, name: d.name + "+faulty-s3"}
+			e := useEnv(t, d.open(t, &gorm.Config{Logger: logger.Discard}), bucket, d.name+"+faulty-s3")
+			db, plugin := e.db, e.plugin
 			e.migrate(&Product{})
 			var orphans []string
 			for _, name := range []string{"a", "b"} {

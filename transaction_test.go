@@ -1,7 +1,6 @@
 package gormthumb
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -193,15 +192,9 @@ func TestUnknownCommitOutcome(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if sqlDB, err := db.DB(); err == nil {
-				t.Cleanup(func() { sqlDB.Close() })
-			}
-			bucket := memblob.OpenBucket(nil)
-			plugin := New(bucket)
-			if err := db.Use(plugin); err != nil {
-				t.Fatal(err)
-			}
-			e := &env{t: t, ctx: context.Background(), db: setup, bucket: bucket, plugin: plugin, name: d.name}
+			e := useEnv(t, db, memblob.OpenBucket(nil), d.name+" through the proxy")
+			plugin := e.plugin
+			e.db = setup // reads and setup on a connection of its own
 			e.migrate(&Product{})
 			p := Product{Cover: e.put("u/a.jpg", jpegBytes(t, 300, 200))}
 			if err := db.Create(&p).Error; err != nil {
@@ -237,16 +230,9 @@ func TestHungBucketDoesNotHangSave(t *testing.T) {
 	for _, d := range dbBackends {
 		t.Run(d.name, func(t *testing.T) {
 			t.Parallel()
-			db := d.open(t, &gorm.Config{Logger: logger.Discard})
-			if sqlDB, err := db.DB(); err == nil {
-				t.Cleanup(func() { sqlDB.Close() })
-			}
 			s3, bucket := openFaultyS3(t)
-			plugin := New(bucket, WithDeleteTimeout(300*time.Millisecond))
-			if err := db.Use(plugin); err != nil {
-				t.Fatal(err)
-			}
-			e := &env{t: t, ctx: context.Background(), db: db, bucket: bucket, plugin: plugin, name: d.name + "+faulty-s3"}
+			e := useEnv(t, d.open(t, &gorm.Config{Logger: logger.Discard}), bucket, d.name+"+faulty-s3", WithDeleteTimeout(300*time.Millisecond))
+			db, plugin := e.db, e.plugin
 			e.migrate(&Product{})
 			p := Product{Cover: e.put("h/a.jpg", jpegBytes(t, 300, 200))}
 			if err := db.Create(&p).Error; err != nil {

@@ -34,18 +34,6 @@ import (
 // The progressive JPEG case needs jpegtran (libjpeg-turbo-progs) or the
 // vips command (libvips-tools) to make its input, and is skipped without.
 
-// eachBenchSource runs fn on each of testphoto.Sources12MP.
-func eachBenchSource(b *testing.B, fn func(b *testing.B, src testphoto.Source)) {
-	for _, s := range testphoto.Sources12MP() {
-		b.Run(s.Name, func(b *testing.B) {
-			if s.Data == nil {
-				b.Skip("no progressive JPEG encoder: install jpegtran (libjpeg-turbo-progs) or vips (libvips-tools)")
-			}
-			fn(b, s)
-		})
-	}
-}
-
 // decodedBytes is the size of the pixel buffers of a decoded image.
 func decodedBytes(img image.Image) int {
 	switch m := img.(type) {
@@ -87,7 +75,7 @@ func BenchmarkMemory(b *testing.B) {
 		{"one", []Spec{{Width: 110, Height: 150}}},
 		{"three", []Spec{{Width: 110, Height: 150}, {Width: 300, Height: 300, Fit: FitCover}, {Width: 640, Height: 640}}},
 	}
-	eachBenchSource(b, func(b *testing.B, src testphoto.Source) {
+	testphoto.EachSource(b, testphoto.Sources12MP(), func(b *testing.B, src testphoto.Source) {
 		img, _, err := image.Decode(bytes.NewReader(src.Data))
 		if err != nil {
 			b.Fatal(err)
@@ -126,7 +114,7 @@ func BenchmarkMemory(b *testing.B) {
 // 110×150, the fast path against one Lanczos pass (the quality reference in
 // perf_test.go).
 func BenchmarkResize(b *testing.B) {
-	eachBenchSource(b, func(b *testing.B, src testphoto.Source) {
+	testphoto.EachSource(b, testphoto.Sources12MP(), func(b *testing.B, src testphoto.Source) {
 		img, _, err := image.Decode(bytes.NewReader(src.Data))
 		if err != nil {
 			b.Fatal(err)

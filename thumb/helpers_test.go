@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"image"
-	"image/draw"
 	"io"
-	"math"
 	"testing"
 
 	xdraw "golang.org/x/image/draw"
@@ -22,15 +20,9 @@ func photo(w, h int, seed int) *image.NRGBA { return testphoto.Photo(w, h, uint6
 
 func jpegBytes(t testing.TB, w, h int) []byte { return testphoto.JPEG(w, h, 1, 90) }
 
-// pngBytes is a PNG photo; with alpha, its alpha ramps from 0 at the left
-// edge to 255 at the right.
-func pngBytes(t testing.TB, w, h int, alpha bool) []byte {
-	img := testphoto.Photo(w, h, 2, false)
-	if alpha {
-		testphoto.AlphaRamp(img)
-	}
-	return testphoto.EncodePNG(img)
-}
+// pngBytes is testphoto.PhotoPNG: with alpha, its alpha ramps from 0 at
+// the left edge to 255 at the right.
+func pngBytes(t testing.TB, w, h int, alpha bool) []byte { return testphoto.PhotoPNG(w, h, alpha) }
 
 func gifBytes(t testing.TB, w, h int) []byte { return testphoto.GIF(w, h) }
 
@@ -95,34 +87,17 @@ func reference(img image.Image, w, h int) *image.RGBA {
 	return dst
 }
 
-// psnr compares two images of the same size on premultiplied 8-bit RGBA
-// (so the colour of fully transparent pixels does not count), in dB.
+// psnr is testphoto.PSNR, failing the test on images of different sizes.
 func psnr(t testing.TB, a, b image.Image) float64 {
 	t.Helper()
-	ab, bb := a.Bounds(), b.Bounds()
-	if ab.Dx() != bb.Dx() || ab.Dy() != bb.Dy() {
-		t.Fatalf("psnr of %v and %v", ab, bb)
+	if a.Bounds().Size() != b.Bounds().Size() {
+		t.Fatalf("psnr of %v and %v", a.Bounds(), b.Bounds())
 	}
-	pa, pb := toRGBA(a), toRGBA(b)
-	var sum float64
-	for i := range pa.Pix {
-		d := float64(pa.Pix[i]) - float64(pb.Pix[i])
-		sum += d * d
-	}
-	mse := sum / float64(4*ab.Dx()*ab.Dy())
-	if mse == 0 {
-		return 99
-	}
-	return 10 * math.Log10(255*255/mse)
+	return testphoto.PSNR(a, b)
 }
 
-// toRGBA copies img into a premultiplied RGBA image at the origin.
-func toRGBA(img image.Image) *image.RGBA {
-	b := img.Bounds()
-	dst := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	draw.Draw(dst, dst.Rect, img, b.Min, draw.Src)
-	return dst
-}
+// toRGBA is testphoto.ToRGBA.
+var toRGBA = testphoto.ToRGBA
 
 var (
 	alphaAt = testphoto.AlphaAt

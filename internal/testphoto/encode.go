@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"testing"
 )
 
 // JPEG is a baseline 4:2:0 JPEG of Photo(w, h, seed, false) at quality.
@@ -179,4 +180,27 @@ func ZeroPNG16(w, h int) []byte {
 	chunk("IDAT", idat.Bytes())
 	chunk("IEND", nil)
 	return out.Bytes()
+}
+
+// EachSource runs fn as a sub-benchmark on each of sources (e.g.
+// Sources12MP()), skipping, saying why, one that could not be made.
+func EachSource(b *testing.B, sources []Source, fn func(b *testing.B, src Source)) {
+	for _, s := range sources {
+		b.Run(s.Name, func(b *testing.B) {
+			if s.Data == nil {
+				b.Skip("no progressive JPEG encoder: install jpegtran (libjpeg-turbo-progs) or vips (libvips-tools)")
+			}
+			fn(b, s)
+		})
+	}
+}
+
+// PhotoPNG is a PNG of Photo(w, h, 2); with ramp, its alpha ramps from 0 at
+// the left edge to 255 at the right (AlphaRamp).
+func PhotoPNG(w, h int, ramp bool) []byte {
+	img := Photo(w, h, 2, false)
+	if ramp {
+		AlphaRamp(img)
+	}
+	return EncodePNG(img)
 }

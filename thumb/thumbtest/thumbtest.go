@@ -22,11 +22,9 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/draw"
 	"image/gif"
 	_ "image/jpeg" // decoding thumbnails
 	_ "image/png"
-	"math"
 	"sync"
 	"testing"
 
@@ -85,30 +83,13 @@ func mustProcess(t *testing.T, p thumb.Processor, data []byte, specs ...thumb.Sp
 	return out, imgs
 }
 
-// psnr compares two same-size images on premultiplied 8-bit RGBA, in dB.
+// psnr is testphoto.PSNR, failing the test on images of different sizes.
 func psnr(t *testing.T, a, b image.Image) float64 {
 	t.Helper()
 	if a.Bounds().Size() != b.Bounds().Size() {
 		t.Fatalf("psnr of %v and %v", a.Bounds().Size(), b.Bounds().Size())
 	}
-	pa, pb := toRGBA(a), toRGBA(b)
-	var sum float64
-	for i := range pa.Pix {
-		d := float64(pa.Pix[i]) - float64(pb.Pix[i])
-		sum += d * d
-	}
-	mse := sum / float64(len(pa.Pix))
-	if mse == 0 {
-		return 99
-	}
-	return 10 * math.Log10(255*255/mse)
-}
-
-func toRGBA(img image.Image) *image.RGBA {
-	b := img.Bounds()
-	dst := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	draw.Draw(dst, dst.Rect, img, b.Min, draw.Src)
-	return dst
+	return testphoto.PSNR(a, b)
 }
 
 // halves is a w×h PNG, red in its first half and blue in its second
