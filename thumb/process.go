@@ -83,6 +83,9 @@ func decodeSource(src io.Reader, lim Limits, animate bool) (*source, error) {
 		scans = &scanCounter{r: r, max: maxScans(cfg, lim)}
 		r = scans
 	}
+	if c.format == AVIF {
+		orient = heifOrientation(head) // irot and imir (HEIF's are applied by libheif)
+	}
 	img, err := c.decode(r)
 	if err != nil {
 		if scans != nil && scans.err != nil {

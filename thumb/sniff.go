@@ -111,6 +111,9 @@ func sniffCodec(src io.Reader, lim Limits) (image.Config, codec, []byte, io.Read
 	if n == 0 {
 		return cfg, codec{}, nil, nil, wrapf(ErrNotImage, "empty file")
 	}
+	if isISOBMFF(magic) { // HEIF and AVIF: heif.go
+		return sniffISOBMFF(rec, errs, src, lim)
+	}
 	c, ok := codecFor(magic)
 	if !ok {
 		if f := knownUnsupported(magic); f != "" {
@@ -141,8 +144,6 @@ func sniffCodec(src io.Reader, lim Limits) (image.Config, codec, []byte, io.Read
 // knownUnsupported names image formats we recognise but do not decode.
 func knownUnsupported(head []byte) string {
 	switch {
-	case len(head) >= 12 && string(head[4:8]) == "ftyp":
-		return "HEIF/AVIF"
 	case bytes.HasPrefix(head, []byte{0, 0, 1, 0}):
 		return "ICO"
 	case bytes.HasPrefix(head, []byte("8BPS")):
