@@ -36,6 +36,9 @@ func decodeAVIF(r io.Reader) (image.Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	if avif.Dynamic() != nil {
+		repairFreed(img) // see heif.go
+	}
 	if got := img.Bounds(); got != image.Rect(0, 0, h.width, h.height) {
 		return nil, fmt.Errorf("decoded %v, the header says %dx%d", got.Size(), h.width, h.height)
 	}

@@ -21,9 +21,10 @@ import (
 // format comes from the primary image's coding (HEVC: HEIF, AV1: AVIF, a
 // grid of either: the same), with the ftyp brands only saying that the file
 // is an image at all; the size checked against Limits is every image the
-// decoder would decode: the primary (its ispe), each tile of a grid (they
-// may add up to at most twice MaxPixels, as tiles overhang the canvas), and
-// the alpha plane.
+// decoder would decode: the primary, each tile of a grid (they may add up
+// to at most twice MaxPixels, as tiles overhang the canvas), and the alpha
+// plane, each at the larger of its ispe and the size its HEVC or AV1 stream
+// codes (codedsize.go).
 //
 // HEIF (HEVC) is decoded with github.com/gen2brain/heic: libheif through
 // the system's shared libheif when one is installed (the unversioned
@@ -159,7 +160,7 @@ func (m *bmffMeta) image() (*heifImage, error) {
 	}
 	h.coded = coded
 	if p, ok := m.prop(coded[0], "pixi"); ok {
-		if _, _, r, err := fullBox(p); err == nil && len(r) > 1 {
+		if _, _, r, err := fullBox(p); err == nil && len(r) > 1 && r[0] > 0 {
 			h.depth = int(slices.Max(r[1:min(len(r), 1+int(r[0]))]))
 		}
 	}
@@ -262,10 +263,14 @@ func (h *heifImage) transforms() error {
 			if len(p.body) < 1 {
 				return wrapf(ErrNotImage, "empty imir")
 			}
+			// ISO/IEC 23008-12:2022 6.5.12: mode 0 exchanges top and
+			// bottom (EXIF orientation 4), 1 left and right (2), as libheif
+			// and libavif read it. (The 2017 text's "vertical axis" for 0
+			// reads the other way.)
 			if p.body[0]&1 == 0 {
-				shown = imaging.FlipH(shown) // about a vertical axis
-			} else {
 				shown = imaging.FlipV(shown)
+			} else {
+				shown = imaging.FlipH(shown)
 			}
 			turned = true
 		case "clap":
@@ -316,8 +321,51 @@ func clapRect(b []byte, w, h int) (image.Rectangle, error) {
 	return r, nil
 }
 
-// check checks every image the decoder would decode against lim.
-func (h *heifImage) check(lim Limits) error {
+// codedHead is how much of an AV1 item's data is read for its sequence
+// header, which comes first.
+const codedHead = 256
+
+// headEnd is the file offset up to which check needs the file: the start
+// of every AV1 item's data.
+func (h *heifImage) headEnd() int64 {
+	var end uint64
+	for _, it := range h.coded {
+		if it.typ == "av01" && it.method == 0 && len(it.extents) > 0 {
+			e := it.extents[0]
+			end = max(end, e.off+min(e.n, codedHead))
+		}
+	}
+	return int64(min(end, 1<<62))
+}
+
+// codedSize is the size of the picture an item's stream codes (see
+// codedsize.go); file holds at least the bytes up to headEnd.
+func (h *heifImage) codedSize(it *bmffItem, file []byte) (int, int, error) {
+	switch it.typ {
+	case "hvc1":
+		p, ok := h.meta.prop(it, "hvcC")
+		if !ok {
+			return 0, 0, errCodedSize
+		}
+		return hevcCodedSize(p.body)
+	case "av01":
+		src := file
+		if it.method == 1 {
+			src = h.meta.idat
+		}
+		if it.method > 1 || len(it.extents) == 0 || it.extents[0].off >= uint64(len(src)) {
+			return 0, 0, errCodedSize
+		}
+		e := it.extents[0]
+		return av1CodedSize(src[e.off : e.off+min(e.n, codedHead, uint64(len(src))-e.off)])
+	}
+	return 0, 0, errCodedSize
+}
+
+// check checks every image the decoder would decode against lim: the
+// ispe sizes and the sizes the streams code. file holds at least the
+// bytes up to headEnd.
+func (h *heifImage) check(lim Limits, file []byte) error {
 	if int64(h.width)*int64(h.height) > lim.MaxPixels {
 		return wrapf(ErrTooLarge, "%dx%d is more than %d pixels", h.width, h.height, lim.MaxPixels)
 	}
@@ -327,15 +375,22 @@ func (h *heifImage) check(lim Limits) error {
 		if err != nil {
 			return wrapf(ErrNotImage, "%v", err)
 		}
+		if !it.located || len(it.extents) == 0 {
+			return wrapf(ErrNotImage, "%s item %d has no data", h.format, it.id)
+		}
+		cw, ch, err := h.codedSize(it, file)
+		if err != nil {
+			return wrapf(ErrNotImage, "%s item %d: %v", h.format, it.id, err)
+		}
+		if int64(cw)*int64(ch) > int64(w)*int64(ht) {
+			w, ht = cw, ch
+		}
 		px := int64(w) * int64(ht)
 		if px > lim.MaxPixels {
 			return wrapf(ErrTooLarge, "%s item %d is %dx%d, more than %d pixels", h.format, it.id, w, ht, lim.MaxPixels)
 		}
 		if sum += px; sum > 2*lim.MaxPixels {
 			return wrapf(ErrTooLarge, "%s images add up to more than %d pixels", h.format, 2*lim.MaxPixels)
-		}
-		if !it.located || len(it.extents) == 0 {
-			return wrapf(ErrNotImage, "%s item %d has no data", h.format, it.id)
 		}
 	}
 	if h.alpha != nil {
@@ -395,7 +450,10 @@ func sniffISOBMFF(rec *recorder, errs *readErrs, src io.Reader, lim Limits) (ima
 	}
 	h, err := readHEIF(rec.buf.Bytes(), more)
 	if err == nil {
-		err = h.check(lim)
+		var b []byte
+		if b, err = more(h.headEnd()); err == nil {
+			err = h.check(lim, b)
+		}
 	}
 	if err != nil {
 		if errs.err != nil {
@@ -448,6 +506,9 @@ func decodeHEIF(r io.Reader) (img image.Image, err error) {
 	img, err = safeDecode(heic.Decode, data)
 	if err != nil {
 		return nil, err
+	}
+	if heic.Dynamic() != nil {
+		repairFreed(img)
 	}
 	want := h.shownSize()
 	if img.Bounds().Size() != want {
@@ -522,7 +583,10 @@ func (h *heifImage) decodeAlpha(data []byte) (*image.Gray, error) {
 	}
 	img, err := safeDecode(heic.Decode, f)
 	if err != nil {
-		return nil, err
+		return nil, err // the WebAssembly build fails on 10- and 12-bit alpha planes
+	}
+	if heic.Dynamic() != nil {
+		repairFreed(img)
 	}
 	var gray *image.Gray
 	switch p := img.(type) {
@@ -567,4 +631,41 @@ func withAlpha(img image.Image, a *image.Gray) *image.NRGBA {
 		}
 	}
 	return out
+}
+
+// freedBytes is how many bytes at the start of a buffer the WebAssembly
+// builds' allocator (dlmalloc) writes when the buffer is freed: fd, bk,
+// two children, parent and index of a tree chunk, 4 bytes each.
+const freedBytes = 24
+
+// repairFreed repairs an image decoded by gen2brain/heic's or
+// gen2brain/avif's WebAssembly build (v0.4.5, v0.4.4). Their decoders
+// return pixels that alias the module's memory and free that buffer before
+// returning, so its first freedBytes bytes hold the allocator's free-list
+// pointers instead of pixels: the first pixels of the top row (luma for
+// YCbCr, 6 pixels of 8-bit RGBA) come out as garbage. Those bytes are
+// replaced by the same columns of the first row below that was not hit.
+// The shared libraries' paths copy their pixels and need no repair.
+func repairFreed(img image.Image) {
+	var pix []byte
+	var stride int
+	switch m := img.(type) {
+	case *image.YCbCr:
+		pix, stride = m.Y, m.YStride
+	case *image.Gray:
+		pix, stride = m.Pix, m.Stride
+	case *image.RGBA:
+		pix, stride = m.Pix, m.Stride
+	default:
+		return // 16-bit results are converted, so copied, before the free
+	}
+	if stride <= 0 {
+		return
+	}
+	for i := 0; i < freedBytes && i < len(pix); i++ {
+		j := i + stride*((freedBytes-i+stride-1)/stride)
+		if j < len(pix) {
+			pix[i] = pix[j]
+		}
+	}
 }
