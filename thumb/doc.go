@@ -14,5 +14,7 @@
 // Files by operation: sniff.go (formats, headers, limits), process.go
 // (GoProcessor), resize.go (fit, crop and the resize itself), orient.go
 // (EXIF orientation), encode.go (output formats), gif.go, webp.go and
-// jpeg.go (format specifics), parse.go (option values of a tag).
+// jpeg.go (format specifics), heif.go and avif.go (HEIF and AVIF, with
+// isobmff.go, their container, and codedsize.go, their streams' sizes),
+// parse.go (option values of a tag).
 package thumb
