@@ -114,6 +114,13 @@ func TestHEIFAndAVIFTestdata(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if c.name == "heic-12bit-alpha.heic" && heic.Dynamic() != nil {
+				// gen2brain/heic's WebAssembly build traps on 10- and 12-bit
+				// monochrome planes: the alpha plane cannot be decoded.
+				_, _, err := processBytes(t, src, []Spec{spec}, Limits{})
+				wantSentinel(t, c.name, err, ErrNotImage)
+				t.Skip("a 12-bit alpha plane needs the system libheif (known limitation of the WebAssembly build): ErrNotImage")
+			}
 			refImg := decodeImage(t, testdataBytes(t, c.ref))
 			_, want := thumb(t, pngOf(t, c.shown(refImg)), spec)
 			th, got := thumb(t, src, spec)
