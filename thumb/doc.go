@@ -15,6 +15,7 @@
 // (GoProcessor), resize.go (fit, crop and the resize itself), orient.go
 // (EXIF orientation), encode.go (output formats), gif.go, webp.go and
 // jpeg.go (format specifics), heif.go and avif.go (HEIF and AVIF, with
-// isobmff.go, their container, and codedsize.go, their streams' sizes),
+// heifheader.go, isobmff.go and codedsize.go: their header, container and
+// streams' sizes),
 // parse.go (option values of a tag).
 package thumb
