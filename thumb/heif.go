@@ -16,14 +16,13 @@ import (
 
 // HEIF and AVIF sources share a container (ISO-BMFF, isobmff.go). Their
 // header is read and checked in heifheader.go, before any decoder sees the
-// bytes: the
-// format comes from the primary image's coding (HEVC: HEIF, AV1: AVIF, a
-// grid of either: the same), with the ftyp brands only saying that the file
-// is an image at all; the size checked against Limits is every image the
-// decoder would decode: the primary, each tile of a grid (they may add up
-// to at most twice MaxPixels, as tiles overhang the canvas), and the alpha
-// plane, each at the larger of its ispe and the size its HEVC or AV1 stream
-// codes (codedsize.go).
+// bytes: the format comes from the primary image's coding (HEVC: HEIF, AV1:
+// AVIF, a grid of either: the same), with the ftyp brands only saying that
+// the file is an image at all; the size checked against Limits is every
+// image the decoder would decode: the primary, each tile of a grid (they
+// may add up to at most twice MaxPixels, as tiles overhang the canvas), and
+// the alpha plane, each at the larger of its ispe and the size its HEVC or
+// AV1 stream codes (codedsize.go).
 //
 // HEIF (HEVC) is decoded with github.com/gen2brain/heic: libheif through
 // the system's shared libheif when one is installed (the unversioned
