@@ -39,6 +39,8 @@ const (
 	WebP           = thumb.WebP
 	TIFF           = thumb.TIFF
 	BMP            = thumb.BMP
+	HEIF           = thumb.HEIF
+	AVIF           = thumb.AVIF
 	FitContain     = thumb.FitContain
 	FitCover       = thumb.FitCover
 	DefaultQuality = thumb.DefaultQuality

@@ -19,6 +19,8 @@
 // Files by operation: sniff.go (formats, headers, limits), process.go
 // (GoProcessor), resize.go (fit, crop and the resize itself), scale.go
 // (the JPEG decode scale), orient.go (EXIF orientation), encode.go (output
-// formats), gif.go, webp.go and jpeg.go (format specifics), parse.go
-// (option values of a tag).
+// formats), gif.go, webp.go and jpeg.go (format specifics), heif.go and
+// avif.go (HEIF and AVIF, with heifheader.go, isobmff.go and codedsize.go:
+// their header, container and streams' sizes), parse.go (option values of
+// a tag).
 package thumb

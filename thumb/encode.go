@@ -12,8 +12,8 @@ import (
 
 // OutputFormat is the format a thumbnail of a source in format src is
 // written in: spec.Format if set; otherwise JPEG, PNG and GIF keep their
-// format, and other sources (WebP, TIFF, BMP) become PNG if they have
-// transparency and JPEG if not.
+// format, and other sources (WebP, TIFF, BMP, HEIF, AVIF) become PNG if
+// they have transparency and JPEG if not.
 func OutputFormat(spec Spec, src Format, img image.Image) Format {
 	if spec.Format != FormatSource {
 		return spec.Format
@@ -55,6 +55,8 @@ func encode(w io.Writer, img image.Image, format Format, spec Spec, pal color.Pa
 		return gif.Encode(w, toPaletted(img, pal), nil)
 	case WebP:
 		return encodeWebP(w, img, spec.Quality)
+	case AVIF:
+		return encodeAVIF(w, img, spec.Quality)
 	}
 	return wrapf(ErrUnsupportedFormat, "cannot write %q", format)
 }
@@ -73,13 +75,23 @@ func flatten(img image.Image, bg color.NRGBA) image.Image {
 }
 
 // Extension is the file extension for a format, without the dot ("jpg"
-// for JPEG).
+// for JPEG, "heic" for HEIF).
 func (f Format) Extension() string {
-	if f == JPEG {
+	switch f {
+	case JPEG:
 		return "jpg"
+	case HEIF:
+		return "heic"
 	}
 	return string(f)
 }
 
-// ContentType is the MIME type for a format ("image/jpeg").
-func (f Format) ContentType() string { return "image/" + string(f) }
+// ContentType is the MIME type for a format ("image/jpeg"; "image/heic"
+// for HEIF, which is HEVC-coded HEIF: the type registered for it, and the
+// one Apple's devices send).
+func (f Format) ContentType() string {
+	if f == HEIF {
+		return "image/heic"
+	}
+	return "image/" + string(f)
+}

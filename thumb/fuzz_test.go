@@ -92,6 +92,7 @@ func seedImages(t testing.TB) [][]byte {
 		return tiff.Encode(b, photo(11, 9, 4), &tiff.Options{Compression: tiff.Deflate})
 	})
 	seeds = append(seeds, webpBytes(t, 15, 10))
+	seeds = append(seeds, testdataBytes(t, "heic-gray.heic"), testdataBytes(t, "avif-gray.avif"))
 	return seeds
 }
 

@@ -38,10 +38,10 @@ func ParseAnchor(v string) (Anchor, error) {
 }
 
 // writableFormats are the formats encode can write.
-var writableFormats = map[Format]bool{JPEG: true, PNG: true, GIF: true, WebP: true}
+var writableFormats = map[Format]bool{JPEG: true, PNG: true, GIF: true, WebP: true, AVIF: true}
 
 // ParseFormat reads an output format name: source (FormatSource), jpeg
-// (or jpg), png, gif or webp.
+// (or jpg), png, gif, webp or avif.
 func ParseFormat(v string) (Format, error) {
 	if v == "source" {
 		return FormatSource, nil
@@ -52,7 +52,7 @@ func ParseFormat(v string) (Format, error) {
 	if writableFormats[Format(v)] {
 		return Format(v), nil
 	}
-	return "", fmt.Errorf("format %q: want source, jpeg, png, gif or webp", v)
+	return "", fmt.Errorf("format %q: want source, jpeg, png, gif, webp or avif", v)
 }
 
 // ParseColor reads a background colour as six hex digits, RRGGBB (a

@@ -98,6 +98,10 @@ func decodeSource(src io.Reader, lim Limits, specs []Spec) (*source, error) {
 		}
 		return &source{img: img, w: cfg.Width, h: cfg.Height, scale: scale, format: JPEG, orient: orient}, nil
 	}
+	orient := 1
+	if c.format == AVIF {
+		orient = heifOrientation(head) // irot and imir (HEIF's are applied by libheif)
+	}
 	img, err := c.decode(r)
 	if err != nil {
 		if errs.err != nil {
@@ -105,7 +109,7 @@ func decodeSource(src io.Reader, lim Limits, specs []Spec) (*source, error) {
 		}
 		return nil, wrapf(ErrNotImage, "decoding %s: %v", c.format, err)
 	}
-	return (&source{img: img, format: c.format, orient: 1}).fullSize(), nil
+	return (&source{img: img, format: c.format, orient: orient}).fullSize(), nil
 }
 
 // thumbnail makes one thumbnail of s.

@@ -112,6 +112,9 @@ func sniffCodec(src io.Reader, lim Limits) (image.Config, codec, []byte, io.Read
 	if n == 0 {
 		return cfg, codec{}, nil, nil, wrapf(ErrNotImage, "empty file")
 	}
+	if isISOBMFF(magic) { // HEIF and AVIF: heif.go
+		return sniffISOBMFF(rec, errs, src, lim)
+	}
 	c, ok := codecFor(magic)
 	if !ok {
 		if f := knownUnsupported(magic); f != "" {
@@ -142,8 +145,6 @@ func sniffCodec(src io.Reader, lim Limits) (image.Config, codec, []byte, io.Read
 // knownUnsupported names image formats we recognise but do not decode.
 func knownUnsupported(head []byte) string {
 	switch {
-	case len(head) >= 12 && string(head[4:8]) == "ftyp":
-		return "HEIF/AVIF"
 	case bytes.HasPrefix(head, []byte{0, 0, 1, 0}):
 		return "ICO"
 	case bytes.HasPrefix(head, []byte("8BPS")):
@@ -161,7 +162,7 @@ type Header struct {
 	Format        Format
 	Width, Height int         // as stored, before any EXIF orientation
 	ColorModel    color.Model // as the format's decoder reports it
-	Orientation   int         // EXIF orientation, 1 (upright) to 8
+	Orientation   int         // 1 (upright) to 8, as EXIF numbers them: JPEG's EXIF tag, or HEIF's and AVIF's irot and imir
 }
 
 // ShownSize is the size of the picture as shown: Width×Height, swapped
@@ -185,8 +186,11 @@ func Sniff(src io.Reader, lim Limits) (Header, io.Reader, error) {
 		return Header{}, nil, err
 	}
 	h := Header{Format: format, Width: cfg.Width, Height: cfg.Height, ColorModel: cfg.ColorModel, Orientation: 1}
-	if format == JPEG {
+	switch format {
+	case JPEG:
 		h.Orientation = exifOrientation(head)
+	case HEIF, AVIF:
+		h.Orientation = heifOrientation(head)
 	}
 	return h, body, nil
 }

@@ -12,8 +12,8 @@ import (
 // Format is an image format name as returned by image.DecodeConfig.
 type Format string
 
-// Formats the pipeline knows. JPEG, PNG, GIF and WebP are read and written;
-// TIFF and BMP are read only.
+// Formats the pipeline knows. JPEG, PNG, GIF, WebP and AVIF are read and
+// written; TIFF, BMP and HEIF are read only.
 const (
 	FormatSource Format = "" // in a Spec: write the source's format (see OutputFormat)
 	JPEG         Format = "jpeg"
@@ -22,6 +22,8 @@ const (
 	WebP         Format = "webp"
 	TIFF         Format = "tiff"
 	BMP          Format = "bmp"
+	HEIF         Format = "heif" // HEVC-coded HEIF (.heic): iPhone photos
+	AVIF         Format = "avif"
 )
 
 // Fit says how an image is fitted into the W×H box.
@@ -48,8 +50,8 @@ type Spec struct {
 	Width, Height int
 	Fit           Fit
 	Anchor        Anchor      // FitCover only; zero value is imaging.Center
-	Format        Format      // FormatSource (default), JPEG, PNG, GIF or WebP
-	Quality       int         // JPEG and WebP quality 1..100; 0 means DefaultQuality
+	Format        Format      // FormatSource (default), JPEG, PNG, GIF, WebP or AVIF
+	Quality       int         // JPEG, WebP and AVIF quality 1..100; 0 means DefaultQuality
 	Upscale       bool        // allow enlarging sources smaller than the box
 	Background    color.NRGBA // fill for transparent pixels written as JPEG; zero value means white
 }

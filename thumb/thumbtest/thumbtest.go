@@ -10,7 +10,9 @@
 // source becomes, transparency, quality, that no metadata is copied, the
 // typed errors for broken and hostile files, and the Limits. Images are
 // compared by PSNR with lenient floors, so processors with other resampling
-// filters pass. Cases that read the shared real-world corpus
+// filters pass. HEIF and AVIF sources and AVIF output are tested too
+// (heif.go); RunOptions skips them for a processor that has neither. Cases
+// that read the shared real-world corpus
 // (shared/testdata/images beside the repository) are skipped, saying so,
 // when it is absent.
 package thumbtest
@@ -35,7 +37,17 @@ import (
 )
 
 // Run runs the conformance suite against p.
-func Run(t *testing.T, p thumb.Processor) {
+func Run(t *testing.T, p thumb.Processor) { RunOptions(t, p, Options{}) }
+
+// Options adapt the suite to a processor.
+type Options struct {
+	// Skip lists formats p does not read or write (thumb.HEIF,
+	// thumb.AVIF): the cases that need them are skipped, saying so.
+	Skip []thumb.Format
+}
+
+// RunOptions runs the conformance suite against p, as o says.
+func RunOptions(t *testing.T, p thumb.Processor, o Options) {
 	t.Run("Sizes", func(t *testing.T) { testSizes(t, p) })
 	t.Run("CoverAnchor", func(t *testing.T) { testCoverAnchor(t, p) })
 	t.Run("Orientation", func(t *testing.T) { testOrientation(t, p) })
@@ -46,6 +58,7 @@ func Run(t *testing.T, p thumb.Processor) {
 	t.Run("HostileFiles", func(t *testing.T) { testHostile(t, p) })
 	t.Run("Limits", func(t *testing.T) { testLimits(t, p) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, p) })
+	t.Run("HEIFAndAVIF", func(t *testing.T) { testHEIF(t, p, o) })
 }
 
 // process runs p and checks that every thumbnail decodes to the format and
