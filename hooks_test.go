@@ -245,6 +245,7 @@ func TestSourceErrorsLeaveNothing(t *testing.T) {
 		e.put("bad/empty.png", nil)
 		e.put("bad/truncated.png", pngBytes(t, 300, 300, false)[:200])
 		e.put("bad/heic.jpg", append([]byte("\x00\x00\x00\x18ftypheic"), make([]byte, 64)...))
+		e.put("bad/jxl.jpg", append([]byte("\x00\x00\x00\x0cJXL \r\n\x87\n"), make([]byte, 64)...))
 		e.put("ok/big.jpg", jpegBytes(t, 1200, 900))
 		originals := e.keys()
 		cases := []struct {
@@ -255,7 +256,8 @@ func TestSourceErrorsLeaveNothing(t *testing.T) {
 			{"bad/text.jpg", ErrNotImage},
 			{"bad/empty.png", ErrNotImage},
 			{"bad/truncated.png", ErrNotImage},
-			{"bad/heic.jpg", ErrUnsupportedFormat},
+			{"bad/heic.jpg", ErrNotImage}, // a HEIC header with no image in it
+			{"bad/jxl.jpg", ErrUnsupportedFormat},
 			{"../escape.jpg", ErrInvalidKey},
 		}
 		for _, c := range cases {
