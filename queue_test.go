@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -161,7 +162,9 @@ func TestWorkDuplicatesAndFailures(t *testing.T) {
 	q := newQueueEnv(t, dbBackends[0], bucketBackends[1])
 	good := Banner{Image: q.put("q/good.jpg", jpegBytes(t, 400, 300))}
 	bad := Banner{Image: q.put("q/bad.jpg", []byte("not an image"))}
-	for _, l := range []*Banner{&good, &bad} {
+	whole := jpegBytes(t, 400, 300)
+	cut := Banner{Image: q.put("q/cut.jpg", whole[:len(whole)/2])} // its header passes; its pixels do not
+	for _, l := range []*Banner{&good, &bad, &cut} {
 		if err := q.db.Create(l).Error; err != nil {
 			t.Fatal(err)
 		}
@@ -177,7 +180,7 @@ func TestWorkDuplicatesAndFailures(t *testing.T) {
 	q.work(WorkOptions{})
 	var failures []WorkFailure
 	deadline := time.After(20 * time.Second)
-	for done := 0; done < 7; {
+	for done := 0; done < 8; {
 		select {
 		case <-q.done:
 			done++
@@ -187,13 +190,30 @@ func TestWorkDuplicatesAndFailures(t *testing.T) {
 			t.Fatalf("%d messages done", done)
 		}
 	}
-	if len(failures) != 1 || failures[0].Field != "Wide" || !errors.Is(failures[0].Err, ErrNotImage) {
+	if len(failures) != 2 {
 		t.Fatalf("failures reported: %+v", failures)
+	}
+	for _, f := range failures {
+		if f.Field != "Wide" || !errors.Is(f.Err, ErrNotImage) {
+			t.Fatalf("failures reported: %+v", failures)
+		}
 	}
 	var got Banner
 	q.db.First(&got, good.ID)
 	q.wantThumb(got.Wide.Key, 300, 100, "jpeg")
 	q.stop()
+	// A dry run reports both as failed, the one whose header passes too
+	// (from what Work recorded), and counts nothing left to make.
+	rep, err := Regenerate(q.ctx, q.db, &Banner{}, RegenerateOptions{DryRun: true})
+	if err != nil || rep.Made != 0 || len(rep.Failed) != 2 {
+		t.Fatalf("dry run: %+v, %v", rep, err)
+	}
+	for _, f := range rep.Failed {
+		wantErr(t, f.Err, ErrNotImage, "Banner", "Wide", f.Err.(*Error).Key)
+	}
+	if !strings.Contains(fmt.Sprint(rep.Failed), "recorded by background work") {
+		t.Fatalf("the cut source's failure is not the recorded one: %v", rep.Failed)
+	}
 	q.wantNoOrphansFor(&Banner{})
 	if n := q.outboxCount(); n != 0 {
 		t.Fatalf("%d outbox rows left", n)

@@ -22,8 +22,9 @@ var errLostRace = errors.New("gormthumb: row changed while its thumbnails were m
 
 // refreshMode says how refreshRow works.
 type refreshMode struct {
-	dryRun bool // decide and check headers only
-	force  bool // remake every thumbnail that has a source, up to date or not
+	dryRun   bool // decide and check headers only
+	force    bool // remake every thumbnail that has a source, up to date or not
+	failures bool // dry run: the gormthumb_failures table exists; report what it records
 }
 
 // refreshAttempts bounds how often refreshRow starts again after losing a
@@ -106,6 +107,15 @@ func (p *Plugin) refreshOnce(ctx context.Context, db *gorm.DB, s *schema.Schema,
 			}
 			if err := p.checkSource(ctx, w.src); err != nil {
 				return false, &Error{Model: ms.name, Field: w.g.thumbs[0].field.Name, Key: w.src, Err: err}
+			}
+			// A source whose header passes may still have failed in
+			// background work (bad pixels, a processor error): that was
+			// recorded, and is reported here rather than as "would make".
+			if !mode.failures {
+				continue
+			}
+			if err := recordedFailure(ctx, db, ms.name, s.Table, pkStr, w.src); err != nil {
+				return false, err
 			}
 		}
 		return true, nil

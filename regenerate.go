@@ -29,8 +29,10 @@ type RegenerateOptions struct {
 	After any
 	// DryRun writes nothing: it counts the rows whose thumbnails are out of
 	// date (Made) or up to date (Skipped), and the rows whose source would
-	// fail (Failed: missing, or not an image by its header; the pixels are
-	// not decoded, so a source corrupt past its header counts as Made).
+	// fail (Failed: missing, or not an image by its header, or recorded as
+	// failed by background work (Plugin.Work) for that row and source; the
+	// pixels are not decoded, so a source corrupt past its header that no
+	// worker has tried counts as Made).
 	DryRun bool
 	// Force remakes every thumbnail that has a source, up to date or not:
 	// after sources were overwritten in place without
@@ -128,7 +130,11 @@ func Regenerate(ctx context.Context, db *gorm.DB, model any, opts RegenerateOpti
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	r := &regenerator{p: p, db: db.WithContext(ctx), s: s, ms: ms, pk: pkField, mode: refreshMode{dryRun: opts.DryRun, force: opts.Force}}
+	mode := refreshMode{dryRun: opts.DryRun, force: opts.Force}
+	if mode.dryRun && ms.hasAsync() {
+		mode.failures = db.WithContext(ctx).Migrator().HasTable(&failureRow{})
+	}
+	r := &regenerator{p: p, db: db.WithContext(ctx), s: s, ms: ms, pk: pkField, mode: mode}
 
 	scope := func() *gorm.DB {
 		q := r.db.Model(reflect.New(s.ModelType).Interface())

@@ -269,3 +269,14 @@ func eachRow(q *gorm.DB, n int, fn func(vals []any)) error {
 	}
 	return rows.Err()
 }
+
+// hasAsync reports whether any thumbnail of the model is made in the
+// background (an `async` tag).
+func (ms *modelSpec) hasAsync() bool {
+	for _, t := range ms.thumbs {
+		if t.async {
+			return true
+		}
+	}
+	return false
+}

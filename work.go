@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -219,10 +220,13 @@ func (w *worker) handle(ctx context.Context, msg *pubsub.Message) {
 	}
 }
 
-// permanent reports whether err is one that no retry can fix: the source
-// is missing, not an image, too large or unsupported.
+// permanentErrs are the errors no retry can fix: the source is missing,
+// not an image, too large or unsupported, or the processor cannot make it.
+var permanentErrs = []error{ErrSourceNotFound, ErrNotImage, ErrUnsupportedFormat, ErrTooLarge, ErrInvalidKey, ErrProcessor}
+
+// permanent reports whether err is one of permanentErrs.
 func permanent(err error) bool {
-	for _, s := range []error{ErrSourceNotFound, ErrNotImage, ErrUnsupportedFormat, ErrTooLarge, ErrInvalidKey, ErrProcessor} {
+	for _, s := range permanentErrs {
 		if errors.Is(err, s) {
 			return true
 		}
@@ -239,8 +243,7 @@ func (w *worker) failedSource(ctx context.Context, m workMessage, err error) {
 	if errors.As(err, &pe) {
 		f.Field, src = pe.Field, pe.Key
 	}
-	sum := sha256.Sum256([]byte(src))
-	row := failureRow{Tbl: m.Table, RowKey: m.Key, Field: f.Field, SourceSum: hex.EncodeToString(sum[:8]), Source: src, Error: truncate(err.Error(), 1024)}
+	row := failureRow{Tbl: m.Table, RowKey: m.Key, Field: f.Field, SourceSum: sourceSum(src), Source: src, Error: truncate(err.Error(), 1024)}
 	res := w.db.WithContext(ctx).Session(&gorm.Session{NewDB: true}).Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
 	if res.Error == nil && res.RowsAffected == 0 {
 		return // reported before
@@ -259,4 +262,35 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
+}
+
+// sourceSum is the failures table's digest of a source key.
+func sourceSum(src string) string {
+	sum := sha256.Sum256([]byte(src))
+	return hex.EncodeToString(sum[:8])
+}
+
+// recordedFailure returns the failure background work recorded for this
+// row and source, as an *Error naming the model, the field and the source,
+// or nil. The error wraps the sentinel the recorded message carries
+// (ErrProcessor when none does).
+func recordedFailure(ctx context.Context, db *gorm.DB, model, table, rowKey, src string) error {
+	var rows []failureRow
+	err := db.WithContext(ctx).Session(&gorm.Session{NewDB: true}).Set(internalKey, true).
+		Where(&failureRow{Tbl: table, RowKey: rowKey, SourceSum: sourceSum(src)}).Limit(1).Find(&rows).Error
+	if err != nil {
+		return &Error{Model: model, Key: src, Err: fmt.Errorf("%w: reading gormthumb_failures: %w", ErrStorage, err)}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	sentinel := ErrProcessor
+	for _, s := range permanentErrs {
+		if strings.Contains(rows[0].Error, s.Error()) {
+			sentinel = s
+			break
+		}
+	}
+	return &Error{Model: model, Field: rows[0].Field, Key: src,
+		Err: fmt.Errorf("%w (recorded by background work %s): %s", sentinel, rows[0].CreatedAt.UTC().Format(time.RFC3339), rows[0].Error)}
 }
