@@ -50,6 +50,18 @@
 // files with restart intervals and subsampled luma that libjpeg reads).
 // At 1/8 a corrupt AC scan of a progressive file is not read, so it is not
 // reported either.
+//
+// In entropy-coded data that means image/jpeg's checks, which are looser
+// than T.81 in places, and no stricter ones: a Huffman code that is not in
+// its table, a DC magnitude category over 16, a refinement run or ZRL past
+// the end of the band, a refinement symbol with a size other than 0 or 1,
+// and data that ends early are errors; a run or ZRL past the end of the
+// band in other scans ends the block, magnitude categories up to 16 (DC)
+// and 15 (AC) are decoded (8-bit samples need 11 and 10), r/0 symbols in
+// sequential scans are EOB runs, and an EOB run that a scan leaves
+// unfinished carries into the next AC scan (libjpeg would drop it).
+// Rejecting any of these would reject corrupt files that image/jpeg
+// decodes.
 package jpegscale
 
 import (
