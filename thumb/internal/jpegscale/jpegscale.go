@@ -49,7 +49,11 @@
 // says (image/jpeg counts whole MCUs there, and so rejects valid progressive
 // files with restart intervals and subsampled luma that libjpeg reads).
 // At 1/8 a corrupt AC scan of a progressive file is not read, so it is not
-// reported either.
+// reported either. And three kinds of corrupt header that image/jpeg lets
+// through are errors: a frame of zero width or height (image/jpeg returns
+// an empty image, and ignores a DNL marker), a DQT segment that ends just
+// after a table's Pq/Tq byte (image/jpeg keeps the table it had), and a
+// DHT whose code counts overflow the code space (libjpeg rejects that too).
 //
 // In entropy-coded data that means image/jpeg's checks, which are looser
 // than T.81 in places, and no stricter ones: a Huffman code that is not in
