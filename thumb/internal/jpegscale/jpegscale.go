@@ -49,7 +49,23 @@
 // says (image/jpeg counts whole MCUs there, and so rejects valid progressive
 // files with restart intervals and subsampled luma that libjpeg reads).
 // At 1/8 a corrupt AC scan of a progressive file is not read, so it is not
-// reported either.
+// reported either. And three kinds of corrupt header that image/jpeg lets
+// through are errors: a frame of zero width or height (image/jpeg returns
+// an empty image, and ignores a DNL marker), a DQT segment that ends just
+// after a table's Pq/Tq byte (image/jpeg keeps the table it had), and a
+// DHT whose code counts overflow the code space (libjpeg rejects that too).
+//
+// In entropy-coded data that means image/jpeg's checks, which are looser
+// than T.81 in places, and no stricter ones: a Huffman code that is not in
+// its table, a DC magnitude category over 16, a refinement run or ZRL past
+// the end of the band, a refinement symbol with a size other than 0 or 1,
+// and data that ends early are errors; a run or ZRL past the end of the
+// band in other scans ends the block, magnitude categories up to 16 (DC)
+// and 15 (AC) are decoded (8-bit samples need 11 and 10), r/0 symbols in
+// sequential scans are EOB runs, and an EOB run that a scan leaves
+// unfinished carries into the next AC scan (libjpeg would drop it).
+// Rejecting any of these would reject corrupt files that image/jpeg
+// decodes.
 package jpegscale
 
 import (

@@ -113,7 +113,11 @@ func (d *decoder) processSOS(n int) error {
 	d.allocate()
 	d.scanned = true
 	d.resetBits()
-	d.eobrun = 0
+	// d.eobrun is not reset here: an EOB run that a corrupt scan leaves
+	// unfinished carries into the next scan that reads AC coefficients, as
+	// in image/jpeg (libjpeg drops it). A valid scan never leaves one, and
+	// dropping it would make us accept files image/jpeg rejects, or the
+	// reverse, once the next AC scan starts out of step.
 	if d.progressive {
 		return d.decodeProgressive(&sc)
 	}
