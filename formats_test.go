@@ -3,7 +3,6 @@ package gormthumb
 import (
 	"bytes"
 	"image"
-	"image/jpeg"
 	"testing"
 
 	"github.com/disintegration/imaging"
@@ -80,7 +79,7 @@ func TestHEICAndAVIFThroughPlugin(t *testing.T) {
 			// from the reference PNG is the bar for format=avif.
 			small, smallBar := testphoto.PSNR(e.wantThumb(p.Small.Key, w, h, c.format), want), 30.0
 			if c.format == "jpeg" {
-				smallBar = testphoto.PSNR(jpegRoundTrip(t, want, DefaultQuality), want) - 1
+				smallBar = testphoto.PSNR(testphoto.JPEGRoundTrip(want, DefaultQuality), want) - 1
 			}
 			if small < smallBar {
 				t.Errorf("%s → %s: %.1f dB from the reference, want ≥ %.1f", c.name, p.Small.Key, small, smallBar)
@@ -91,18 +90,4 @@ func TestHEICAndAVIFThroughPlugin(t *testing.T) {
 			}
 		}
 	})
-}
-
-// jpegRoundTrip is img encoded as a JPEG at quality and decoded again.
-func jpegRoundTrip(t *testing.T, img image.Image, quality int) image.Image {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: quality}); err != nil {
-		t.Fatal(err)
-	}
-	out, err := jpeg.Decode(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }

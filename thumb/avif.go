@@ -21,15 +21,8 @@ import (
 
 // decodeAVIF decodes an AVIF file, as stored but for its clean aperture.
 func decodeAVIF(r io.Reader) (image.Image, error) {
-	data, err := io.ReadAll(r)
+	data, h, err := readWholeHEIF(r)
 	if err != nil {
-		return nil, err
-	}
-	h, err := readHEIFFile(data)
-	if err != nil {
-		return nil, err
-	}
-	if err := h.complete(data); err != nil {
 		return nil, err
 	}
 	img, err := safeDecode(avif.Decode, data)

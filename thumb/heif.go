@@ -41,15 +41,8 @@ import (
 // decodeHEIF decodes a HEIF (HEVC) file, upright (libheif applies clap,
 // irot and imir), with its alpha plane if it has one.
 func decodeHEIF(r io.Reader) (img image.Image, err error) {
-	data, err := io.ReadAll(r)
+	data, h, err := readWholeHEIF(r)
 	if err != nil {
-		return nil, err
-	}
-	h, err := readHEIFFile(data)
-	if err != nil {
-		return nil, err
-	}
-	if err := h.complete(data); err != nil {
 		return nil, err
 	}
 	img, err = safeDecode(heic.Decode, data)

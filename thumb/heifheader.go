@@ -456,6 +456,23 @@ func readHEIFFile(data []byte) (*heifImage, error) {
 	})
 }
 
+// readWholeHEIF reads a whole HEIF or AVIF file and its header, and
+// checks every item the header names is in it.
+func readWholeHEIF(r io.Reader) ([]byte, *heifImage, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	h, err := readHEIFFile(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := h.complete(data); err != nil {
+		return nil, nil, err
+	}
+	return data, h, nil
+}
+
 // heifOrientation is the orientation of an AVIF whose header is in head,
 // 1 when there is none or head does not parse.
 func heifOrientation(head []byte) int {

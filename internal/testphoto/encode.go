@@ -27,6 +27,20 @@ func JPEG(w, h int, seed uint64, quality int) []byte {
 	return buf.Bytes()
 }
 
+// JPEGRoundTrip is img encoded as a baseline 4:2:0 JPEG at quality and
+// decoded again by image/jpeg (an *image.YCbCr, or *image.Gray).
+func JPEGRoundTrip(img image.Image, quality int) image.Image {
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: quality}); err != nil {
+		panic(err) // only for sizes image/jpeg refuses
+	}
+	out, err := jpeg.Decode(&buf)
+	if err != nil {
+		panic(err)
+	}
+	return out
+}
+
 // PNG is a PNG of Photo(w, h, seed, alpha).
 func PNG(w, h int, seed uint64, alpha bool) []byte {
 	var buf bytes.Buffer
