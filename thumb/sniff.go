@@ -112,7 +112,7 @@ func sniffCodec(src io.Reader, lim Limits) (image.Config, codec, []byte, io.Read
 	if n == 0 {
 		return cfg, codec{}, nil, nil, wrapf(ErrNotImage, "empty file")
 	}
-	if isISOBMFF(magic) { // HEIF and AVIF: heif.go
+	if isISOBMFF(magic) { // HEIF and AVIF: heifheader.go
 		return sniffISOBMFF(rec, errs, src, lim)
 	}
 	c, ok := codecFor(magic)
