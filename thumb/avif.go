@@ -16,36 +16,27 @@ import (
 // to RGBA64, alpha included (premultiplied, as those types are), and
 // leaves the container's transformations to its caller: the clean aperture
 // (clap) is cropped here and irot and imir become the source's
-// orientation, applied to the thumbnail (heifOrientation), as EXIF
+// orientation, applied to the thumbnail (codec.orient), as EXIF
 // orientation is for a JPEG.
 
-// decodeAVIF decodes an AVIF file, as stored but for its clean aperture.
-func decodeAVIF(r io.Reader) (image.Image, error) {
-	data, h, err := readWholeHEIF(r)
+// decodeAVIF decodes the AVIF file whose header is h, as stored but for
+// its clean aperture.
+func decodeAVIF(r io.Reader, h *heifImage) (image.Image, error) {
+	data, err := readComplete(r, h)
 	if err != nil {
 		return nil, err
 	}
-	img, err := safeDecode(avif.Decode, data)
+	img, err := safeDecode(avif.Decode, avif.Dynamic, data)
 	if err != nil {
 		return nil, err
-	}
-	if avif.Dynamic() != nil {
-		repairFreed(img) // see heif.go
 	}
 	if got := img.Bounds(); got != image.Rect(0, 0, h.width, h.height) {
 		return nil, fmt.Errorf("decoded %v, the header says %dx%d", got.Size(), h.width, h.height)
 	}
 	if h.crop != nil {
-		if s, ok := img.(subImager); ok {
-			img = s.SubImage(*h.crop)
-		}
+		img = subImage(img, *h.crop)
 	}
 	return img, nil
-}
-
-// subImager is what the decoded image types have in common for a crop.
-type subImager interface {
-	SubImage(image.Rectangle) image.Image
 }
 
 // avifSpeed is libavif's encoder speed for thumbnails (0 slowest .. 10
@@ -53,10 +44,7 @@ type subImager interface {
 const avifSpeed = 8
 
 // encodeAVIF writes img as lossy AVIF, 4:2:0, alpha kept, at quality q
-// (libavif's 0..100 scale; 0 means DefaultQuality).
+// (libavif's scale, 1..100 here).
 func encodeAVIF(w io.Writer, img image.Image, q int) error {
-	if q == 0 {
-		q = DefaultQuality
-	}
 	return avif.Encode(w, img, avif.Options{Quality: q, QualityAlpha: q, Speed: avifSpeed, ChromaSubsampling: image.YCbCrSubsampleRatio420})
 }

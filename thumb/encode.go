@@ -1,6 +1,7 @@
 package thumb
 
 import (
+	"cmp"
 	"image"
 	"image/color"
 	"image/draw"
@@ -39,12 +40,9 @@ func isOpaque(img image.Image) bool {
 // Encoding never copies metadata: the output carries no EXIF, comments or
 // orientation from the source.
 func encode(w io.Writer, img image.Image, format Format, spec Spec, pal color.Palette) error {
+	q := cmp.Or(spec.Quality, DefaultQuality)
 	switch format {
 	case JPEG:
-		q := spec.Quality
-		if q == 0 {
-			q = DefaultQuality
-		}
 		if !isOpaque(img) {
 			img = flatten(img, spec.Background)
 		}
@@ -54,9 +52,9 @@ func encode(w io.Writer, img image.Image, format Format, spec Spec, pal color.Pa
 	case GIF:
 		return gif.Encode(w, toPaletted(img, pal), nil)
 	case WebP:
-		return encodeWebP(w, img, spec.Quality)
+		return encodeWebP(w, img, q)
 	case AVIF:
-		return encodeAVIF(w, img, spec.Quality)
+		return encodeAVIF(w, img, q)
 	}
 	return wrapf(ErrUnsupportedFormat, "cannot write %q", format)
 }

@@ -10,6 +10,7 @@ import (
 	"image/draw"
 	"image/gif"
 	"io"
+	"slices"
 )
 
 // GIF needs more care than the other formats: image.DecodeConfig reads only
@@ -235,7 +236,7 @@ func animatedThumbnail(ctx context.Context, g *gifStream, spec Spec) (Thumbnail,
 			saved = saveRect(saved[:0], under)
 		}
 		draw.Draw(canvas, fb, frame, fb.Min, draw.Over)
-		if !samePalette(frame.Palette, lastPal) {
+		if !slices.Equal(frame.Palette, lastPal) {
 			lastPal, nearest = frame.Palette, newNearestCache()
 		}
 		small := mapToPalette(resizeTo(canvas, spec.Width, spec.Height, spec), frame.Palette, nearest)
@@ -346,18 +347,6 @@ func toPaletted(img image.Image, base color.Palette) *image.Paletted {
 		return p
 	}
 	return mapToPalette(img, base, nil)
-}
-
-func samePalette(a, b color.Palette) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // mapToPalette converts img to at most 256 colours: the opaque colours of

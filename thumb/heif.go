@@ -38,19 +38,16 @@ import (
 // and Apple's viewers ignore it too), so applying both would turn the
 // picture twice.
 
-// decodeHEIF decodes a HEIF (HEVC) file, upright (libheif applies clap,
-// irot and imir), with its alpha plane if it has one.
-func decodeHEIF(r io.Reader) (img image.Image, err error) {
-	data, h, err := readWholeHEIF(r)
+// decodeHEIF decodes the HEIF (HEVC) file whose header is h, upright
+// (libheif applies clap, irot and imir), with its alpha plane if it has one.
+func decodeHEIF(r io.Reader, h *heifImage) (img image.Image, err error) {
+	data, err := readComplete(r, h)
 	if err != nil {
 		return nil, err
 	}
-	img, err = safeDecode(heic.Decode, data)
+	img, err = safeDecode(heic.Decode, heic.Dynamic, data)
 	if err != nil {
 		return nil, err
-	}
-	if heic.Dynamic() != nil {
-		repairFreed(img)
 	}
 	want := h.shownSize()
 	if img.Bounds().Size() != want {
@@ -78,14 +75,22 @@ func (h *heifImage) shownSize() image.Point {
 	return size
 }
 
-// safeDecode runs a third-party decoder, turning a panic into an error.
-func safeDecode(decode func(io.Reader) (image.Image, error), data []byte) (img image.Image, err error) {
+// safeDecode runs a gen2brain decoder, turning a panic into an error, and
+// repairs its output when it ran as WebAssembly (dynamic, the package's
+// Dynamic, says why the shared library is not used: repairFreed).
+func safeDecode(decode func(io.Reader) (image.Image, error), dynamic func() error, data []byte) (img image.Image, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			img, err = nil, fmt.Errorf("decoder panicked: %v", p)
 		}
 	}()
-	return decode(bytes.NewReader(data))
+	if img, err = decode(bytes.NewReader(data)); err != nil {
+		return nil, err
+	}
+	if dynamic() != nil {
+		repairFreed(img)
+	}
+	return img, nil
 }
 
 // decodeAlpha decodes the alpha plane of a HEIF: gen2brain/heic decodes
@@ -123,12 +128,9 @@ func (h *heifImage) decodeAlpha(data []byte) (*image.Gray, error) {
 			}
 		}
 	}
-	img, err := safeDecode(heic.Decode, f)
+	img, err := safeDecode(heic.Decode, heic.Dynamic, f)
 	if err != nil {
 		return nil, err // the WebAssembly build fails on 10- and 12-bit alpha planes
-	}
-	if heic.Dynamic() != nil {
-		repairFreed(img)
 	}
 	var gray *image.Gray
 	switch p := img.(type) {

@@ -206,12 +206,16 @@ func TestAVIFCoverAnchorFollowsIrot(t *testing.T) {
 // top-left pixels are right all the same, whichever path decodes.
 func TestHEIFTopLeftPixels(t *testing.T) {
 	for _, c := range []struct{ name, ref string }{{"heic-gray.heic", "gray.png"}, {"avif-gray.avif", "gray.png"}} {
+		src := testdataBytes(t, c.name)
+		h, err := readHEIFFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
 		var img image.Image
-		var err error
 		if c.name[:4] == "heic" {
-			img, err = decodeHEIF(bytes.NewReader(testdataBytes(t, c.name)))
+			img, err = decodeHEIF(bytes.NewReader(src), h)
 		} else {
-			img, err = decodeAVIF(bytes.NewReader(testdataBytes(t, c.name)))
+			img, err = decodeAVIF(bytes.NewReader(src), h)
 		}
 		if err != nil {
 			t.Fatal(err)

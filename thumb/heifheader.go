@@ -197,19 +197,12 @@ func (m *bmffMeta) codedItems(it *bmffItem) (string, []*bmffItem, error) {
 		if !ok || t.typ == "" {
 			return "", nil, wrapf(ErrNotImage, "%s: grid tile %d is not an item", name, id)
 		}
-		if t.typ != tiles0Type(tiles, t) {
+		if len(tiles) > 0 && t.typ != tiles[0].typ {
 			return "", nil, wrapf(ErrUnsupportedFormat, "%s: grid of %s and %s tiles", name, tiles[0].typ, t.typ)
 		}
 		tiles = append(tiles, t)
 	}
 	return tiles[0].typ, tiles, nil
-}
-
-func tiles0Type(tiles []*bmffItem, t *bmffItem) string {
-	if len(tiles) == 0 {
-		return t.typ
-	}
-	return tiles[0].typ
 }
 
 // transforms reads the primary image's clap, irot and imir, in the order
@@ -404,13 +397,6 @@ func (h *heifImage) config() image.Config {
 	return cfg
 }
 
-// HEIF and AVIF have no codecs table entry: their magic is the ftyp box,
-// and which of the two a file is comes from its header (sniffISOBMFF).
-var (
-	heifCodec = codec{format: HEIF, decode: decodeHEIF}
-	avifCodec = codec{format: AVIF, decode: decodeAVIF}
-)
-
 // sniffISOBMFF is sniffCodec for a file starting with an ftyp box: rec
 // has recorded what was read so far.
 func sniffISOBMFF(rec *recorder, errs *readErrs, src io.Reader, lim Limits) (image.Config, codec, []byte, io.Reader, error) {
@@ -438,9 +424,12 @@ func sniffISOBMFF(rec *recorder, errs *readErrs, src io.Reader, lim Limits) (ima
 		}
 		return image.Config{}, codec{}, nil, nil, err
 	}
-	c := heifCodec
+	// HEIF and AVIF have no codecs table entry: their magic is the ftyp
+	// box, and which of the two a file is comes from its header. The
+	// decoder gets the header parsed here.
+	c := codec{format: h.format, orient: h.orient, decode: func(r io.Reader) (image.Image, error) { return decodeHEIF(r, h) }}
 	if h.format == AVIF {
-		c = avifCodec
+		c.decode = func(r io.Reader) (image.Image, error) { return decodeAVIF(r, h) }
 	}
 	head := rec.buf.Bytes()
 	return h.config(), c, head, io.MultiReader(bytes.NewReader(head), src), nil
@@ -456,29 +445,15 @@ func readHEIFFile(data []byte) (*heifImage, error) {
 	})
 }
 
-// readWholeHEIF reads a whole HEIF or AVIF file and its header, and
-// checks every item the header names is in it.
-func readWholeHEIF(r io.Reader) ([]byte, *heifImage, error) {
+// readComplete reads the rest of a HEIF or AVIF file whose header is h,
+// and checks every item the header names is in it.
+func readComplete(r io.Reader, h *heifImage) ([]byte, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
-		return nil, nil, err
-	}
-	h, err := readHEIFFile(data)
-	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := h.complete(data); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return data, h, nil
-}
-
-// heifOrientation is the orientation of an AVIF whose header is in head,
-// 1 when there is none or head does not parse.
-func heifOrientation(head []byte) int {
-	h, err := readHEIFFile(head)
-	if err != nil {
-		return 1
-	}
-	return h.orient
+	return data, nil
 }

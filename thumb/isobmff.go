@@ -137,10 +137,9 @@ type extent struct{ off, n uint64 }
 type bmffItem struct {
 	id      uint32
 	typ     string // "hvc1", "av01", "grid", "Exif", ...
-	hidden  bool
-	infeOff int64 // file offset of its infe box's flags (for rewriting)
-	props   []int // 1-based ipco indices, in association order
-	method  int   // iloc construction method
+	infeOff int64  // file offset of its infe box's flags (for rewriting)
+	props   []int  // 1-based ipco indices, in association order
+	method  int    // iloc construction method
 	extents []extent
 	located bool
 }
@@ -156,18 +155,16 @@ type ref struct {
 
 // bmffMeta is what the meta box says.
 type bmffMeta struct {
-	brands    []string // major brand, then the compatible ones
-	primary   uint32
-	pitmOff   int64 // file offset of pitm's item ID
-	pitmWide  bool
-	items     map[uint32]*bmffItem
-	props     []box // ipco children; props[i-1] is property i
-	refs      []ref
-	idat      []byte
-	metaEnd   int64 // file offset just after the meta box
-	hasIdat   bool
-	handler   string
-	ipmaFound bool
+	brands   []string // major brand, then the compatible ones
+	primary  uint32
+	pitmOff  int64 // file offset of pitm's item ID
+	pitmWide bool
+	items    map[uint32]*bmffItem
+	props    []box // ipco children; props[i-1] is property i
+	refs     []ref
+	idat     []byte
+	metaEnd  int64 // file offset just after the meta box
+	handler  string
 }
 
 // parseFtyp reads the brands of an ftyp box.
@@ -240,7 +237,7 @@ func parseMeta(bx box) (*bmffMeta, error) {
 				return nil, err
 			}
 		case "idat":
-			m.idat, m.hasIdat = c.body, true
+			m.idat = c.body
 		}
 	}
 	return m, nil
@@ -266,7 +263,7 @@ func parseIinf(c box, item func(uint32) (*bmffItem, error)) error {
 		if e.typ != "infe" {
 			continue
 		}
-		v, flags, r, err := fullBox(e)
+		v, _, r, err := fullBox(e)
 		if err != nil {
 			return err
 		}
@@ -284,7 +281,7 @@ func parseIinf(c box, item func(uint32) (*bmffItem, error)) error {
 		if err != nil {
 			return err
 		}
-		it.typ, it.hidden, it.infeOff = typ, flags&1 != 0, e.off+1
+		it.typ, it.infeOff = typ, e.off+1
 	}
 	return nil
 }
@@ -397,7 +394,6 @@ func parseIprp(c box, m *bmffMeta, item func(uint32) (*bmffItem, error)) error {
 				m.props = []box{}
 			}
 		case "ipma":
-			m.ipmaFound = true
 			v, flags, r, err := fullBox(cc)
 			if err != nil {
 				return err
@@ -487,19 +483,4 @@ func (m *bmffMeta) data(it *bmffItem, file []byte) ([]byte, bool) {
 		out = append(out, src[e.off:e.off+e.n]...)
 	}
 	return out, len(it.extents) > 0
-}
-
-// end is the file offset just past the last of an item's bytes (0 for
-// items in idat).
-func (it *bmffItem) end() uint64 {
-	var end uint64
-	if it.method != 0 {
-		return 0
-	}
-	for _, e := range it.extents {
-		if e.off+e.n > end {
-			end = e.off + e.n
-		}
-	}
-	return end
 }

@@ -14,6 +14,9 @@ import (
 // control (gormthumb's WithMemoryLimit), not for accounting.
 func (h Header) DecodedBytes() int64 {
 	px := int64(h.Width) * int64(h.Height)
+	if h.Format == HEIF || h.Format == AVIF {
+		return heifDecodedBytes(h.Format, px)
+	}
 	var perPixel int64
 	switch h.ColorModel {
 	case color.RGBA64Model, color.NRGBA64Model:
@@ -31,9 +34,6 @@ func (h Header) DecodedBytes() int64 {
 	}
 	if h.Format == GIF {
 		perPixel = 8
-	}
-	if h.Format == HEIF || h.Format == AVIF {
-		return heifDecodedBytes(h.Format, px)
 	}
 	b := px * perPixel
 	return b + b/8

@@ -100,7 +100,7 @@ func decodeSource(src io.Reader, lim Limits, specs []Spec) (*source, error) {
 	}
 	orient := 1
 	if c.format == AVIF {
-		orient = heifOrientation(head) // irot and imir (HEIF's are applied by libheif)
+		orient = c.orient // irot and imir (HEIF's are applied by libheif)
 	}
 	img, err := c.decode(r)
 	if err != nil {

@@ -109,12 +109,6 @@ func CropSize(sw, sh, w, h int) (int, int) {
 	return sw, max(1, int(float64(sw)*float64(h)/float64(w)+0.5))
 }
 
-// cropAnchor returns the cw×ch part of img at anchor, as a sub-image that
-// shares img's pixels (imaging.CropAnchor would copy them).
-func cropAnchor(img image.Image, cw, ch int, anchor Anchor) image.Image {
-	return subImage(img, anchorRect(img.Bounds(), cw, ch, anchor))
-}
-
 // anchorRect is the cw×ch rectangle of b at anchor (all of b when b is
 // no larger).
 func anchorRect(b image.Rectangle, cw, ch int, anchor Anchor) image.Rectangle {

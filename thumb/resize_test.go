@@ -320,3 +320,9 @@ func TestSumRow(t *testing.T) {
 		}
 	}
 }
+
+// cropAnchor returns the cw×ch part of img at anchor, as a sub-image that
+// shares img's pixels (imaging.CropAnchor would copy them).
+func cropAnchor(img image.Image, cw, ch int, anchor Anchor) image.Image {
+	return subImage(img, anchorRect(img.Bounds(), cw, ch, anchor))
+}

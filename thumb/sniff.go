@@ -54,16 +54,19 @@ type codec struct {
 	// decode is nil for JPEG, which decodeJPEG decodes at a reduced scale.
 	decode func(io.Reader) (image.Image, error)
 	config func(io.Reader) (image.Config, error)
+	// orient is a HEIF's or AVIF's irot and imir, as EXIF numbers them
+	// (sniffISOBMFF sets it; 0 for the other formats).
+	orient int
 }
 
 var codecs = []codec{
-	{JPEG, "\xff\xd8", nil, jpeg.DecodeConfig},
-	{PNG, "\x89PNG\r\n\x1a\n", png.Decode, png.DecodeConfig},
-	{GIF, "GIF8?a", gif.Decode, gif.DecodeConfig},
-	{WebP, "RIFF????WEBPVP8", decodeWebP, xwebp.DecodeConfig},
-	{TIFF, "II*\x00", tiff.Decode, tiff.DecodeConfig},
-	{TIFF, "MM\x00*", tiff.Decode, tiff.DecodeConfig},
-	{BMP, "BM????\x00\x00\x00\x00", bmp.Decode, bmp.DecodeConfig},
+	{format: JPEG, magic: "\xff\xd8", config: jpeg.DecodeConfig},
+	{format: PNG, magic: "\x89PNG\r\n\x1a\n", decode: png.Decode, config: png.DecodeConfig},
+	{format: GIF, magic: "GIF8?a", decode: gif.Decode, config: gif.DecodeConfig},
+	{format: WebP, magic: "RIFF????WEBPVP8", decode: decodeWebP, config: xwebp.DecodeConfig},
+	{format: TIFF, magic: "II*\x00", decode: tiff.Decode, config: tiff.DecodeConfig},
+	{format: TIFF, magic: "MM\x00*", decode: tiff.Decode, config: tiff.DecodeConfig},
+	{format: BMP, magic: "BM????\x00\x00\x00\x00", decode: bmp.Decode, config: bmp.DecodeConfig},
 }
 
 // sniffLen is the longest magic in codecs.
@@ -91,14 +94,10 @@ func codecFor(b []byte) (codec, bool) {
 	return codec{}, false
 }
 
-// sniff reads just enough of src to learn its format and dimensions, and
-// checks them against lim before any pixel is decoded. It returns a reader
-// that replays the sniffed bytes followed by the rest of src.
-func sniff(src io.Reader, lim Limits) (image.Config, Format, []byte, io.Reader, error) {
-	cfg, c, head, r, err := sniffCodec(src, lim)
-	return cfg, c.format, head, r, err
-}
-
+// sniffCodec reads just enough of src to learn its format and dimensions,
+// and checks them against lim before any pixel is decoded. It returns the
+// codec that decodes it, the bytes read and a reader that replays them
+// followed by the rest of src.
 func sniffCodec(src io.Reader, lim Limits) (image.Config, codec, []byte, io.Reader, error) {
 	var cfg image.Config
 	errs := &readErrs{r: src}
@@ -181,16 +180,16 @@ func (h Header) ShownSize() (w, hgt int) {
 // src's own.
 func Sniff(src io.Reader, lim Limits) (Header, io.Reader, error) {
 	lim = lim.WithDefaults()
-	cfg, format, head, body, err := sniff(LimitReader(src, lim.MaxBytes), lim)
+	cfg, c, head, body, err := sniffCodec(LimitReader(src, lim.MaxBytes), lim)
 	if err != nil {
 		return Header{}, nil, err
 	}
-	h := Header{Format: format, Width: cfg.Width, Height: cfg.Height, ColorModel: cfg.ColorModel, Orientation: 1}
-	switch format {
+	h := Header{Format: c.format, Width: cfg.Width, Height: cfg.Height, ColorModel: cfg.ColorModel, Orientation: 1}
+	switch c.format {
 	case JPEG:
 		h.Orientation = exifOrientation(head)
 	case HEIF, AVIF:
-		h.Orientation = heifOrientation(head)
+		h.Orientation = c.orient
 	}
 	return h, body, nil
 }

@@ -18,12 +18,8 @@ import (
 // Only the encoder is used: WebP sources are decoded by golang.org/x/image/webp
 // (pure Go) through the codecs table, whatever image.Decode would pick.
 
-// encodeWebP writes img as lossy WebP (alpha kept) at quality q (0 means
-// DefaultQuality).
+// encodeWebP writes img as lossy WebP (alpha kept) at quality q (1..100).
 func encodeWebP(w io.Writer, img image.Image, q int) error {
-	if q == 0 {
-		q = DefaultQuality
-	}
 	return webp.Encode(w, img, webp.Options{Quality: q, Method: 4})
 }
 
