@@ -78,19 +78,10 @@ func (p *Plugin) beforeCreate(db *gorm.DB) {
 		db.AddError(err)
 		return
 	}
-	ctx := db.Statement.Context
 	for _, j := range jobs {
-		for i, t := range j.group.thumbs {
-			if err := setImage(ctx, t.field, j.row.value, j.newKey[i]); err != nil {
-				db.AddError(err)
-				return
-			}
-		}
-		if h := j.group.placeholder; h != nil {
-			if err := setString(ctx, h, j.row.value, j.newKey[len(j.group.thumbs)]); err != nil {
-				db.AddError(err)
-				return
-			}
+		if err := j.group.setSlots(db.Statement.Context, j.row.value, j.newKey); err != nil {
+			db.AddError(err)
+			return
 		}
 	}
 }
@@ -131,6 +122,7 @@ func (p *Plugin) afterCreate(db *gorm.DB) {
 		return
 	}
 	st.rows = rowsOf(db) // the INSERT set the primary keys
+	cols := insertedColumns(db.Statement)
 	for _, j := range p.createJobs(db, st) {
 		j.newKey = j.group.slotsOf(db.Statement.Context, j.row.value)
 		for _, t := range j.group.thumbs {
@@ -138,7 +130,7 @@ func (p *Plugin) afterCreate(db *gorm.DB) {
 		}
 		inserted := true
 		for i := range j.group.slots() {
-			inserted = inserted && insertsColumn(db.Statement, j.group.slotColumn(i))
+			inserted = inserted && cols.has(j.group.slotColumn(i))
 		}
 		mode := storeNone
 		if !inserted {
@@ -183,17 +175,10 @@ func (p *Plugin) afterUpsert(db *gorm.DB, st *stmtState, oc clause.OnConflict) {
 			jobs = append(jobs, &job{row: r, group: g, src: src, premade: st.premade(i, g), old: g.slotsFrom(old)})
 		}
 	}
-	if err := p.runJobs(db, st, jobs); err != nil {
+	// The upsert may have written the value's own thumbnail keys: store
+	// every column.
+	if err := p.runAndApply(db, st, jobs, storeAll); err != nil {
 		db.AddError(err)
-		return
-	}
-	for _, j := range jobs {
-		// The upsert may have written the value's own thumbnail keys:
-		// store every column.
-		if err := p.apply(db, st, j, storeAll); err != nil {
-			db.AddError(err)
-			return
-		}
 	}
 }
 
@@ -218,20 +203,31 @@ func upsertWrites(oc clause.OnConflict, col string) bool {
 // all of them unless Select/Omit leave the column out.
 func insertedGroups(stmt *gorm.Statement, ms *modelSpec) []*sourceGroup {
 	var out []*sourceGroup
+	cols := insertedColumns(stmt)
 	for _, g := range ms.groups {
-		if insertsColumn(stmt, g.source.DBName) {
+		if cols.has(g.source.DBName) {
 			out = append(out, g)
 		}
 	}
 	return out
 }
 
-// insertsColumn reports whether an INSERT writes col, following Select and
-// Omit.
-func insertsColumn(stmt *gorm.Statement, col string) bool {
+// columnSet is the columns an INSERT writes, following Select and Omit.
+type columnSet struct {
+	selected   map[string]bool
+	restricted bool
+}
+
+// insertedColumns computes the columns an INSERT of stmt writes.
+func insertedColumns(stmt *gorm.Statement) columnSet {
 	selected, restricted := stmt.SelectAndOmitColumns(true, false)
-	sel, explicit := selected[col]
-	return sel || (!explicit && !restricted)
+	return columnSet{selected, restricted}
+}
+
+// has reports whether the INSERT writes col.
+func (c columnSet) has(col string) bool {
+	sel, explicit := c.selected[col]
+	return sel || (!explicit && !c.restricted)
 }
 
 // ---------------------------------------------------------------------------

@@ -204,6 +204,24 @@ func (g *sourceGroup) slotsOf(ctx context.Context, rv reflect.Value) []string {
 	return out
 }
 
+// setSlots writes keys, g's slots, into the struct rv (the fields that
+// differ).
+func (g *sourceGroup) setSlots(ctx context.Context, rv reflect.Value, keys []string) error {
+	for i, t := range g.thumbs {
+		if keyOf(ctx, t.field, rv) != keys[i] {
+			if err := setImage(ctx, t.field, rv, keys[i]); err != nil {
+				return err
+			}
+		}
+	}
+	if h := g.placeholder; h != nil {
+		if k := keys[len(g.thumbs)]; stringOf(ctx, h, rv) != k {
+			return setString(ctx, h, rv, k)
+		}
+	}
+	return nil
+}
+
 // slotsFrom reads g's slots from a row read as column -> key.
 func (g *sourceGroup) slotsFrom(keys map[string]string) []string {
 	out := make([]string, g.slots())
@@ -263,7 +281,6 @@ type modelSpec struct {
 	thumbs    []*thumbField
 	thumbCols []string          // the thumbnail columns, group by group
 	uploads   map[string]string // field name -> upload prefix
-	holders   []*schema.Field   // the placeholder fields
 }
 
 type specResult struct {
@@ -402,9 +419,6 @@ func parseModel(s *schema.Schema) (*modelSpec, error) {
 		for _, t := range g.thumbs {
 			ms.thumbCols = append(ms.thumbCols, t.field.DBName)
 		}
-		if g.placeholder != nil {
-			ms.holders = append(ms.holders, g.placeholder)
-		}
 	}
 	if len(ms.thumbs) == 0 && len(ms.uploads) == 0 {
 		return nil, nil
@@ -419,15 +433,23 @@ func parseModel(s *schema.Schema) (*modelSpec, error) {
 // no hook that can fail), to learn of a bad tag before the first request.
 func (p *Plugin) Validate(db *gorm.DB, models ...any) error {
 	for _, m := range models {
-		stmt := &gorm.Statement{DB: db}
-		if err := stmt.Parse(m); err != nil {
-			return fmt.Errorf("gormthumb: Validate: %w", err)
-		}
-		if _, err := p.modelSpecOf(stmt.Schema); err != nil {
+		if _, _, err := p.specOf(db, m, "Validate"); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// specOf parses model with db's schema cache and returns its schema and
+// spec (nil for a model without image fields). op names the caller in a
+// parse error.
+func (p *Plugin) specOf(db *gorm.DB, model any, op string) (*schema.Schema, *modelSpec, error) {
+	stmt := &gorm.Statement{DB: db}
+	if err := stmt.Parse(model); err != nil {
+		return nil, nil, fmt.Errorf("gormthumb: %s: %w", op, err)
+	}
+	ms, err := p.modelSpecOf(stmt.Schema)
+	return stmt.Schema, ms, err
 }
 
 // ParseTag parses the value of a `thumb` struct tag:

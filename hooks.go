@@ -67,19 +67,19 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 // stmtState is what the plugin's callbacks share within one statement.
 type stmtState struct {
 	spec      *modelSpec
-	callerTx  bool           // the statement runs in the caller's transaction
-	ownTx     bool           // we began the transaction (SkipDefaultTransaction)
-	pool      gorm.ConnPool  // the pool to restore after ownTx
-	savepoint string         // our savepoint inside a caller's transaction
-	written   []*sourceGroup // groups whose source column this statement writes
-	rows      []row          // the rows the statement writes (update: from prepare)
-	made      []made         // thumbnails made before the transaction, per row and group
-	stale     bool           // prepare found a thumbnail out of date (or could not tell)
-	old       *oldRows       // image columns in the database before the statement
-	plainSave bool           // a Save of one struct with no Select or Omit
-	pinned    *pinnedKeys    // a plain Save's old thumbnail keys, pinned by its WHERE
-	doomed    *doomedKeys    // a delete's rows' keys, read before it
-	commit    bool           // finish saw no error: the commit was attempted
+	callerTx  bool            // the statement runs in the caller's transaction
+	pool      gorm.ConnPool   // set when we began the transaction (SkipDefaultTransaction): the pool to restore
+	savepoint string          // our savepoint inside a caller's transaction
+	written   []*sourceGroup  // groups whose source column this statement writes
+	rows      []row           // the rows the statement writes (update: from prepare)
+	made      []made          // thumbnails made before the transaction, per row and group
+	madeAt    map[madeKey]int // index in made of a row's and group's
+	stale     bool            // prepare found a thumbnail out of date (or could not tell)
+	old       *oldRows        // image columns in the database before the statement
+	plainSave bool            // a Save of one struct with no Select or Omit
+	pinned    *pinnedKeys     // a plain Save's old thumbnail keys, pinned by its WHERE
+	doomed    *doomedKeys     // a delete's rows' keys, read before it
+	commit    bool            // finish saw no error: the commit was attempted
 
 	mu         sync.Mutex
 	created    []string        // blobs written for this statement
@@ -117,31 +117,38 @@ func inner(db *gorm.DB) *gorm.DB {
 // the statement runs in the caller's transaction. It returns the new
 // state, nil when the plugin has nothing to do.
 func (p *Plugin) start(db *gorm.DB) *stmtState {
-	if db.Error != nil || db.Statement.Schema == nil || isInternal(db) {
+	ms, err := p.statementSpec(db)
+	if ms == nil {
 		db.Statement.Settings.Delete(stateKey)
-		return nil
-	}
-	ms, err := p.modelSpecOf(db.Statement.Schema)
-	if err != nil {
-		db.Statement.Settings.Delete(stateKey)
-		db.AddError(err)
-		return nil
-	}
-	if ms == nil || len(ms.thumbs) == 0 {
-		db.Statement.Settings.Delete(stateKey)
-		return nil
-	}
-	if p.queue == nil {
-		for _, t := range ms.thumbs {
-			if t.async {
-				db.Statement.Settings.Delete(stateKey)
-				db.AddError(&Error{Model: ms.name, Field: t.field.Name, Err: wrapf(ErrInvalidTag, "async thumbnails need a queue: the plugin has none (gormthumb.WithQueue)")})
-				return nil
-			}
+		if err != nil {
+			db.AddError(err)
 		}
+		return nil
 	}
 	_, inTx := db.Statement.ConnPool.(gorm.TxCommitter)
 	st := &stmtState{spec: ms, callerTx: inTx}
 	db.Statement.Settings.Store(stateKey, st)
 	return st
+}
+
+// statementSpec is the spec of the statement's model when the plugin has
+// work to do for it: nil for its own statements, models without thumb
+// fields and failed statements; nil and an error for a bad tag, or async
+// thumbnails without a queue.
+func (p *Plugin) statementSpec(db *gorm.DB) (*modelSpec, error) {
+	if db.Error != nil || db.Statement.Schema == nil || isInternal(db) {
+		return nil, nil
+	}
+	ms, err := p.modelSpecOf(db.Statement.Schema)
+	if err != nil || ms == nil || len(ms.thumbs) == 0 {
+		return nil, err
+	}
+	if p.queue == nil {
+		for _, t := range ms.thumbs {
+			if t.async {
+				return nil, &Error{Model: ms.name, Field: t.field.Name, Err: wrapf(ErrInvalidTag, "async thumbnails need a queue: the plugin has none (gormthumb.WithQueue)")}
+			}
+		}
+	}
+	return ms, nil
 }

@@ -125,11 +125,6 @@ func sourceVersion(a *blob.Attributes) string {
 	return "etag:" + a.ETag
 }
 
-// thumbKey builds a new, never-used key for a thumbnail of size w×h.
-func thumbKey(srcKey, prefix string, w, h int, digest string, f Format) string {
-	return setKey(srcKey, prefix, [][2]int{{w, h}}, digest, f)
-}
-
 // setKey builds a new, never-used key for a thumbnail, or for a set of
 // them (a srcset: several widths of one source): its size part lists every
 // member's size, "base.320x213,640x427.<token>.jpg", and each member's blob

@@ -136,3 +136,8 @@ func TestThumbKeyGolden(t *testing.T) {
 		}
 	}
 }
+
+// thumbKey builds a new, never-used key for a thumbnail of size w×h.
+func thumbKey(srcKey, prefix string, w, h int, digest string, f Format) string {
+	return setKey(srcKey, prefix, [][2]int{{w, h}}, digest, f)
+}

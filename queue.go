@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"gocloud.dev/pubsub"
@@ -75,10 +76,17 @@ func (p *Plugin) migrateQueue(db *gorm.DB) error {
 }
 
 // enqueue records background work for row r in the statement's
-// transaction.
+// transaction, once per row: Work brings every thumbnail of the row up to
+// date, whichever source group asked.
 func (p *Plugin) enqueue(db *gorm.DB, st *stmtState, r row) error {
 	if r.pk == "" {
 		return nil // no key to find the row by (a Create from maps): Regenerate makes it
+	}
+	st.mu.Lock()
+	done := slices.ContainsFunc(st.outbox, func(o outboxRow) bool { return o.RowKey == r.pk })
+	st.mu.Unlock()
+	if done {
+		return nil
 	}
 	o := outboxRow{Tbl: db.Statement.Table, RowKey: r.pk, CreatedAt: p.now()}
 	if err := insertOutbox(db, &o); err != nil {

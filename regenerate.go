@@ -102,12 +102,7 @@ func Regenerate(ctx context.Context, db *gorm.DB, model any, opts RegenerateOpti
 	if p == nil {
 		return rep, errors.New("gormthumb: Regenerate: the gormthumb plugin is not registered on db (db.Use(gormthumb.New(bucket)))")
 	}
-	stmt := &gorm.Statement{DB: db}
-	if err := stmt.Parse(model); err != nil {
-		return rep, fmt.Errorf("gormthumb: Regenerate: %w", err)
-	}
-	s := stmt.Schema
-	ms, err := p.modelSpecOf(s)
+	s, ms, err := p.specOf(db, model, "Regenerate")
 	if err != nil {
 		return rep, err
 	}

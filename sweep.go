@@ -57,11 +57,7 @@ func (p *Plugin) Sweep(ctx context.Context, db *gorm.DB, opts SweepOptions) (*Sw
 	referenced := map[string]bool{}
 	var prefixes []string
 	for _, m := range opts.Models {
-		stmt := &gorm.Statement{DB: db}
-		if err := stmt.Parse(m); err != nil {
-			return nil, fmt.Errorf("gormthumb: Sweep: %w", err)
-		}
-		ms, err := p.modelSpecOf(stmt.Schema)
+		s, ms, err := p.specOf(db, m, "Sweep")
 		if err != nil {
 			return nil, err
 		}
@@ -73,7 +69,7 @@ func (p *Plugin) Sweep(ctx context.Context, db *gorm.DB, opts SweepOptions) (*Sw
 				prefixes = append(prefixes, literalPrefix(t.prefix))
 			}
 		}
-		if err := collectKeys(ctx, db, stmt.Schema.Table, ms.imageColumns(), referenced); err != nil {
+		if err := collectKeys(ctx, db, s.Table, ms.imageColumns(), referenced); err != nil {
 			return nil, &Error{Model: ms.name, Err: fmt.Errorf("%w: Sweep reading rows: %w", ErrStorage, err)}
 		}
 	}

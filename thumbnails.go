@@ -55,11 +55,14 @@ func thumbUpToDate(key, table, pk string, t *thumbField, src, version string) bo
 		(pk != "" && digestMatchesV1(key, table, pk, t.field.Name, src, version, t.specKey))
 }
 
-// sourceVersionOf returns the version of the source src that thumbnail
-// digests carry: "" for immutable sources (the default), else its MD5 or
-// ETag, looked up with one attributes call (which also checks its size
-// against the byte limit).
+// sourceVersionOf checks the source key src and returns the version of
+// the source that thumbnail digests carry: "" for immutable sources (the
+// default), else its MD5 or ETag, looked up with one attributes call (which
+// also checks its size against the byte limit).
 func (p *Plugin) sourceVersionOf(ctx context.Context, src string) (string, error) {
+	if err := checkKey(src); err != nil {
+		return "", err
+	}
 	if !p.versionCheck {
 		return "", nil
 	}
@@ -78,9 +81,6 @@ func (p *Plugin) sourceVersionOf(ctx context.Context, src string) (string, error
 // version; need lists the indexes of the thumbnails that are out of date.
 func (p *Plugin) plan(ctx context.Context, table, pk string, g *sourceGroup, src string, old []string) (version string, need []int, err error) {
 	if src != "" {
-		if err := checkKey(src); err != nil {
-			return "", nil, err
-		}
 		if version, err = p.sourceVersionOf(ctx, src); err != nil {
 			return "", nil, err
 		}
@@ -162,16 +162,8 @@ func (p *Plugin) makeThumbs(ctx context.Context, ms *modelSpec, table string, g 
 			prefix = expandPrefix(t.prefix, p.now())
 		}
 		digest := thumbDigest(table, t.field.Name, src, version, t.specKey)
-		if len(t.widths) == 0 {
-			key := thumbKey(src, prefix, members[0].Width, members[0].Height, digest, members[0].Format)
-			created(key) // before the write: a write that fails half-way is cleaned up too
-			if err := writeBlob(ctx, p.bucket, key, members[0].Data, members[0].Format, src); err != nil {
-				return fail(t.field.Name, key, err)
-			}
-			keys[i] = key
-			continue
-		}
-		// A set: widths past the source's come out at its width; keep one.
+		// One thumbnail is a set of one, whose member's key is the set's.
+		// In a set, widths past the source's come out at its width: keep one.
 		members = distinctWidths(members)
 		sizes := make([][2]int, len(members))
 		for m, th := range members {
@@ -180,7 +172,7 @@ func (p *Plugin) makeThumbs(ctx context.Context, ms *modelSpec, table string, g 
 		key := setKey(src, prefix, sizes, digest, members[0].Format)
 		for _, th := range members {
 			mk := memberKey(key, th.Width, th.Height)
-			created(mk)
+			created(mk) // before the write: a write that fails half-way is cleaned up too
 			if err := writeBlob(ctx, p.bucket, mk, th.Data, th.Format, src); err != nil {
 				return fail(t.field.Name, mk, err)
 			}
@@ -277,6 +269,10 @@ func (p *Plugin) prepare(db *gorm.DB, st *stmtState, srcOf func(i int, g *source
 				!thumbUpToDate(olds[n][i], table, st.rows[m.row].pk, m.group.thumbs[i], m.src, m.version)
 			st.stale = st.stale || k != "" || async || (m.src == "" && olds[n][i] != "")
 		}
+		if st.madeAt == nil {
+			st.madeAt = make(map[madeKey]int, len(todo))
+		}
+		st.madeAt[madeKey{m.row, m.group}] = len(st.made)
 		st.made = append(st.made, *m)
 	}
 }
@@ -310,12 +306,16 @@ func firstError(errs []error) error {
 	return nil
 }
 
+// madeKey names one row's (by index) and source group's thumbnails.
+type madeKey struct {
+	row   int
+	group *sourceGroup
+}
+
 // premade returns what prepare made for row i and group g, or nil.
 func (st *stmtState) premade(i int, g *sourceGroup) *made {
-	for k := range st.made {
-		if m := &st.made[k]; m.row == i && m.group == g {
-			return m
-		}
+	if k, ok := st.madeAt[madeKey{i, g}]; ok {
+		return &st.made[k]
 	}
 	return nil
 }
@@ -340,7 +340,7 @@ func (p *Plugin) runJobs(db *gorm.DB, st *stmtState, jobs []*job) error {
 		var err error
 		if pre != nil {
 			j.version = pre.version
-		} else if err = checkKey(j.src); err == nil {
+		} else {
 			j.version, err = p.sourceVersionOf(ctx, j.src)
 		}
 		if err != nil {
@@ -395,12 +395,21 @@ func (p *Plugin) runJobs(db *gorm.DB, st *stmtState, jobs []*job) error {
 
 // isTyped reports whether err already wraps one of our sentinels.
 func isTyped(err error) bool {
-	for _, s := range []error{ErrNotImage, ErrUnsupportedFormat, ErrTooLarge, ErrStorage, ErrSourceNotFound, ErrInvalidKey, ErrProcessor} {
-		if errors.Is(err, s) {
-			return true
+	return permanent(err) || errors.Is(err, ErrStorage)
+}
+
+// runAndApply runs jobs (runJobs) and stores each one's keys in its row
+// (apply, with mode).
+func (p *Plugin) runAndApply(db *gorm.DB, st *stmtState, jobs []*job, mode storeMode) error {
+	if err := p.runJobs(db, st, jobs); err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		if err := p.apply(db, st, j, mode); err != nil {
+			return err
 		}
 	}
-	return false
+	return nil
 }
 
 // storeMode says which thumbnail columns apply writes.
@@ -426,22 +435,14 @@ func (p *Plugin) apply(db *gorm.DB, st *stmtState, j *job, mode storeMode) error
 			cols[j.group.slotColumn(i)] = v
 		}
 	}
-	for i, t := range j.group.thumbs {
-		newKey := j.newKey[i]
-		if keyOf(ctx, t.field, j.row.value) != newKey {
-			if err := setImage(ctx, t.field, j.row.value, newKey); err != nil {
-				return err
-			}
-		}
-		store(i, ImageField{Key: newKey})
+	if err := j.group.setSlots(ctx, j.row.value, j.newKey); err != nil {
+		return err
 	}
-	if h := j.group.placeholder; h != nil {
+	for i := range j.group.thumbs {
+		store(i, ImageField{Key: j.newKey[i]})
+	}
+	if j.group.placeholder != nil {
 		hi := len(j.group.thumbs)
-		if stringOf(ctx, h, j.row.value) != j.newKey[hi] {
-			if err := setString(ctx, h, j.row.value, j.newKey[hi]); err != nil {
-				return err
-			}
-		}
 		store(hi, j.newKey[hi])
 	}
 	if len(cols) > 0 {

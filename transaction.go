@@ -39,7 +39,7 @@ func (p *Plugin) begin(db *gorm.DB) {
 			db.AddError(tx.Error)
 			return
 		}
-		st.ownTx, st.pool = true, db.Statement.ConnPool
+		st.pool = db.Statement.ConnPool
 		db.Statement.ConnPool = tx.Statement.ConnPool
 		return
 	}
@@ -64,7 +64,7 @@ func (p *Plugin) finish(db *gorm.DB) {
 	}
 	st.commit = db.Error == nil
 	switch {
-	case st.ownTx:
+	case st.pool != nil:
 		committer := db.Statement.ConnPool.(gorm.TxCommitter)
 		if db.Error != nil {
 			committer.Rollback()
@@ -105,7 +105,7 @@ func outcomeOf(db *gorm.DB, st *stmtState) outcome {
 		return unknown // the caller commits or rolls back later
 	case db.Error != nil:
 		return unknown // the commit failed: it may still have reached the server
-	case gormTx || st.ownTx:
+	case gormTx || st.pool != nil:
 		return committed
 	}
 	return unknown

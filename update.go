@@ -175,15 +175,8 @@ func (p *Plugin) afterUpdate(db *gorm.DB) {
 			jobs = append(jobs, j)
 		}
 	}
-	if err := p.runJobs(db, st, jobs); err != nil {
+	if err := p.runAndApply(db, st, jobs, storeChanged); err != nil {
 		db.AddError(err)
-		return
-	}
-	for _, j := range jobs {
-		if err := p.apply(db, st, j, storeChanged); err != nil {
-			db.AddError(err)
-			return
-		}
 	}
 }
 

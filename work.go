@@ -81,18 +81,14 @@ func (p *Plugin) Work(ctx context.Context, db *gorm.DB, sub *pubsub.Subscription
 	}
 	models := map[string]workModel{}
 	for _, m := range opts.Models {
-		stmt := &gorm.Statement{DB: db}
-		if err := stmt.Parse(m); err != nil {
-			return fmt.Errorf("gormthumb: Work: %w", err)
-		}
-		ms, err := p.modelSpecOf(stmt.Schema)
+		s, ms, err := p.specOf(db, m, "Work")
 		if err != nil {
 			return err
 		}
-		if ms == nil || len(ms.thumbs) == 0 || len(stmt.Schema.PrimaryFields) != 1 {
-			return &Error{Model: stmt.Schema.Name, Err: wrapf(ErrInvalidTag, "Work needs models with thumb fields and a single-column primary key")}
+		if ms == nil || len(ms.thumbs) == 0 || len(s.PrimaryFields) != 1 {
+			return &Error{Model: s.Name, Err: wrapf(ErrInvalidTag, "Work needs models with thumb fields and a single-column primary key")}
 		}
-		models[stmt.Schema.Table] = workModel{s: stmt.Schema, ms: ms, pk: stmt.Schema.PrimaryFields[0]}
+		models[s.Table] = workModel{s: s, ms: ms, pk: s.PrimaryFields[0]}
 	}
 	if len(models) == 0 {
 		return errors.New("gormthumb: Work needs WorkOptions.Models")
