@@ -15,7 +15,6 @@ import (
 	"context"
 	"fmt"
 	"image"
-	"image/jpeg"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -123,7 +122,7 @@ func BenchmarkPipelineVsDecode(b *testing.B) {
 func BenchmarkUnchangedSave(b *testing.B) {
 	const savesPerOp = 400
 	var err error
-	sources := testphoto.Sources12MP()
+	sources := testphoto.JPEGs12MP()
 	for _, kind := range []string{"mem", "file", "mem-version-check", "file-version-check"} {
 		b.Run(kind, func(b *testing.B) {
 			bucket := memblob.OpenBucket(nil)
@@ -222,11 +221,7 @@ func BenchmarkBatchCreate(b *testing.B) {
 	const rows, w, h = 32, 1632, 1224
 	srcs := make([][]byte, rows)
 	for i := range srcs {
-		var buf bytes.Buffer
-		if err := jpeg.Encode(&buf, testphoto.Photo(w, h, uint64(100+i), false), &jpeg.Options{Quality: 90}); err != nil {
-			b.Fatal(err)
-		}
-		srcs[i] = buf.Bytes()
+		srcs[i] = testphoto.JPEG(w, h, uint64(100+i), 90)
 	}
 	bucket := memblob.OpenBucket(nil)
 	defer bucket.Close()
@@ -288,7 +283,7 @@ const readmeDSN = "?_txlock=immediate&_busy_timeout=5000&_journal_mode=WAL"
 // (which fails the benchmark).
 func BenchmarkUnrelatedUpdates(b *testing.B) {
 	const updatesPerOp = 30
-	src := testphoto.Sources12MP()[0].Data
+	src := testphoto.JPEGs12MP()[0].Data
 	for _, load := range []string{"idle", "while-saving", "while-regenerating"} {
 		b.Run(load, func(b *testing.B) {
 			bucket := memblob.OpenBucket(nil)
@@ -380,7 +375,7 @@ func BenchmarkCreateTransactionTime(b *testing.B) {
 	bucket := memblob.OpenBucket(nil)
 	defer bucket.Close()
 	db := benchDB(b, bucket)
-	src := testphoto.Sources12MP()[0].Data
+	src := testphoto.JPEGs12MP()[0].Data
 	benchPut(b, bucket, "src/photo.jpg", src)
 	const startKey = "bench:tx_start"
 	var last time.Duration
@@ -486,7 +481,7 @@ func BenchmarkAsyncSave(b *testing.B) {
 	if err := db.AutoMigrate(&benchAsync{}); err != nil {
 		b.Fatal(err)
 	}
-	src := testphoto.Sources12MP()[0].Data
+	src := testphoto.JPEGs12MP()[0].Data
 	benchPut(b, bucket, "src/a.jpg", src)
 	benchPut(b, bucket, "src/b.jpg", src)
 	a := benchAsync{Cover: ImageField{Key: "src/a.jpg"}}

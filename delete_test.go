@@ -61,7 +61,7 @@ type SoftProduct struct {
 }
 
 func TestSoftDeleteAndOriginals(t *testing.T) {
-	eachBackendConfig(t, envConfig{opts: []Option{WithDeleteOriginals(true)}}, func(t *testing.T, e *env) {
+	eachBackend(t, func(t *testing.T, e *env) {
 		e.migrate(&SoftProduct{}, &Product{})
 		p := SoftProduct{Cover: e.put("sd/a.jpg", jpegBytes(t, 100, 100))}
 		e.db.Create(&p)
@@ -88,7 +88,7 @@ func TestSoftDeleteAndOriginals(t *testing.T) {
 		}
 		e.db.Delete(&b)
 		e.wantKeys()
-	})
+	}, WithDeleteOriginals(true))
 }
 
 func TestOriginalsKeptByDefault(t *testing.T) {
@@ -171,8 +171,7 @@ func TestCustomSoftDelete(t *testing.T) {
 		if err := e.db.Delete(&p).Error; err != nil {
 			t.Fatal(err)
 		}
-		var n int64
-		e.db.Model(&FlaggedProduct{}).Count(&n)
+		n := e.count(&FlaggedProduct{})
 		var all int64
 		e.db.Unscoped().Model(&FlaggedProduct{}).Count(&all)
 		if n != 0 || all != 1 {

@@ -107,7 +107,6 @@ func (d *commitDropper) serve(client net.Conn) {
 // faultyS3 is a gofakes3 server whose DELETE requests can be made to hang
 // and whose HEAD requests for keys under a prefix can be made to fail.
 type faultyS3 struct {
-	url      string
 	hangDel  atomic.Bool
 	release  chan struct{}
 	failHead atomic.Value // string prefix; "" for none
@@ -151,7 +150,6 @@ func openFaultyS3(t *testing.T) (*faultyS3, *blob.Bucket) {
 		}
 		inner.ServeHTTP(w, r)
 	}))
-	f.url = srv.URL
 	t.Cleanup(func() {
 		f.unhang()
 		srv.Close()

@@ -1,11 +1,9 @@
 package gormthumb
 
 import (
-	"bytes"
 	"errors"
 	"image"
 	"image/color"
-	"image/png"
 	"path"
 	"strings"
 	"testing"
@@ -32,7 +30,7 @@ type Artwork struct {
 
 // artworkPNG is 200x100: red on the left half, blue on the right, and a
 // transparent band across the top 20 rows.
-func artworkPNG(t testing.TB) []byte {
+func artworkPNG() []byte {
 	img := image.NewNRGBA(image.Rect(0, 0, 200, 100))
 	for y := 0; y < 100; y++ {
 		for x := 0; x < 200; x++ {
@@ -46,17 +44,13 @@ func artworkPNG(t testing.TB) []byte {
 			img.SetNRGBA(x, y, c)
 		}
 	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return testphoto.EncodePNG(img)
 }
 
 func TestTagOptions(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		e.migrate(&Artwork{})
-		a := Artwork{Src: e.put("art/flag.png", artworkPNG(t))}
+		a := Artwork{Src: e.put("art/flag.png", artworkPNG())}
 		if err := e.db.Create(&a).Error; err != nil {
 			t.Fatal(err)
 		}

@@ -285,7 +285,7 @@ func TestSourceErrorsLeaveNothing(t *testing.T) {
 }
 
 func TestTooLarge(t *testing.T) {
-	eachBackendConfig(t, envConfig{opts: []Option{WithLimits(Limits{MaxPixels: 100 * 100, MaxBytes: 20000})}}, func(t *testing.T, e *env) {
+	eachBackend(t, func(t *testing.T, e *env) {
 		e.migrate(&Product{})
 		e.put("big/pixels.png", pngBytes(t, 101, 100, false)) // small file, too many pixels
 		big := jpegBytes(t, 90, 90)
@@ -299,7 +299,7 @@ func TestTooLarge(t *testing.T) {
 			t.Fatalf("%d rows", n)
 		}
 		e.wantKeys("big/bytes.jpg", "big/pixels.png")
-	})
+	}, WithLimits(Limits{MaxPixels: 100 * 100, MaxBytes: 20000}))
 }
 
 func TestFailedUpdateKeepsRow(t *testing.T) {

@@ -365,7 +365,7 @@ func TestSeveralSizesOneDecode(t *testing.T) {
 }
 
 func TestConcurrentSaves(t *testing.T) {
-	eachBackendConfig(t, envConfig{}, func(t *testing.T, e *env) {
+	eachBackend(t, func(t *testing.T, e *env) {
 		e.migrate(&Product{})
 		var sources []ImageField
 		for i := 0; i < 6; i++ {
@@ -583,10 +583,7 @@ func TestInPlaceChangeMySQLAffectedRows(t *testing.T) {
 	db := openMySQLAs(t, &gorm.Config{Logger: logger.Discard}, "8.0.36")
 	bucket := memblob.OpenBucket(nil)
 	defer bucket.Close()
-	if err := db.Use(New(bucket, WithSourceVersionCheck(true))); err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, ctx: context.Background(), db: db, bucket: bucket, name: "mysql8+mem"}
+	e := useEnv(t, db, bucket, "mysql8+mem", WithSourceVersionCheck(true))
 	e.migrate(&Product{})
 	p := Product{Name: "n", Cover: e.put("c/a.jpg", jpegBytes(t, 300, 200))}
 	if err := db.Create(&p).Error; err != nil {

@@ -88,9 +88,7 @@ func TestMemoryLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.wantNoOrphans()
-	var n int64
-	e.db.Model(&Product{}).Count(&n)
-	if n != 9 {
+	if n := e.count(&Product{}); n != 9 {
 		t.Fatalf("%d rows", n)
 	}
 }

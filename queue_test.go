@@ -278,21 +278,14 @@ func TestOutboxSurvivesKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sqlDB, err := db.DB(); err == nil {
-		t.Cleanup(func() { sqlDB.Close() })
-	}
 	bucket, err := OpenBucket(context.Background(), "file://"+filepath.ToSlash(filepath.Join(dir, "media"))+"?no_tmp_dir=1&create_dir=1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { bucket.Close() })
 	topic := mempubsub.NewTopic()
 	sub := mempubsub.NewSubscription(topic, time.Minute)
-	plugin := New(bucket, WithQueue(topic))
-	if err := db.Use(plugin); err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, ctx: context.Background(), db: db, bucket: bucket, plugin: plugin}
+	e := useEnv(t, db, bucket, "sqlite+file", WithQueue(topic))
+	t.Cleanup(func() { bucket.Close() }) // runs before useEnv closes the database
 	e.migrate(&Listing{})
 	e.put("src/a.jpg", jpegBytes(t, 400, 300))
 
@@ -327,7 +320,7 @@ func TestOutboxSurvivesKill(t *testing.T) {
 	done := make(chan WorkDone, 1)
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		plugin.Work(ctx, db, sub, WorkOptions{Models: []any{&Listing{}}, RelayAfter: time.Millisecond, OnDone: func(d WorkDone) { done <- d }})
+		e.plugin.Work(ctx, db, sub, WorkOptions{Models: []any{&Listing{}}, RelayAfter: time.Millisecond, OnDone: func(d WorkDone) { done <- d }})
 	})
 	select {
 	case d := <-done:

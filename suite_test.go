@@ -223,8 +223,6 @@ func wantErr(t *testing.T, err, sentinel error, parts ...string) {
 // Test images: internal/testphoto's deterministic, photo-like images, and
 // the shared real-world corpus.
 
-func photo(w, h int, seed int) *image.NRGBA { return testphoto.Photo(w, h, uint64(seed), false) }
-
 func jpegBytes(t testing.TB, w, h int) []byte { return testphoto.JPEG(w, h, 1, 90) }
 
 // pngBytes is testphoto.PhotoPNG: with alpha, its alpha ramps from 0 at
@@ -233,7 +231,10 @@ func pngBytes(t testing.TB, w, h int, alpha bool) []byte { return testphoto.Phot
 
 func gifBytes(t testing.TB, w, h int) []byte { return testphoto.GIF(w, h) }
 
-func corpusBytes(t testing.TB, name string) []byte { return testphoto.Corpus(t, name) }
+func corpusBytes(t testing.TB, name string) []byte {
+	t.Helper()
+	return testphoto.Corpus(t, name)
+}
 
 func TestHarnessNames(t *testing.T) {
 	// The suite must always cover every bucket on every database.

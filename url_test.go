@@ -2,21 +2,17 @@ package gormthumb
 
 import (
 	"bytes"
-	"context"
 	"html/template"
 	"image"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"gocloud.dev/blob"
-	"gocloud.dev/blob/fileblob"
 	"gocloud.dev/blob/memblob"
 	"gocloud.dev/gcerrors"
 )
@@ -82,17 +78,8 @@ func TestURLSignedS3(t *testing.T) {
 
 // fileblob with a URL signer: the bucket signs, ServeBlobs verifies.
 func TestURLSignedFileblob(t *testing.T) {
-	dir := t.TempDir()
-	keyPath := filepath.Join(t.TempDir(), "url.key")
-	if err := os.WriteFile(keyPath, []byte("a secret of the application"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	bucket, err := OpenBucket(context.Background(), "file://"+filepath.ToSlash(dir)+"?no_tmp_dir=1&base_url=/media&secret_key_path="+url.QueryEscape(keyPath))
-	if err != nil {
-		t.Fatal(err)
-	}
+	bucket, signer := signedFileBucket(t) // serve_test.go
 	e, p := urlEnv(t, bucket)
-	signer := fileblob.NewURLSignerHMAC(&url.URL{Path: "/media"}, []byte("a secret of the application"))
 	mux := http.NewServeMux()
 	mux.Handle("/media", ServeBlobs(bucket, signer))
 	srv := httptest.NewServer(mux)

@@ -7,7 +7,6 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
-	"image/png"
 	"math"
 	"path/filepath"
 	"testing"
@@ -21,30 +20,15 @@ import (
 	"gorm.io/gorm/logger"
 )
 
-// gradient is internal/testphoto's photo, optionally with an alpha ramp
-// (0 at the left edge).
+// gradient is internal/testphoto's photo (seed 12, as in the
+// testphoto.JPEG(w, h, 12, 90) inputs), optionally with an alpha ramp (0 at
+// the left edge).
 func gradient(w, h int, alpha bool) *image.NRGBA {
 	img := testphoto.Photo(w, h, 12, false)
 	if alpha {
 		testphoto.AlphaRamp(img)
 	}
 	return img
-}
-
-func encodeJPEG(t testing.TB, img image.Image) []byte {
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 90}); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
-func encodePNG(t testing.TB, img image.Image) []byte {
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
 }
 
 func process(t testing.TB, p gormthumb.Processor, data []byte, lim gormthumb.Limits, specs ...gormthumb.Spec) ([]gormthumb.Thumbnail, error) {
@@ -92,8 +76,8 @@ func psnr(a, b image.Image) float64 {
 // TestSameAsGoProcessor: every spec gives the Go processor's size and
 // format, and pixels close to its own (a different resampler).
 func TestSameAsGoProcessor(t *testing.T) {
-	jpg := encodeJPEG(t, gradient(1600, 1200, false))
-	pngA := encodePNG(t, gradient(900, 1300, true))
+	jpg := testphoto.JPEG(1600, 1200, 12, 90)
+	pngA := testphoto.EncodePNG(gradient(900, 1300, true))
 	cases := []struct {
 		name string
 		data []byte
@@ -103,9 +87,9 @@ func TestSameAsGoProcessor(t *testing.T) {
 		{"jpeg-contain", jpg, gormthumb.Spec{Width: 110, Height: 150}, "jpeg"},
 		{"jpeg-cover", jpg, gormthumb.Spec{Width: 200, Height: 200, Fit: gormthumb.FitCover}, "jpeg"},
 		{"jpeg-to-png", jpg, gormthumb.Spec{Width: 300, Height: 300, Format: gormthumb.PNG}, "png"},
-		{"jpeg-small-box-no-upscale", encodeJPEG(t, gradient(80, 60, false)), gormthumb.Spec{Width: 110, Height: 150}, "jpeg"},
-		{"jpeg-upscale", encodeJPEG(t, gradient(80, 60, false)), gormthumb.Spec{Width: 160, Height: 160, Upscale: true}, "jpeg"},
-		{"jpeg-cover-small", encodeJPEG(t, gradient(80, 60, false)), gormthumb.Spec{Width: 100, Height: 100, Fit: gormthumb.FitCover}, "jpeg"},
+		{"jpeg-small-box-no-upscale", testphoto.JPEG(80, 60, 12, 90), gormthumb.Spec{Width: 110, Height: 150}, "jpeg"},
+		{"jpeg-upscale", testphoto.JPEG(80, 60, 12, 90), gormthumb.Spec{Width: 160, Height: 160, Upscale: true}, "jpeg"},
+		{"jpeg-cover-small", testphoto.JPEG(80, 60, 12, 90), gormthumb.Spec{Width: 100, Height: 100, Fit: gormthumb.FitCover}, "jpeg"},
 		{"png-alpha", pngA, gormthumb.Spec{Width: 110, Height: 150}, "png"},
 		{"png-alpha-to-jpeg", pngA, gormthumb.Spec{Width: 110, Height: 150, Format: gormthumb.JPEG, Background: color.NRGBA{0, 0, 255, 255}}, "jpeg"},
 	}
@@ -135,7 +119,10 @@ func TestSameAsGoProcessor(t *testing.T) {
 	}
 }
 
-func corpus(t *testing.T, name string) []byte { return testphoto.Corpus(t, name) }
+func corpus(t *testing.T, name string) []byte {
+	t.Helper()
+	return testphoto.Corpus(t, name)
+}
 
 // TestCorpus: the real-world images libvips reads come out at the Go
 // processor's size and format; GIF and BMP go through the fallback.
@@ -199,7 +186,7 @@ func TestPlugin(t *testing.T) {
 	if err := db.AutoMigrate(&product{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := bucket.WriteAll(ctx, "src/a.jpg", encodeJPEG(t, gradient(1600, 1200, false)), nil); err != nil {
+	if err := bucket.WriteAll(ctx, "src/a.jpg", testphoto.JPEG(1600, 1200, 12, 90), nil); err != nil {
 		t.Fatal(err)
 	}
 	p := product{Cover: gormthumb.ImageField{Key: "src/a.jpg"}}

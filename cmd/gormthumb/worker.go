@@ -39,11 +39,11 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	if err := c.check(); err == nil && (*queue == "" || *topic == "") {
+	err := c.check()
+	if err == nil && (*queue == "" || *topic == "") {
 		err = errors.New("no queue: give -queue (the subscription) and -topic (where saves publish)")
-		fmt.Fprintln(stderr, "gormthumb worker:", err)
-		return exitUsage
-	} else if err != nil {
+	}
+	if err != nil {
 		fmt.Fprintln(stderr, "gormthumb worker:", err)
 		return exitUsage
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,9 +13,7 @@ import (
 	"github.com/gormthumb/gormthumb"
 	"github.com/gormthumb/gormthumb/internal/testphoto"
 	"gocloud.dev/pubsub"
-	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 )
 
 // BenchmarkWorkers: thumbnails per second of background work done by one
@@ -33,14 +30,8 @@ func BenchmarkWorkers(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	dir := b.TempDir()
-	dsn := "sqlite:" + filepath.Join(dir, "shop.db")
-	bucketURL := "file://" + filepath.ToSlash(filepath.Join(dir, "media")) + "?create_dir=1&no_tmp_dir=1"
-	bucket, err := gormthumb.OpenBucket(ctx, bucketURL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer bucket.Close()
+	sh := newShop(b) // worker_test.go
+	dsn, bucketURL, bucket := sh.dsn, sh.bucketURL, sh.bucket
 	const rows = 24
 	for set := range 2 {
 		for i := range rows {
@@ -59,23 +50,14 @@ func BenchmarkWorkers(b *testing.B) {
 		defer br.cleanup()
 		for _, kv := range br.env {
 			k, v, _ := strings.Cut(kv, "=")
-			os.Setenv(k, v)
+			b.Setenv(k, v)
 		}
 		topic, err := pubsub.OpenTopic(ctx, br.topic)
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer topic.Shutdown(ctx)
-		db, err := gorm.Open(sqlite.Open(strings.TrimPrefix(dsn, "sqlite:")+"?_txlock=immediate&_busy_timeout=10000&_journal_mode=WAL"), &gorm.Config{Logger: logger.Discard})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := db.Use(gormthumb.New(bucket, gormthumb.WithQueue(topic))); err != nil {
-			b.Fatal(err)
-		}
-		if err := db.AutoMigrate(&Listing{}); err != nil {
-			b.Fatal(err)
-		}
+		db, _ := sh.open(b, topic)
 		for range n {
 			cmd := exec.Command(bin, "worker", "-queue", br.sub, "-topic", br.topic, "-j", "1", "-every", "1h",
 				"-db", dsn, "-bucket", bucketURL, "-table", "listings", "-thumb", "Card=120x90,source=Photo,fit=cover,async")

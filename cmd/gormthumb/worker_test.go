@@ -25,6 +25,7 @@ import (
 	"github.com/gormthumb/gormthumb"
 	"github.com/gormthumb/gormthumb/internal/testphoto"
 	amqp "github.com/rabbitmq/amqp091-go"
+	"gocloud.dev/blob"
 	"gocloud.dev/pubsub"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -158,6 +159,51 @@ func (w *workerProc) lines() []string {
 	return append([]string(nil), w.out...)
 }
 
+// shop is a shop in a fresh folder: the sqlite database and file bucket
+// the tests and benchmarks give `gormthumb worker` (-db, -bucket).
+type shop struct {
+	dsn, bucketURL string
+	bucket         *blob.Bucket
+}
+
+// newShop makes the folder and opens its bucket, closed at the end of tb.
+func newShop(tb testing.TB) shop {
+	tb.Helper()
+	dir := tb.TempDir()
+	s := shop{
+		dsn:       "sqlite:" + filepath.Join(dir, "shop.db"),
+		bucketURL: "file://" + filepath.ToSlash(filepath.Join(dir, "media")) + "?create_dir=1&no_tmp_dir=1",
+	}
+	bucket, err := gormthumb.OpenBucket(context.Background(), s.bucketURL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { bucket.Close() })
+	s.bucket = bucket
+	return s
+}
+
+// open opens the shop's database, closed at the end of tb, with a plugin
+// whose saves publish to topic, and migrates Listing.
+func (s shop) open(tb testing.TB, topic *pubsub.Topic) (*gorm.DB, *gormthumb.Plugin) {
+	tb.Helper()
+	db, err := gorm.Open(sqlite.Open(strings.TrimPrefix(s.dsn, "sqlite:")+"?_txlock=immediate&_busy_timeout=10000&_journal_mode=WAL"), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if sqlDB, err := db.DB(); err == nil {
+		tb.Cleanup(func() { sqlDB.Close() })
+	}
+	plugin := gormthumb.New(s.bucket, gormthumb.WithQueue(topic))
+	if err := db.Use(plugin); err != nil {
+		tb.Fatal(err)
+	}
+	if err := db.AutoMigrate(&Listing{}); err != nil {
+		tb.Fatal(err)
+	}
+	return db, plugin
+}
+
 // TestStorm: on each real broker, 200 saves of random rows with random
 // sources (some not images) while three worker processes run and one is
 // killed (SIGKILL) and restarted: every row ends with the thumbnail of its
@@ -184,33 +230,14 @@ func storm(t *testing.T, b broker) {
 		t.Setenv(k, v)
 	}
 	ctx := context.Background()
-	dir := t.TempDir()
-	dsn := "sqlite:" + filepath.Join(dir, "shop.db")
-	bucketURL := "file://" + filepath.ToSlash(filepath.Join(dir, "media")) + "?create_dir=1&no_tmp_dir=1"
-	bucket, err := gormthumb.OpenBucket(ctx, bucketURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bucket.Close()
+	sh := newShop(t)
+	dsn, bucketURL, bucket := sh.dsn, sh.bucketURL, sh.bucket
 	topic, err := pubsub.OpenTopic(ctx, b.topic)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer topic.Shutdown(ctx)
-	db, err := gorm.Open(sqlite.Open(strings.TrimPrefix(dsn, "sqlite:")+"?_txlock=immediate&_busy_timeout=10000&_journal_mode=WAL"), &gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s, err := db.DB(); err == nil {
-		defer s.Close()
-	}
-	plugin := gormthumb.New(bucket, gormthumb.WithQueue(topic))
-	if err := db.Use(plugin); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.AutoMigrate(&Listing{}); err != nil {
-		t.Fatal(err)
-	}
+	db, plugin := sh.open(t, topic)
 	// Sources: 8 photos, 2 files that are not images.
 	var good, bad []string
 	for i := range 8 {

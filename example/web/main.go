@@ -169,6 +169,12 @@ func newApp(dir, queue string) (*app, error) {
 			sub, err = pubsub.OpenSubscription(context.Background(), queue)
 		}
 		if err != nil {
+			if topic != nil { // the subscription failed
+				topic.Shutdown(context.Background())
+			}
+			if s, err := db.DB(); err == nil {
+				s.Close()
+			}
 			bucket.Close()
 			return nil, err
 		}

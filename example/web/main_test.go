@@ -64,24 +64,12 @@ func countFiles(t *testing.T, dir string) int {
 }
 
 func TestWebExample(t *testing.T) {
-	dir := t.TempDir()
-	a, err := newApp(dir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.close()
-	srv := httptest.NewServer(a.routes())
-	defer srv.Close()
+	a, srv, dir := newTestApp(t, "")
 	client := srv.Client()
 
 	// An empty shop.
-	resp, err := client.Get(srv.URL + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(page), "No products yet.") {
+	resp, page := getPage(t, client, srv.URL+"/")
+	if resp.StatusCode != 200 || !strings.Contains(page, "No products yet.") {
 		t.Fatalf("empty page: %d\n%s", resp.StatusCode, page)
 	}
 
@@ -114,16 +102,11 @@ func TestWebExample(t *testing.T) {
 	}
 
 	// The thumbnail URL serves an image of exactly that size.
-	resp, err = client.Get(srv.URL + src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp, body := getPage(t, client, srv.URL+src)
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/jpeg" {
 		t.Fatalf("GET thumbnail: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	img, format, err := image.Decode(bytes.NewReader(body))
+	img, format, err := image.Decode(strings.NewReader(body))
 	if err != nil || format != "jpeg" || img.Bounds().Dx() != w || img.Bounds().Dy() != h {
 		t.Fatalf("thumbnail decodes as %s %v (%v), the page said %dx%d", format, img.Bounds(), err, w, h)
 	}
@@ -160,23 +143,19 @@ func TestWebExample(t *testing.T) {
 
 	// A second product is listed first.
 	post(t, client, srv.URL, "", "second.jpg", photo(t))
-	resp, err = client.Get(srv.URL + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ = io.ReadAll(resp.Body)
-	resp.Body.Close()
-	all := imgRE.FindAllStringSubmatch(string(page), -1)
+	_, page = getPage(t, client, srv.URL+"/")
+	all := imgRE.FindAllStringSubmatch(page, -1)
 	if len(all) != 2 || all[0][4] != "second" || all[1][4] != "Desk lamp" {
 		t.Fatalf("list after two uploads: %q", all)
 	}
 }
 
-// newTestApp starts the example on an httptest server in a fresh folder.
-func newTestApp(t *testing.T) (*app, *httptest.Server, string) {
+// newTestApp starts the example on an httptest server in a fresh folder,
+// with thumbnails made in the background on queue unless it is "".
+func newTestApp(t *testing.T, queue string) (*app, *httptest.Server, string) {
 	t.Helper()
 	dir := t.TempDir()
-	a, err := newApp(dir, "")
+	a, err := newApp(dir, queue)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +198,7 @@ func TestWebServerTimeouts(t *testing.T) {
 // A name over 200 bytes is refused with a message, and nothing is written;
 // 200 bytes are fine, and so is a long file name when no name is typed.
 func TestWebNameTooLong(t *testing.T) {
-	a, srv, dir := newTestApp(t)
+	a, srv, dir := newTestApp(t, "")
 	client := srv.Client()
 	long := strings.Repeat("é", 100) + "x" // 201 bytes
 	resp, page := post(t, client, srv.URL, long, "lamp.jpg", photo(t))
@@ -269,7 +248,7 @@ func TestWebNameTooLong(t *testing.T) {
 // image over the plugin's limit within it is refused by the plugin. Neither
 // writes anything.
 func TestWebUploadLimit(t *testing.T) {
-	a, srv, dir := newTestApp(t)
+	a, srv, dir := newTestApp(t, "")
 	client := srv.Client()
 	resp, page := post(t, client, srv.URL, "big", "big.jpg", make([]byte, maxBody))
 	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(page, "The upload is larger than 20 MiB.") {
@@ -303,7 +282,7 @@ func links(page string) map[string]string {
 // The list shows 24 products a page, newest first, with links between
 // pages.
 func TestWebPagination(t *testing.T) {
-	_, srv, _ := newTestApp(t)
+	_, srv, _ := newTestApp(t, "")
 	client := srv.Client()
 	small := testphoto.JPEG(80, 60, 1, 80)
 	for i := 1; i <= 30; i++ {
@@ -364,27 +343,15 @@ func TestWebPagination(t *testing.T) {
 // With -queue, a new product shows a placeholder until the in-process
 // worker has made its thumbnail, then the thumbnail.
 func TestWebExampleQueued(t *testing.T) {
-	dir := t.TempDir()
-	a, err := newApp(dir, "mem://web-example-test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.close()
-	srv := httptest.NewServer(a.routes())
-	defer srv.Close()
+	a, srv, _ := newTestApp(t, "mem://web-example-test")
 	client := srv.Client()
 	// A row whose thumbnail is pending (written behind the plugin's back,
 	// so no worker will make it) shows the placeholder.
 	if err := a.db.Exec("INSERT INTO products (name, cover, created_at) VALUES (?, ?, ?)", "pending", "images/x.jpg", time.Now()).Error; err != nil {
 		t.Fatal(err)
 	}
-	resp, err := client.Get(srv.URL + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(page), "thumbnail on its way") || imgRE.Match(page) {
+	_, page := getPage(t, client, srv.URL+"/")
+	if !strings.Contains(page, "thumbnail on its way") || imgRE.MatchString(page) {
 		t.Fatalf("a pending thumbnail's page:\n%s", page)
 	}
 	// An upload: the in-process worker makes its thumbnail.
@@ -392,13 +359,8 @@ func TestWebExampleQueued(t *testing.T) {
 		t.Fatalf("upload: status %d", resp.StatusCode)
 	}
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		resp, err := client.Get(srv.URL + "/")
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if m := imgRE.FindStringSubmatch(string(body)); m != nil {
+		_, body := getPage(t, client, srv.URL+"/")
+		if m := imgRE.FindStringSubmatch(body); m != nil {
 			if m[2] != "220" || m[3] != "165" || m[4] != "lamp" {
 				t.Fatalf("thumbnail %v, page:\n%s", m, body)
 			}

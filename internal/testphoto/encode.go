@@ -123,7 +123,7 @@ var JPEGs12MP = sync.OnceValue(func() []Source {
 	}
 })
 
-// gifFrames is an n-frame GIF on a 2x2 screen.
+// GIFFrames is an n-frame GIF on a 2x2 screen.
 func GIFFrames(n int) []byte {
 	pal := color.Palette{color.Black, color.White}
 	g := &gif.GIF{}

@@ -9,7 +9,8 @@ import (
 
 // Photo makes a deterministic w×h image with what photos have: smooth
 // gradients of light and colour, hard-edged objects, fine texture and a
-// little sensor noise. alpha < 255 makes a translucent, varying alpha.
+// little sensor noise. With alpha, its alpha varies across the image
+// between 96 and 255 (mostly translucent); without, it is opaque.
 func Photo(w, h int, seed uint64, alpha bool) *image.NRGBA {
 	rng := seed*0x9E3779B97F4A7C15 + 1
 	next := func() uint64 { // xorshift64*
