@@ -27,6 +27,12 @@ type decoder struct {
 	scans                 int
 	scanned               bool
 
+	// The scan being decoded, and the DC predictor of each of its
+	// components. They live here, not on the stack, because forEachBlock
+	// hands pointers into them to a function value.
+	scan scan
+	pred [4]int32
+
 	// Entropy decoder state; see refill.
 	acc    uint64
 	nbits  int

@@ -51,58 +51,15 @@ func (d *decoder) decodeProgressive(sc *scan) error {
 			}
 		}
 	}
-	var pred [4]int32
-	interleaved := sc.n > 1
-	total := d.mxx * d.myy
-	cw := 0
-	if !interleaved {
-		c := &d.comp[sc.comps[0].ci]
-		cw = c.bw
-		total = c.bw * c.bh
-	}
-	rst := 0
-	for mcu := 0; mcu < total; {
-		if interleaved {
-			mx, my := mcu%d.mxx, mcu/d.mxx
-			for i := range sc.n {
-				c := &sc.comps[i]
-				fc := &d.comp[c.ci]
-				stride := d.mxx * fc.h
-				for v := range fc.v {
-					for h := range fc.h {
-						b := (my*fc.v+v)*stride + mx*fc.h + h
-						if err := d.progressiveBlock(sc, c, &pred[i], b); err != nil {
-							return err
-						}
-					}
-				}
-			}
-		} else {
-			c := &sc.comps[0]
-			stride := d.mxx * d.comp[c.ci].h
-			b := (mcu/cw)*stride + mcu%cw
-			if err := d.progressiveBlock(sc, c, &pred[0], b); err != nil {
-				return err
-			}
-		}
-		mcu++
-		if d.nbits < 0 {
-			return d.overrun()
-		}
-		if d.ri > 0 && mcu%d.ri == 0 && mcu < total {
-			if err := d.restart(rst); err != nil {
-				return err
-			}
-			rst = (rst + 1) & 7
-			pred = [4]int32{}
-			d.eobrun = 0
-		}
-	}
-	return nil
+	return d.forEachBlock(sc, func(c *scanComp, pred *int32, bx, by int) error {
+		return d.progressiveBlock(sc, c, pred, bx, by)
+	})
 }
 
-// progressiveBlock decodes the part of block b that scan sc carries.
-func (d *decoder) progressiveBlock(sc *scan, c *scanComp, pred *int32, b int) error {
+// progressiveBlock decodes the part of the block at (bx, by) of a
+// component that scan sc carries.
+func (d *decoder) progressiveBlock(sc *scan, c *scanComp, pred *int32, bx, by int) error {
+	b := by*d.mxx*d.comp[c.ci].h + bx
 	kn := d.bs * d.bs
 	coef := d.coef[c.ci][b*kn : b*kn+kn]
 	if sc.ss == 0 {
@@ -133,20 +90,27 @@ func (d *decoder) decodeDC(h *huffTable) (int32, error) {
 	if n < 32 {
 		acc, n = d.refill(acc, n)
 	}
-	s, l := h.decode(acc)
-	if l == 0 {
-		return 0, formatErr("bad Huffman code")
-	}
-	if s > 16 {
-		return 0, formatErr("excessive DC component")
-	}
-	acc <<= uint(l)
-	n -= l
 	var diff int32
-	if s > 0 {
-		diff = extend(int32(acc>>(64-s)), int(s))
-		acc <<= s
-		n -= int(s)
+	if e := h.lut[acc>>(64-lutBits)]; e&lutFast != 0 {
+		l := e & 31
+		acc <<= l
+		n -= int(l)
+		diff = int32(e) >> 16
+	} else {
+		s, l := h.decode(acc)
+		if l == 0 {
+			return 0, formatErr("bad Huffman code")
+		}
+		if s > 16 {
+			return 0, formatErr("excessive DC component")
+		}
+		acc <<= uint(l)
+		n -= l
+		if s > 0 {
+			diff = extend(int32(acc>>(64-s)), int(s))
+			acc <<= s
+			n -= int(s)
+		}
 	}
 	d.acc, d.nbits = acc, n
 	return diff, nil
@@ -343,12 +307,6 @@ func (d *decoder) finishProgressive() {
 		}
 		c := &d.comp[ci]
 		q := &d.quant[c.tq]
-		var qn [64]int32 // quantisation, in the corner's row-major order
-		for k := range unzig {
-			if i := kmaps[bs][k]; i != 255 {
-				qn[i] = q[k]
-			}
-		}
 		stride := d.mxx * c.h
 		mask := d.mask[ci]
 		for by := range c.bh {
@@ -357,10 +315,10 @@ func (d *decoder) finishProgressive() {
 				cb := coef[b*kn : b*kn+kn]
 				off := by*bs*d.stride[ci] + bx*bs
 				if bs == 1 {
-					d.pix[ci][off] = clamp8((int32(cb[0])*qn[0]+4)>>3 + 128)
+					d.pix[ci][off] = clamp8((int32(cb[0])*q[0]+4)>>3 + 128)
 					continue
 				}
-				d.blk[0] = int32(cb[0]) * qn[0]
+				d.blk[0] = int32(cb[0]) * q[0]
 				last := 0
 				if mask != nil {
 					// Only the coefficients that became non-zero.
@@ -371,13 +329,10 @@ func (d *decoder) finishProgressive() {
 							z := bits.TrailingZeros64(m)
 							m &= m - 1
 							if i := kmaps[bs][z]; int(i) < kn {
-								d.blk[int(i)/bs*8+int(i)%bs] = int32(cb[i]) * qn[i]
+								d.blk[zmaps[bs][z]] = int32(cb[i]) * q[z]
 							}
 						}
 					}
-				}
-				if bs < 8 && last > 0 {
-					last = 63 // writeBlock clears the whole corner
 				}
 				d.writeBlock(ci, off, last)
 			}

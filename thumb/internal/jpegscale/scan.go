@@ -35,7 +35,6 @@ var zmaps = func() (m [9][64]uint8) {
 type scanComp struct {
 	ci     int // index in d.comp
 	dc, ac *huffTable
-	td, ta uint8
 }
 
 // scan is a scan header, T.81 B.2.3.
@@ -61,8 +60,8 @@ func (d *decoder) processSOS(n int) error {
 	if err := d.src.readFull(tmp[:n]); err != nil {
 		return err
 	}
-	var sc scan
-	sc.n = int(tmp[0])
+	sc := &d.scan
+	*sc = scan{n: int(tmp[0])}
 	if n != 4+2*sc.n {
 		return formatErr("SOS length inconsistent with number of components")
 	}
@@ -91,7 +90,7 @@ func (d *decoder) processSOS(n int) error {
 		if ta > 3 || (d.baseline && ta > 1) {
 			return formatErr("bad Ta value")
 		}
-		sc.comps[i] = scanComp{ci: ci, td: td, ta: ta, dc: d.huff[0][td], ac: d.huff[1][ta]}
+		sc.comps[i] = scanComp{ci: ci, dc: d.huff[0][td], ac: d.huff[1][ta]}
 	}
 	if d.nComp > 1 && totalHV > 10 {
 		return formatErr("total sampling factors too large")
@@ -119,9 +118,9 @@ func (d *decoder) processSOS(n int) error {
 	// dropping it would make us accept files image/jpeg rejects, or the
 	// reverse, once the next AC scan starts out of step.
 	if d.progressive {
-		return d.decodeProgressive(&sc)
+		return d.decodeProgressive(sc)
 	}
-	return d.decodeSequential(&sc)
+	return d.decodeSequential(sc)
 }
 
 // decodeSequential decodes a baseline or extended sequential scan,
@@ -133,7 +132,18 @@ func (d *decoder) decodeSequential(sc *scan) error {
 			return formatErr("uninitialized Huffman table")
 		}
 	}
-	var pred [4]int32
+	return d.forEachBlock(sc, d.sequentialBlock)
+}
+
+// forEachBlock calls f for every data unit of scan sc in scan order, with
+// the unit's component, that component's DC predictor and the block's
+// position in the component, T.81 A.2. It handles restart intervals
+// (counted in MCUs, or in data units for a non-interleaved scan), and
+// reports an overrun as soon as a unit has used bits the segment does not
+// have.
+func (d *decoder) forEachBlock(sc *scan, f func(c *scanComp, pred *int32, bx, by int) error) error {
+	pred := &d.pred
+	*pred = [4]int32{}
 	interleaved := sc.n > 1
 	total := d.mxx * d.myy
 	cw := 0
@@ -151,28 +161,27 @@ func (d *decoder) decodeSequential(sc *scan) error {
 				fc := &d.comp[c.ci]
 				for v := range fc.v {
 					for h := range fc.h {
-						if err := d.sequentialBlock(c, fc, &pred[i], mx*fc.h+h, my*fc.v+v); err != nil {
+						if err := f(c, &pred[i], mx*fc.h+h, my*fc.v+v); err != nil {
 							return err
 						}
 					}
 				}
 			}
 		} else {
-			c := &sc.comps[0]
-			if err := d.sequentialBlock(c, &d.comp[c.ci], &pred[0], mcu%cw, mcu/cw); err != nil {
+			if err := f(&sc.comps[0], &pred[0], mcu%cw, mcu/cw); err != nil {
 				return err
 			}
 		}
 		mcu++
+		if d.nbits < 0 {
+			return d.overrun()
+		}
 		if d.ri > 0 && mcu%d.ri == 0 && mcu < total {
-			if d.nbits < 0 {
-				return d.overrun()
-			}
 			if err := d.restart(rst); err != nil {
 				return err
 			}
 			rst = (rst + 1) & 7
-			pred = [4]int32{}
+			*pred = [4]int32{}
 			d.eobrun = 0
 		}
 	}
@@ -181,8 +190,8 @@ func (d *decoder) decodeSequential(sc *scan) error {
 
 // sequentialBlock decodes the block at (bx, by) of a component and writes
 // it, scaled, to the component's plane.
-func (d *decoder) sequentialBlock(c *scanComp, fc *component, pred *int32, bx, by int) error {
-	q := &d.quant[fc.tq]
+func (d *decoder) sequentialBlock(c *scanComp, pred *int32, bx, by int) error {
+	q := &d.quant[d.comp[c.ci].tq]
 	bs := d.bs
 	ci := c.ci
 	off := by*bs*d.stride[ci] + bx*bs
@@ -223,10 +232,8 @@ func (d *decoder) writeBlock(ci, off, last int) {
 	switch bs {
 	case 8:
 		idct8(blk, dst, stride)
-		if last < 64 {
-			for _, u := range unzig[:last+1] {
-				blk[u] = 0
-			}
+		for _, u := range unzig[:last+1] {
+			blk[u] = 0
 		}
 	case 4:
 		idct4(blk, dst, stride)
@@ -243,34 +250,12 @@ func (d *decoder) writeBlock(ci, off, last int) {
 // dequantized, keeping the coefficients zmap sends to the corner it
 // transforms, and returns the highest zig-zag position it stored.
 func (d *decoder) decodeBlock(dcT, acT *huffTable, pred *int32, q *[64]int32, zmap *[64]uint8) (int, error) {
+	diff, err := d.decodeDC(dcT)
+	if err != nil {
+		return 0, err
+	}
 	acc, n := d.acc, d.nbits
 	blk := &d.blk
-	if n < 32 {
-		acc, n = d.refill(acc, n)
-	}
-	// DC.
-	var diff int32
-	if e := dcT.lut[acc>>(64-lutBits)]; e&lutFast != 0 {
-		l := e & 31
-		acc <<= l
-		n -= int(l)
-		diff = int32(e) >> 16
-	} else {
-		s, l := dcT.decode(acc)
-		if l == 0 {
-			return 0, formatErr("bad Huffman code")
-		}
-		if s > 16 {
-			return 0, formatErr("excessive DC component")
-		}
-		acc <<= uint(l)
-		n -= l
-		if s > 0 {
-			diff = extend(int32(acc>>(64-s)), int(s))
-			acc <<= s
-			n -= int(s)
-		}
-	}
 	*pred += diff
 	blk[0] = *pred * q[0]
 	last := 0
@@ -340,32 +325,11 @@ func (d *decoder) decodeBlock(dcT, acT *huffTable, pred *int32, q *[64]int32, zm
 // decodeDCOnly decodes one sequential block, keeping only the DC
 // coefficient (in *pred) and skipping the AC ones.
 func (d *decoder) decodeDCOnly(dcT, acT *huffTable, pred *int32) error {
+	diff, err := d.decodeDC(dcT)
+	if err != nil {
+		return err
+	}
 	acc, n := d.acc, d.nbits
-	if n < 32 {
-		acc, n = d.refill(acc, n)
-	}
-	var diff int32
-	if e := dcT.lut[acc>>(64-lutBits)]; e&lutFast != 0 {
-		l := e & 31
-		acc <<= l
-		n -= int(l)
-		diff = int32(e) >> 16
-	} else {
-		s, l := dcT.decode(acc)
-		if l == 0 {
-			return formatErr("bad Huffman code")
-		}
-		if s > 16 {
-			return formatErr("excessive DC component")
-		}
-		acc <<= uint(l)
-		n -= l
-		if s > 0 {
-			diff = extend(int32(acc>>(64-s)), int(s))
-			acc <<= s
-			n -= int(s)
-		}
-	}
 	*pred += diff
 	if d.eobrun > 0 {
 		d.eobrun--
