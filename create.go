@@ -10,8 +10,12 @@ import (
 // The create chain. A row with a source is one INSERT with its thumbnail
 // keys already set: prepareCreate makes the thumbnails before GORM opens
 // its transaction, beforeCreate puts their keys on the values the INSERT
-// writes. An upsert (ON CONFLICT) also reads, under a row lock, the rows it
-// may overwrite, and afterCreate stores what the upsert really left.
+// writes. An upsert (ON CONFLICT, and Save of a slice) also reads, under a
+// row lock, the rows it may overwrite, and afterCreate stores what the
+// upsert really left. A new row never takes the plugin's values from the
+// value it was built from (a copy of another row would share its blobs):
+// every group of every row is planned, those whose source column the
+// INSERT leaves out with no source.
 
 // prepareCreate makes the thumbnails of every row the INSERT writes a
 // source for, outside any transaction.
@@ -20,166 +24,198 @@ func (p *Plugin) prepareCreate(db *gorm.DB) {
 	if st == nil {
 		return
 	}
-	st.written = insertedGroups(db.Statement, st.spec)
-	if len(st.written) == 0 {
-		return
-	}
-	if maps := createMaps(db.Statement); maps != nil {
-		p.prepareMaps(db, st, maps)
-		return
-	}
-	ctx := db.Statement.Context
-	st.rows = rowsOf(db)
-	_, upsert := db.Statement.Clauses["ON CONFLICT"]
-	p.prepare(db, st, func(i int, g *sourceGroup) (string, bool) {
-		return keyOf(ctx, g.source, st.rows[i].value), true
-	}, func(i int, g *sourceGroup) []string {
-		// A new row never takes keys from the value it was built from (a
-		// copy of another row would share its blobs); an upsert keeps the
-		// value's keys if they are up to date, and learns what the row
-		// really holds inside the transaction.
-		if upsert {
-			return g.slotsOf(ctx, st.rows[i].value)
+	stmt := db.Statement
+	ctx := stmt.Context
+	st.written = st.spec.groups
+	cols := insertedColumns(stmt)
+	if maps := createMaps(stmt); maps != nil {
+		st.kind = kindCreateMaps
+		st.rows = make([]row, len(maps)) // no struct values
+		var bad error
+		st.newRecs(func(i int, g *sourceGroup) string {
+			v, _ := mapValue(maps[i], g.source.DBName, g.source.Name)
+			src, ok := keyFromValue(v)
+			if !ok && bad == nil {
+				bad = &Error{Model: st.spec.name, Field: g.source.Name, Err: wrapf(ErrInvalidKey, "a %T is not a key", v)}
+			}
+			return src
+		})
+		if bad != nil {
+			db.AddError(bad)
+			return
 		}
-		return make([]string, g.slots())
-	})
+	} else {
+		st.kind = kindCreate
+		if _, upsert := stmt.Clauses["ON CONFLICT"]; upsert {
+			st.kind = kindUpsert
+		}
+		st.rows = rowsOf(db)
+		st.newRecs(func(i int, g *sourceGroup) string {
+			if !cols.has(g.source.DBName) {
+				return ""
+			}
+			return keyOf(ctx, g.source, st.rows[i].value)
+		})
+		if st.kind == kindUpsert {
+			// A guess, checked in the transaction: the value's own keys,
+			// if up to date, are the row's.
+			for _, rg := range st.writtenRecs() {
+				rg.cur = rg.g.keysOf(ctx, st.rows[rg.row].value)
+			}
+		}
+	}
+	if err := p.resolveAll(ctx, st, stmt.Table, st.writtenRecs(), planMode{}); err != nil {
+		db.AddError(err)
+	}
 }
 
 // beforeCreate runs inside the transaction, after the model's
-// BeforeCreate/BeforeSave hooks: it sets the thumbnail keys on the values
+// BeforeCreate/BeforeSave hooks: it sets the plugin's values on the values
 // the INSERT writes (making any a hook's change of source needs), or, for
 // an upsert, reads the rows it may overwrite.
 func (p *Plugin) beforeCreate(db *gorm.DB) {
 	st := stateOf(db)
-	if st == nil || db.Error != nil || len(st.written) == 0 {
+	if st == nil || db.Error != nil || st.recs == nil {
 		return
 	}
-	if maps := createMaps(db.Statement); maps != nil {
-		p.fillMaps(st, maps)
-		return
-	}
-	st.rows = rowsOf(db)
-	if c, upsert := db.Statement.Clauses["ON CONFLICT"]; upsert {
+	stmt := db.Statement
+	ctx := stmt.Context
+	switch st.kind {
+	case kindCreateMaps:
+		p.fillMaps(st, createMaps(stmt))
+	case kindUpsert:
+		c := stmt.Clauses["ON CONFLICT"]
 		oc, _ := c.Expression.(clause.OnConflict)
 		var conflictCols []string
 		for _, col := range oc.Columns {
 			conflictCols = append(conflictCols, col.Name)
 		}
-		old, err := loadOld(db, st.spec, st.rows, conflictCols, true)
+		old, err := loadOld(db, st.spec, rowsOf(db), conflictCols, true)
 		if err != nil {
-			db.AddError(&Error{Model: st.spec.name, Err: fmt.Errorf("%w: reading current thumbnails: %w", ErrStorage, err)})
+			db.AddError(fmt.Errorf("gormthumb: %s: reading the rows an upsert may overwrite: %w", st.spec.name, err))
 			return
 		}
 		st.old = old
-		return
-	}
-	jobs := p.createJobs(db, st)
-	if err := p.runJobs(db, st, jobs); err != nil {
-		db.AddError(err)
-		return
-	}
-	for _, j := range jobs {
-		if err := j.group.setSlots(db.Statement.Context, j.row.value, j.newKey); err != nil {
+	default:
+		st.rows = rowsOf(db)
+		cols := insertedColumns(stmt)
+		recs := st.writtenRecs()
+		for _, rg := range recs {
+			src := ""
+			if cols.has(rg.g.source.DBName) {
+				src = keyOf(ctx, rg.g.source, st.rows[rg.row].value)
+			}
+			rg.setSource(src) // a hook may have changed it
+			rg.cur = groupKeys{}
+		}
+		if err := p.resolveAll(ctx, st, stmt.Table, recs, planMode{}); err != nil {
 			db.AddError(err)
 			return
 		}
-	}
-}
-
-// createJobs lists a plain INSERT's jobs: every row and written group, with
-// no old keys.
-func (p *Plugin) createJobs(db *gorm.DB, st *stmtState) []*job {
-	ctx := db.Statement.Context
-	var jobs []*job
-	for i, r := range st.rows {
-		for _, g := range st.written {
-			jobs = append(jobs, &job{row: r, group: g, src: keyOf(ctx, g.source, r.value),
-				old: make([]string, g.slots()), premade: st.premade(i, g)})
-		}
-	}
-	return jobs
-}
-
-// afterCreate records the keys the INSERT stored (storing, with an UPDATE
-// in the same transaction, those whose column a Select or Omit left out of
-// it), and settles an upsert's rows.
-func (p *Plugin) afterCreate(db *gorm.DB) {
-	st := stateOf(db)
-	if st == nil || db.Error != nil || len(st.written) == 0 {
-		return
-	}
-	if maps := createMaps(db.Statement); maps != nil {
-		for _, m := range st.made {
-			for _, k := range m.keys[:len(m.group.thumbs)] {
-				st.noteStored(k, "")
+		for _, rg := range recs {
+			if err := rg.g.setKeys(ctx, st.rows[rg.row].value, rg.plan.next); err != nil {
+				db.AddError(err)
+				return
 			}
 		}
+	}
+}
+
+// afterCreate stores what the INSERT did not (a column that Select or Omit
+// left out of it), records what it stored and the background work, and
+// settles an upsert's rows.
+func (p *Plugin) afterCreate(db *gorm.DB) {
+	st := stateOf(db)
+	if st == nil || db.Error != nil || st.recs == nil {
 		return
 	}
-	if c, upsert := db.Statement.Clauses["ON CONFLICT"]; upsert {
-		oc, _ := c.Expression.(clause.OnConflict)
+	switch st.kind {
+	case kindCreateMaps:
+		p.afterMaps(db, st, createMaps(db.Statement))
+	case kindUpsert:
+		oc, _ := db.Statement.Clauses["ON CONFLICT"].Expression.(clause.OnConflict)
 		p.afterUpsert(db, st, oc)
-		return
-	}
-	st.rows = rowsOf(db) // the INSERT set the primary keys
-	cols := insertedColumns(db.Statement)
-	for _, j := range p.createJobs(db, st) {
-		j.newKey = j.group.slotsOf(db.Statement.Context, j.row.value)
-		for _, t := range j.group.thumbs {
-			j.enqueue = j.enqueue || (t.async && j.src != "")
-		}
-		inserted := true
-		for i := range j.group.slots() {
-			inserted = inserted && cols.has(j.group.slotColumn(i))
-		}
-		mode := storeNone
-		if !inserted {
-			mode = storeChanged
-		}
-		if err := p.apply(db, st, j, mode); err != nil {
-			db.AddError(err)
-			return
+	default:
+		st.rows = rowsOf(db) // the INSERT set the primary keys
+		cols := insertedColumns(db.Statement)
+		for _, rg := range st.writtenRecs() {
+			mode := storeNone
+			for _, col := range rg.g.columns() {
+				if !cols.has(col) {
+					mode = storeChanged
+				}
+			}
+			rg.cur = emptyKeys(rg.g)
+			if err := p.store(db, st, rg, mode); err != nil {
+				db.AddError(err)
+				return
+			}
 		}
 	}
 }
 
-// afterUpsert stores the thumbnails of the rows an upsert inserted or
-// overwrote with their source: it reads what the upsert really left in
-// each row (with DO NOTHING, or a DO UPDATE of other columns, an existing
-// row keeps its source, and MySQL may even report another row's id for it).
+// afterUpsert stores the plugin's values of the rows an upsert inserted or
+// overwrote: it reads what the upsert really left in each row (with DO
+// NOTHING, or a DO UPDATE of other columns, an existing row keeps its
+// source, and MySQL may even report another row's id for it) and applies
+// the rule to that, with what the row held before (read under its lock)
+// as its current values. Every plugin column of those rows is written:
+// the upsert may have written the value's own.
 func (p *Plugin) afterUpsert(db *gorm.DB, st *stmtState, oc clause.OnConflict) {
-	if db.Statement.RowsAffected == 0 && db.Dialector.Name() != "mysql" {
+	if db.Statement.RowsAffected == 0 && (oc.DoNothing || db.Dialector.Name() != "mysql") {
 		return // every row conflicted and nothing was written
 	}
 	// (MySQL counts changed rows, not matched ones: 0 may mean rows
 	// rewritten with the same values, whose source bytes may be new.)
 	ctx := db.Statement.Context
-	rows := rowsOf(db)
-	now, err := loadOld(db, st.spec, rows, nil, false)
+	st.rows = rowsOf(db)
+	now, err := loadOld(db, st.spec, st.rows, nil, false)
 	if err != nil {
-		db.AddError(&Error{Model: st.spec.name, Err: fmt.Errorf("%w: reading rows after upsert: %w", ErrStorage, err)})
+		db.AddError(fmt.Errorf("gormthumb: %s: reading the rows after an upsert: %w", st.spec.name, err))
 		return
 	}
-	var jobs []*job
-	for i, r := range rows {
-		if r.pk == "" {
+	var recs []*rowGroup
+	for _, rg := range st.writtenRecs() {
+		r := st.rows[rg.row]
+		stored, ok := now.byPK[r.pk]
+		if r.pk == "" || !ok {
 			continue // not inserted (ON CONFLICT DO NOTHING)
 		}
 		old := st.old.lookup(db, r)
-		for _, g := range st.written {
-			src := keyOf(ctx, g.source, r.value)
-			stored, ok := now.byPK[r.pk]
-			if !ok || stored[g.source.DBName] != src || (old != nil && !upsertWrites(oc, g.source.DBName)) {
-				continue // the row kept its own source
-			}
-			jobs = append(jobs, &job{row: r, group: g, src: src, premade: st.premade(i, g), old: g.slotsFrom(old)})
+		if old != nil && !upsertWritesGroup(oc, rg.g) {
+			continue // an existing row the upsert left as it was
+		}
+		if old == nil && stored[rg.g.source.DBName] != keyOf(ctx, rg.g.source, r.value) {
+			continue // not the value's row: one that kept its own source (MySQL reports its id)
+		}
+		rg.setSource(stored[rg.g.source.DBName])
+		rg.cur = rg.g.keysFrom(old)
+		recs = append(recs, rg)
+	}
+	if err := p.resolveAll(ctx, st, db.Statement.Table, recs, planMode{}); err != nil {
+		db.AddError(err)
+		return
+	}
+	for _, rg := range recs {
+		if err := p.store(db, st, rg, storeAll); err != nil {
+			db.AddError(err)
+			return
 		}
 	}
-	// The upsert may have written the value's own thumbnail keys: store
-	// every column.
-	if err := p.runAndApply(db, st, jobs, storeAll); err != nil {
-		db.AddError(err)
+}
+
+// upsertWritesGroup reports whether an ON CONFLICT clause overwrites any
+// column of g (its source or the plugin's) in an existing row.
+func upsertWritesGroup(oc clause.OnConflict, g *sourceGroup) bool {
+	if upsertWrites(oc, g.source.DBName) {
+		return true
 	}
+	for _, col := range g.columns() {
+		if upsertWrites(oc, col) {
+			return true
+		}
+	}
+	return false
 }
 
 // upsertWrites reports whether an ON CONFLICT clause overwrites col of an
@@ -197,19 +233,6 @@ func upsertWrites(oc clause.OnConflict, col string) bool {
 		}
 	}
 	return false
-}
-
-// insertedGroups returns the source groups whose column an INSERT writes:
-// all of them unless Select/Omit leave the column out.
-func insertedGroups(stmt *gorm.Statement, ms *modelSpec) []*sourceGroup {
-	var out []*sourceGroup
-	cols := insertedColumns(stmt)
-	for _, g := range ms.groups {
-		if cols.has(g.source.DBName) {
-			out = append(out, g)
-		}
-	}
-	return out
 }
 
 // columnSet is the columns an INSERT writes, following Select and Omit.
@@ -284,46 +307,40 @@ func keyFromValue(v any) (string, bool) {
 	return "", false
 }
 
-// prepareMaps makes the thumbnails of a Create of maps. The maps have no
-// struct to carry a primary key, which the digest does not need.
-func (p *Plugin) prepareMaps(db *gorm.DB, st *stmtState, maps []map[string]any) {
-	st.rows = make([]row, len(maps)) // no struct values: only the count matters
-	var bad error
-	p.prepare(db, st, func(i int, g *sourceGroup) (string, bool) {
-		v, _ := mapValue(maps[i], g.source.DBName, g.source.Name)
-		src, ok := keyFromValue(v)
-		if !ok && bad == nil {
-			bad = &Error{Model: st.spec.name, Field: g.source.Name, Err: wrapf(ErrInvalidKey, "a %T is not a key", v)}
+// fillMaps puts the plugin's values into the maps a Create of maps
+// writes (GORM adds the primary key to them the same way).
+func (p *Plugin) fillMaps(st *stmtState, maps []map[string]any) {
+	for _, rg := range st.writtenRecs() {
+		m, next := maps[rg.row], rg.plan.next
+		for k, t := range rg.g.thumbs {
+			delete(m, t.field.Name)
+			m[t.field.DBName] = ImageField{Key: next.thumbs[k]}
 		}
-		return src, ok
-	}, func(i int, g *sourceGroup) []string { return make([]string, g.slots()) })
-	if bad != nil && db.Error == nil {
-		db.AddError(bad)
+		if h := rg.g.placeholder; h != nil {
+			delete(m, h.Name)
+			m[h.DBName] = next.holder
+		}
 	}
 }
 
-// fillMaps adds the thumbnail columns to the maps a Create of maps writes
-// (GORM adds the primary key to them the same way).
-func (p *Plugin) fillMaps(st *stmtState, maps []map[string]any) {
-	for i, m := range maps {
-		for _, g := range st.written {
-			pre := st.premade(i, g)
-			for k, t := range g.thumbs {
-				key := ""
-				if pre != nil {
-					key = pre.keys[k]
-				}
-				delete(m, t.field.Name)
-				m[t.field.DBName] = ImageField{Key: key}
-			}
-			if h := g.placeholder; h != nil {
-				hash := ""
-				if pre != nil {
-					hash = pre.keys[len(g.thumbs)]
-				}
-				delete(m, h.Name)
-				m[h.DBName] = hash
-			}
+// afterMaps records what a Create of maps stored, and its background
+// work. GORM has put each new row's primary key into its map, or, where
+// the database returns it (RETURNING) into a *[]map, appended one map of
+// returned columns per row, in order.
+func (p *Plugin) afterMaps(db *gorm.DB, st *stmtState, maps []map[string]any) {
+	n := len(st.rows)
+	for i := range st.rows {
+		r := mapRow(db, maps[i])
+		if r.pk == "" && len(maps) >= 2*n {
+			r = mapRow(db, maps[n+i])
+		}
+		st.rows[i] = r
+	}
+	for _, rg := range st.writtenRecs() {
+		rg.cur = emptyKeys(rg.g)
+		if err := p.store(db, st, rg, storeNone); err != nil {
+			db.AddError(err)
+			return
 		}
 	}
 }

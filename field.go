@@ -168,67 +168,67 @@ func (t *thumbField) specs() []Spec {
 // sourceGroup is one source field and every thumbnail made from it: one
 // decode serves them all, and its placeholder.
 type sourceGroup struct {
+	index       int // in modelSpec.groups
 	source      *schema.Field
 	thumbs      []*thumbField
 	placeholder *schema.Field // a `placeholder` field: the source's BlurHash, or nil
 }
 
-// A group keeps, per row, one value per slot: the key of each thumbnail,
-// in order, then its placeholder (a BlurHash), if it has one.
-
-// slots is the number of slots of g.
-func (g *sourceGroup) slots() int {
-	if g.placeholder != nil {
-		return len(g.thumbs) + 1
-	}
-	return len(g.thumbs)
-}
-
-// slotColumn is the column of slot i of g.
-func (g *sourceGroup) slotColumn(i int) string {
-	if i == len(g.thumbs) {
-		return g.placeholder.DBName
-	}
-	return g.thumbs[i].field.DBName
-}
-
-// slotsOf reads g's slots from the struct rv.
-func (g *sourceGroup) slotsOf(ctx context.Context, rv reflect.Value) []string {
-	out := make([]string, g.slots())
-	for i, t := range g.thumbs {
-		out[i] = keyOf(ctx, t.field, rv)
+// columns lists the group's plugin-owned columns: each thumbnail's, then
+// the placeholder's.
+func (g *sourceGroup) columns() []string {
+	cols := make([]string, 0, len(g.thumbs)+1)
+	for _, t := range g.thumbs {
+		cols = append(cols, t.field.DBName)
 	}
 	if g.placeholder != nil {
-		out[len(g.thumbs)] = stringOf(ctx, g.placeholder, rv)
+		cols = append(cols, g.placeholder.DBName)
 	}
-	return out
+	return cols
 }
 
-// setSlots writes keys, g's slots, into the struct rv (the fields that
-// differ).
-func (g *sourceGroup) setSlots(ctx context.Context, rv reflect.Value, keys []string) error {
+// keysOf reads g's values from the struct rv.
+func (g *sourceGroup) keysOf(ctx context.Context, rv reflect.Value) groupKeys {
+	k := emptyKeys(g)
 	for i, t := range g.thumbs {
-		if keyOf(ctx, t.field, rv) != keys[i] {
-			if err := setImage(ctx, t.field, rv, keys[i]); err != nil {
+		k.thumbs[i] = keyOf(ctx, t.field, rv)
+	}
+	if g.placeholder != nil {
+		k.holder = stringOf(ctx, g.placeholder, rv)
+	}
+	return k
+}
+
+// setKeys writes k, g's values, into the struct rv (the fields that
+// differ). A struct that cannot be addressed (a Save of a value, a Model
+// given by value) is left as it is: the row still gets the values.
+func (g *sourceGroup) setKeys(ctx context.Context, rv reflect.Value, k groupKeys) error {
+	if !rv.CanAddr() {
+		return nil
+	}
+	for i, t := range g.thumbs {
+		if keyOf(ctx, t.field, rv) != k.thumbs[i] {
+			if err := setImage(ctx, t.field, rv, k.thumbs[i]); err != nil {
 				return err
 			}
 		}
 	}
-	if h := g.placeholder; h != nil {
-		if k := keys[len(g.thumbs)]; stringOf(ctx, h, rv) != k {
-			return setString(ctx, h, rv, k)
-		}
+	if h := g.placeholder; h != nil && stringOf(ctx, h, rv) != k.holder {
+		return setString(ctx, h, rv, k.holder)
 	}
 	return nil
 }
 
-// slotsFrom reads g's slots from a row read as column -> key.
-func (g *sourceGroup) slotsFrom(keys map[string]string) []string {
-	out := make([]string, g.slots())
-	for i := range out {
-		out[i] = keys[g.slotColumn(i)]
+// keysFrom reads g's values from a row read as column -> value.
+func (g *sourceGroup) keysFrom(row map[string]string) groupKeys {
+	k := emptyKeys(g)
+	for i, t := range g.thumbs {
+		k.thumbs[i] = row[t.field.DBName]
 	}
-	return out
+	if g.placeholder != nil {
+		k.holder = row[g.placeholder.DBName]
+	}
+	return k
 }
 
 // asyncOnly reports whether every thumbnail of g is made in the
@@ -240,12 +240,6 @@ func (g *sourceGroup) asyncOnly() bool {
 		}
 	}
 	return true
-}
-
-// holderWanted reports whether g's placeholder must be made for the
-// source src: when thumbnails of it are made, or when it is empty.
-func (g *sourceGroup) holderWanted(src, old string, making bool) bool {
-	return g.placeholder != nil && src != "" && (making || old == "")
 }
 
 // stringOf reads a string or *string field.
@@ -276,11 +270,11 @@ func setString(ctx context.Context, f *schema.Field, rv reflect.Value, s string)
 // modelSpec is everything the plugin knows about one model schema. It is
 // built once per *schema.Schema and cached.
 type modelSpec struct {
-	name      string
-	groups    []*sourceGroup
-	thumbs    []*thumbField
-	thumbCols []string          // the thumbnail columns, group by group
-	uploads   map[string]string // field name -> upload prefix
+	name    string
+	groups  []*sourceGroup
+	thumbs  []*thumbField
+	ownCols []string          // the plugin's columns (thumbnails, placeholders), group by group
+	uploads map[string]string // field name -> upload prefix
 }
 
 type specResult struct {
@@ -395,7 +389,7 @@ func parseModel(s *schema.Schema) (*modelSpec, error) {
 			}
 		}
 		if g == nil {
-			g = &sourceGroup{source: t.source}
+			g = &sourceGroup{index: len(ms.groups), source: t.source}
 			ms.groups = append(ms.groups, g)
 		}
 		g.thumbs = append(g.thumbs, t)
@@ -416,9 +410,7 @@ func parseModel(s *schema.Schema) (*modelSpec, error) {
 		g.placeholder = f
 	}
 	for _, g := range ms.groups {
-		for _, t := range g.thumbs {
-			ms.thumbCols = append(ms.thumbCols, t.field.DBName)
-		}
+		ms.ownCols = append(ms.ownCols, g.columns()...)
 	}
 	if len(ms.thumbs) == 0 && len(ms.uploads) == 0 {
 		return nil, nil

@@ -2,6 +2,8 @@ package gormthumb
 
 import (
 	"errors"
+	"fmt"
+	"runtime/debug"
 	"sync"
 
 	"gorm.io/gorm"
@@ -36,26 +38,26 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 	}
 	cr, up, del := db.Callback().Create(), db.Callback().Update(), db.Callback().Delete()
 	for _, err := range []error{
-		cr.Before("*").Register("gormthumb:prepare_create", p.prepareCreate),
-		cr.After("gorm:begin_transaction").Before("gorm:before_create").Register("gormthumb:begin_create", p.begin),
-		cr.After("gorm:before_create").Before("gorm:create").Register("gormthumb:before_create", p.beforeCreate),
-		cr.After("gorm:save_after_associations").Before("gorm:after_create").Register("gormthumb:after_create", p.afterCreate),
-		cr.After("gorm:after_create").Before("gorm:commit_or_rollback_transaction").Register("gormthumb:finish_create", p.finish),
-		cr.After("gorm:commit_or_rollback_transaction").Register("gormthumb:settle_create", p.settle),
+		cr.Before("*").Register("gormthumb:prepare_create", guarded(p.prepareCreate)),
+		cr.After("gorm:begin_transaction").Before("gorm:before_create").Register("gormthumb:begin_create", guarded(p.begin)),
+		cr.After("gorm:before_create").Before("gorm:create").Register("gormthumb:before_create", guarded(p.beforeCreate)),
+		cr.After("gorm:save_after_associations").Before("gorm:after_create").Register("gormthumb:after_create", guarded(p.afterCreate)),
+		cr.After("gorm:after_create").Before("gorm:commit_or_rollback_transaction").Register("gormthumb:finish_create", guarded(p.finish)),
+		cr.After("gorm:commit_or_rollback_transaction").Register("gormthumb:settle_create", guarded(p.settle)),
 
-		up.Before("*").Register("gormthumb:prepare_update", p.prepareUpdate),
-		up.After("gorm:begin_transaction").Before("gorm:setup_reflect_value").Register("gormthumb:begin_update", p.begin),
-		up.After("gorm:setup_reflect_value").Before("gorm:update").Register("gormthumb:before_update", p.beforeUpdate),
-		up.After("gorm:save_after_associations").Before("gorm:after_update").Register("gormthumb:after_update", p.afterUpdate),
-		up.After("gorm:after_update").Before("gorm:commit_or_rollback_transaction").Register("gormthumb:finish_update", p.finish),
-		up.After("gorm:commit_or_rollback_transaction").Register("gormthumb:settle_update", p.settle),
+		up.Before("*").Register("gormthumb:prepare_update", guarded(p.prepareUpdate)),
+		up.After("gorm:begin_transaction").Before("gorm:setup_reflect_value").Register("gormthumb:begin_update", guarded(p.begin)),
+		up.After("gorm:setup_reflect_value").Before("gorm:update").Register("gormthumb:before_update", guarded(p.beforeUpdate)),
+		up.After("gorm:save_after_associations").Before("gorm:after_update").Register("gormthumb:after_update", guarded(p.afterUpdate)),
+		up.After("gorm:after_update").Before("gorm:commit_or_rollback_transaction").Register("gormthumb:finish_update", guarded(p.finish)),
+		up.After("gorm:commit_or_rollback_transaction").Register("gormthumb:settle_update", guarded(p.settle)),
 
-		del.Before("*").Register("gormthumb:prepare_delete", p.prepareDelete),
-		del.After("gorm:begin_transaction").Before("gorm:before_delete").Register("gormthumb:begin_delete", p.begin),
-		del.After("gorm:before_delete").Before("gorm:delete").Register("gormthumb:before_delete", p.beforeDelete),
-		del.After("gorm:delete").Before("gorm:after_delete").Register("gormthumb:after_delete", p.afterDelete),
-		del.After("gorm:after_delete").Before("gorm:commit_or_rollback_transaction").Register("gormthumb:finish_delete", p.finish),
-		del.After("gorm:commit_or_rollback_transaction").Register("gormthumb:settle_delete", p.settle),
+		del.Before("*").Register("gormthumb:prepare_delete", guarded(p.prepareDelete)),
+		del.After("gorm:begin_transaction").Before("gorm:before_delete").Register("gormthumb:begin_delete", guarded(p.begin)),
+		del.After("gorm:before_delete").Before("gorm:delete").Register("gormthumb:before_delete", guarded(p.beforeDelete)),
+		del.After("gorm:delete").Before("gorm:after_delete").Register("gormthumb:after_delete", guarded(p.afterDelete)),
+		del.After("gorm:after_delete").Before("gorm:commit_or_rollback_transaction").Register("gormthumb:finish_delete", guarded(p.finish)),
+		del.After("gorm:commit_or_rollback_transaction").Register("gormthumb:settle_delete", guarded(p.settle)),
 	} {
 		if err != nil {
 			return err
@@ -64,28 +66,90 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 	return nil
 }
 
+// guarded runs a callback so that a panic in it fails the statement
+// instead of unwinding through GORM, which does not recover: a panic would
+// leave GORM's transaction open (and, on SQLite, the database locked).
+// The transaction is then rolled back like any failed statement's.
+func guarded(fn func(*gorm.DB)) func(*gorm.DB) {
+	return func(db *gorm.DB) {
+		defer func() {
+			if r := recover(); r != nil {
+				db.AddError(fmt.Errorf("gormthumb: internal error (please report it): %v\n%s", r, debug.Stack()))
+			}
+		}()
+		fn(db)
+	}
+}
+
+// stmtKind is what a statement does, as the plugin sees it; prepare
+// decides it once.
+type stmtKind uint8
+
+const (
+	kindCreate     stmtKind = iota + 1 // INSERT of structs
+	kindCreateMaps                     // INSERT of maps
+	kindUpsert                         // INSERT ... ON CONFLICT (also Save of a slice)
+	kindUpdate                         // UPDATE: Updates, Update, UpdateColumn(s), Save with Select or Omit
+	kindPlainSave                      // Save of one struct with no Select or Omit: pinned
+	kindDelete
+)
+
 // stmtState is what the plugin's callbacks share within one statement.
 type stmtState struct {
 	spec      *modelSpec
-	callerTx  bool            // the statement runs in the caller's transaction
-	pool      gorm.ConnPool   // set when we began the transaction (SkipDefaultTransaction): the pool to restore
-	savepoint string          // our savepoint inside a caller's transaction
-	written   []*sourceGroup  // groups whose source column this statement writes
-	rows      []row           // the rows the statement writes (update: from prepare)
-	made      []made          // thumbnails made before the transaction, per row and group
-	madeAt    map[madeKey]int // index in made of a row's and group's
-	stale     bool            // prepare found a thumbnail out of date (or could not tell)
-	old       *oldRows        // image columns in the database before the statement
-	plainSave bool            // a Save of one struct with no Select or Omit
-	pinned    *pinnedKeys     // a plain Save's old thumbnail keys, pinned by its WHERE
-	doomed    *doomedKeys     // a delete's rows' keys, read before it
-	commit    bool            // finish saw no error: the commit was attempted
+	kind      stmtKind
+	callerTx  bool           // the statement runs in the caller's transaction
+	pool      gorm.ConnPool  // set when we began the transaction (SkipDefaultTransaction): the pool to restore
+	savepoint string         // our savepoint inside a caller's transaction
+	written   []*sourceGroup // groups whose source column this statement writes
+	rows      []row          // the rows the statement writes (update: from prepare)
+	// recs holds one record per row and source group of the model, row
+	// by row: rows[i] and spec.groups[j] at i*len(spec.groups)+j. Those of
+	// the written groups are used.
+	recs   []rowGroup
+	old    *oldRows    // an upsert's rows before it, read under their locks
+	fresh  bool        // a plain Save whose struct prepare found up to date
+	pinned *pinnedKeys // a plain Save's plugin columns, pinned by its WHERE
+	omits  int         // how many of Statement.Omits beforeUpdate added
+	doomed *doomedKeys // a delete's rows' keys, read before it
+	commit bool        // finish saw no error: the commit was attempted
 
 	mu         sync.Mutex
 	created    []string        // blobs written for this statement
 	stored     map[string]bool // which of them a row of the statement now references
 	superseded []string        // keys the statement's rows no longer reference
 	outbox     []outboxRow     // background work recorded in the transaction
+}
+
+// rec is the record of row i and group g.
+func (st *stmtState) rec(i int, g *sourceGroup) *rowGroup {
+	return &st.recs[i*len(st.spec.groups)+g.index]
+}
+
+// newRecs makes a record per row and group; those of the written groups
+// get their source as srcOf says.
+func (st *stmtState) newRecs(srcOf func(i int, g *sourceGroup) string) {
+	st.recs = make([]rowGroup, len(st.rows)*len(st.spec.groups))
+	for i := range st.rows {
+		for _, g := range st.spec.groups {
+			rg := st.rec(i, g)
+			rg.row, rg.g = i, g
+		}
+		for _, g := range st.written {
+			st.rec(i, g).src = srcOf(i, g)
+		}
+	}
+}
+
+// writtenRecs returns the records of the written groups.
+func (st *stmtState) writtenRecs() []*rowGroup {
+	out := make([]*rowGroup, 0, len(st.rows)*len(st.written))
+	for i := range st.rows {
+		for _, g := range st.written {
+			out = append(out, st.rec(i, g))
+		}
+	}
+	return out
 }
 
 // stateOf returns the statement's state, nil when the plugin has nothing

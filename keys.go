@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -361,6 +362,48 @@ func checkPrefix(p string) error {
 		return fmt.Errorf("unknown %% directive (use %%Y %%m %%d %%H %%M %%S)")
 	}
 	return checkKey(path.Join(expanded, "x"))
+}
+
+// prefixPattern recognises the folders an upload prefix expands to
+// (expandPrefix): its literal parts as they are, each date part as its
+// digits.
+type prefixPattern struct{ re *regexp.Regexp }
+
+// dateParts are the directives of an upload prefix and what they expand
+// to.
+var dateParts = strings.NewReplacer(
+	`%Y`, `[0-9]{4}`, `%m`, `[0-9]{2}`, `%d`, `[0-9]{2}`,
+	`%H`, `[0-9]{2}`, `%M`, `[0-9]{2}`, `%S`, `[0-9]{2}`,
+)
+
+// newPrefixPattern compiles prefix, one checkPrefix accepts.
+func newPrefixPattern(prefix string) prefixPattern {
+	quoted := regexp.QuoteMeta(strings.Trim(prefix, "/"))
+	// QuoteMeta leaves % alone: the directives survive quoting.
+	return prefixPattern{regexp.MustCompile(`^` + dateParts.Replace(quoted) + `$`)}
+}
+
+// holds reports whether dir is a folder prefix expands to.
+func (pp prefixPattern) holds(dir string) bool { return pp.re.MatchString(dir) }
+
+// isThumbLocation reports whether key is named and placed like a
+// thumbnail the plugin writes (setKey): a thumbnail's name, in a
+// "thumbnails" folder or in a folder one of the thumb fields' upload
+// prefixes expands to.
+func isThumbLocation(key string, prefixes []prefixPattern) bool {
+	if _, _, _, ok := parseThumbName(key); !ok {
+		return false
+	}
+	dir := path.Dir(key)
+	if dir == "thumbnails" || strings.HasSuffix(dir, "/thumbnails") {
+		return true
+	}
+	for _, p := range prefixes {
+		if p.holds(dir) {
+			return true
+		}
+	}
+	return false
 }
 
 // expandPrefix replaces date directives like Django's upload_to.

@@ -43,7 +43,7 @@ func (e *env) counted() (*countingBucket, *countingProcessor) {
 func (e *env) thumbKeys() []string {
 	var out []string
 	for _, k := range e.keys() {
-		if isThumbLocation(k, []string{"posters/small"}) {
+		if isThumbLocation(k, []prefixPattern{newPrefixPattern("posters/small")}) {
 			out = append(out, k)
 		}
 	}

@@ -31,12 +31,15 @@ func WithQueue(topic *pubsub.Topic) Option { return func(pl *Plugin) { pl.queue 
 
 // outboxRow is one piece of background work: make the out-of-date async
 // thumbnails of one row. It is written in the same transaction as the row.
+//
+// Every column is named in its tag, so the tables look the same whatever
+// the db's NamingStrategy (the plugin's own SQL names them).
 type outboxRow struct {
-	ID        uint64 `gorm:"primaryKey"`
-	Tbl       string `gorm:"column:tbl;size:128;not null"`
-	RowKey    string `gorm:"size:255;not null"`
-	CreatedAt time.Time
-	RelayedAt *time.Time // last published again by a relay (no index: the table stays small)
+	ID        uint64     `gorm:"column:id;primaryKey"`
+	Tbl       string     `gorm:"column:tbl;size:128;not null"`
+	RowKey    string     `gorm:"column:row_key;size:255;not null"`
+	CreatedAt time.Time  `gorm:"column:created_at"`
+	RelayedAt *time.Time `gorm:"column:relayed_at"` // last published again by a relay (no index: the table stays small)
 }
 
 // TableName implements schema.Tabler.
@@ -45,13 +48,13 @@ func (outboxRow) TableName() string { return "gormthumb_outbox" }
 // failureRow records, once per row, field and source, a source that can
 // never be made into a thumbnail.
 type failureRow struct {
-	Tbl       string `gorm:"column:tbl;primaryKey;size:128"`
-	RowKey    string `gorm:"primaryKey;size:191"`
-	Field     string `gorm:"primaryKey;size:128"`
-	SourceSum string `gorm:"primaryKey;size:16"` // digest of the source key: keys may be long
-	Source    string `gorm:"size:1024"`
-	Error     string `gorm:"size:1024"`
-	CreatedAt time.Time
+	Tbl       string    `gorm:"column:tbl;primaryKey;size:128"`
+	RowKey    string    `gorm:"column:row_key;primaryKey;size:191"`
+	Field     string    `gorm:"column:field;primaryKey;size:128"`
+	SourceSum string    `gorm:"column:source_sum;primaryKey;size:16"` // digest of the source key: keys may be long
+	Source    string    `gorm:"column:source;size:1024"`
+	Error     string    `gorm:"column:error;size:1024"`
+	CreatedAt time.Time `gorm:"column:created_at"`
 }
 
 // TableName implements schema.Tabler.
@@ -61,7 +64,8 @@ func (failureRow) TableName() string { return "gormthumb_failures" }
 type workMessage struct {
 	Table  string `json:"t"`
 	Key    string `json:"k"`
-	Outbox uint64 `json:"o,omitempty"`
+	Outbox uint64 `json:"o,omitempty"` // the outbox row, deleted when the work is done
+	At     int64  `json:"a,omitempty"` // when the message was sent, in Unix milliseconds
 }
 
 // migrateQueue creates the plugin's tables when it has a queue.
@@ -90,7 +94,7 @@ func (p *Plugin) enqueue(db *gorm.DB, st *stmtState, r row) error {
 	}
 	o := outboxRow{Tbl: db.Statement.Table, RowKey: r.pk, CreatedAt: p.now()}
 	if err := insertOutbox(db, &o); err != nil {
-		return &Error{Model: st.spec.name, Err: fmt.Errorf("%w: recording background work: %w", ErrStorage, err)}
+		return fmt.Errorf("gormthumb: %s: recording background work: %w", st.spec.name, err)
 	}
 	st.mu.Lock()
 	st.outbox = append(st.outbox, o)
@@ -137,48 +141,74 @@ func (p *Plugin) publish(rows []outboxRow) {
 // publisher sends what publish hands it, for the life of the process.
 func (p *Plugin) publisher() {
 	for o := range p.publishing {
-		body, _ := json.Marshal(workMessage{Table: o.Tbl, Key: o.RowKey, Outbox: o.ID})
 		ctx, cancel := context.WithTimeout(context.Background(), p.deleteTimeout)
-		p.queue.Send(ctx, &pubsub.Message{Body: body})
+		p.send(ctx, o) // a failed send leaves the outbox row to the relay
 		cancel()
 	}
 }
 
+// send publishes the message of outbox row o.
+func (p *Plugin) send(ctx context.Context, o outboxRow) error {
+	body, _ := json.Marshal(workMessage{Table: o.Tbl, Key: o.RowKey, Outbox: o.ID, At: p.now().UnixMilli()})
+	return p.queue.Send(ctx, &pubsub.Message{Body: body})
+}
+
+// relayPage is how many outbox rows a relay reads at once.
+const relayPage = 500
+
 // relay publishes again the outbox rows older than after whose work is
 // not done (their message lost with a process that died before publishing,
-// or not yet received), at most once per after, and reports how many.
+// not yet received, or received before the row committed), at most once
+// per after each, and reports how many. It pages through every such row,
+// so no row waits behind others that keep coming back. It reads no time
+// column (MySQL without parseTime could not scan one).
 func (p *Plugin) relay(ctx context.Context, db *gorm.DB, after time.Duration) (int, error) {
 	cutoff := p.now().Add(-after)
-	var rows []outboxRow
-	q := db.WithContext(ctx).Session(&gorm.Session{NewDB: true}).
-		Where("created_at < ?", cutoff).
-		Where(clause.Or(clause.Eq{Column: clause.Column{Name: "relayed_at"}, Value: nil}, clause.Lt{Column: clause.Column{Name: "relayed_at"}, Value: cutoff})).
-		Order("id").Limit(500)
-	if err := q.Find(&rows).Error; err != nil {
-		return 0, err
-	}
+	due := clause.Or(clause.Eq{Column: clause.Column{Name: "relayed_at"}, Value: nil}, clause.Lt{Column: clause.Column{Name: "relayed_at"}, Value: cutoff})
 	n := 0
-	for _, o := range rows {
-		// Claim the row first (compare-and-set on relayed_at), so that of
-		// several workers' relays only one publishes it again.
-		now := p.now()
-		claim := db.WithContext(ctx).Session(&gorm.Session{NewDB: true}).Model(&outboxRow{}).
-			Where("id = ?", o.ID).
-			Where(clause.Or(clause.Eq{Column: clause.Column{Name: "relayed_at"}, Value: nil}, clause.Lt{Column: clause.Column{Name: "relayed_at"}, Value: cutoff})).
-			Update("relayed_at", &now)
-		if claim.Error != nil {
-			return n, claim.Error
-		}
-		if claim.RowsAffected == 0 {
-			continue // done, or claimed by another relay
-		}
-		body, _ := json.Marshal(workMessage{Table: o.Tbl, Key: o.RowKey, Outbox: o.ID})
-		if err := p.queue.Send(ctx, &pubsub.Message{Body: body}); err != nil {
+	var last uint64
+	for {
+		var rows []outboxRow
+		q := db.WithContext(ctx).Session(&gorm.Session{NewDB: true}).Set(internalKey, true).
+			Select("id", "tbl", "row_key").
+			Where(clause.Lt{Column: clause.Column{Name: "created_at"}, Value: cutoff}).
+			Where(due).Where(clause.Gt{Column: clause.Column{Name: "id"}, Value: last}).
+			Order("id").Limit(relayPage)
+		if err := q.Find(&rows).Error; err != nil {
 			return n, err
 		}
-		n++
+		for _, o := range rows {
+			last = o.ID
+			// Claim the row first (compare-and-set on relayed_at), so that
+			// of several workers' relays only one publishes it again.
+			now := p.now()
+			claim := db.WithContext(ctx).Session(&gorm.Session{NewDB: true}).Set(internalKey, true).Model(&outboxRow{}).
+				Where(clause.Eq{Column: clause.Column{Name: "id"}, Value: o.ID}).Where(due).
+				Update("relayed_at", &now)
+			if claim.Error != nil {
+				return n, claim.Error
+			}
+			if claim.RowsAffected == 0 {
+				continue // done, or claimed by another relay
+			}
+			if err := p.send(ctx, o); err != nil {
+				return n, err
+			}
+			n++
+		}
+		if len(rows) < relayPage {
+			return n, nil
+		}
 	}
-	return n, nil
+}
+
+// outboxVisible reports whether outbox row id exists and is committed, as
+// far as this connection sees.
+func outboxVisible(ctx context.Context, db *gorm.DB, id uint64) (bool, error) {
+	var n int64
+	err := db.WithContext(ctx).Session(&gorm.Session{NewDB: true}).Set(internalKey, true).Model(&outboxRow{}).
+		Where(clause.Eq{Column: clause.Column{Name: "id"}, Value: id}).Count(&n).Error
+	return n > 0, err
 }
 
 // outboxDone deletes the outbox row of a message whose work is done.
@@ -186,7 +216,8 @@ func outboxDone(ctx context.Context, db *gorm.DB, id uint64) error {
 	if id == 0 {
 		return nil
 	}
-	return db.WithContext(ctx).Session(&gorm.Session{NewDB: true}).Delete(&outboxRow{}, id).Error
+	return db.WithContext(ctx).Session(&gorm.Session{NewDB: true}).Set(internalKey, true).
+		Where(clause.Eq{Column: clause.Column{Name: "id"}, Value: id}).Delete(&outboxRow{}).Error
 }
 
 // parseWork reads a queue message.

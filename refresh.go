@@ -31,141 +31,122 @@ type refreshMode struct {
 // race with another writer.
 const refreshAttempts = 3
 
-// refreshRow brings the thumbnails of the row whose primary key (the
-// single field pk) is key up to date. It reports whether it changed any
-// (or, with mode.dryRun, would). A row that no longer exists is not an
-// error.
-func (p *Plugin) refreshRow(ctx context.Context, db *gorm.DB, s *schema.Schema, ms *modelSpec, pk *schema.Field, key any, mode refreshMode) (bool, error) {
-	for range refreshAttempts {
-		changed, err := p.refreshOnce(ctx, db, s, ms, pk, key, mode)
-		if !errors.Is(err, errLostRace) {
-			return changed, err
-		}
-	}
-	return false, &Error{Model: ms.name, Err: fmt.Errorf("%w: the row kept changing while its thumbnails were made (%d attempts)", ErrStorage, refreshAttempts)}
+// refreshResult is what refreshRow did to one row.
+type refreshResult struct {
+	changed bool // a thumbnail or placeholder was made or cleared (or, on a dry run, would be)
+	// failed holds, per source group that can never be made (its source
+	// missing, not an image, too large...), an *Error naming the field and
+	// the source. The row's other groups were still brought up to date.
+	failed []*Error
 }
 
-func (p *Plugin) refreshOnce(ctx context.Context, db *gorm.DB, s *schema.Schema, ms *modelSpec, pk *schema.Field, key any, mode refreshMode) (bool, error) {
+// refreshRow brings the thumbnails of the row whose primary key (the
+// single field pk) is key up to date, each source group on its own. A row
+// that no longer exists is not an error; a group whose source can never
+// be made is reported in the result's failed; other errors (the database,
+// the bucket) are returned.
+func (p *Plugin) refreshRow(ctx context.Context, db *gorm.DB, s *schema.Schema, ms *modelSpec, pk *schema.Field, key any, mode refreshMode) (refreshResult, error) {
+	for range refreshAttempts {
+		res, err := p.refreshOnce(ctx, db, s, ms, pk, key, mode)
+		if !errors.Is(err, errLostRace) {
+			return res, err
+		}
+	}
+	return refreshResult{}, &Error{Model: ms.name, Err: fmt.Errorf("%w: the row kept changing while its thumbnails were made (%d attempts)", ErrStorage, refreshAttempts)}
+}
+
+// readRow reads the primary key and image columns of the row whose
+// primary key is key, as column -> key; nil when there is none.
+func readRow(ctx context.Context, db *gorm.DB, s *schema.Schema, ms *modelSpec, pk *schema.Field, key any) (map[string]string, error) {
 	cols := append([]string{pk.DBName}, ms.imageColumns()...)
 	q := db.WithContext(ctx).Session(&gorm.Session{NewDB: true}).Set(internalKey, true).
 		Model(reflect.New(s.ModelType).Interface()).Select(cols).
 		Where(clause.Eq{Column: clause.Column{Name: pk.DBName}, Value: key})
 	found, err := scanMaps(q, cols)
+	if err != nil || len(found) == 0 {
+		return nil, err
+	}
+	row := map[string]string{}
+	for _, c := range cols[1:] {
+		row[c] = keyFromDB(found[0][c])
+	}
+	return row, nil
+}
+
+func (p *Plugin) refreshOnce(ctx context.Context, db *gorm.DB, s *schema.Schema, ms *modelSpec, pk *schema.Field, key any, mode refreshMode) (refreshResult, error) {
+	var res refreshResult
+	cur, err := readRow(ctx, db, s, ms, pk, key)
 	if err != nil {
-		return false, &Error{Model: ms.name, Err: fmt.Errorf("%w: reading the row: %w", ErrStorage, err)}
+		return res, fmt.Errorf("gormthumb: %s: reading the row: %w", ms.name, err)
 	}
-	if len(found) == 0 {
-		return false, nil // deleted since: nothing to do
+	if cur == nil {
+		return res, nil // deleted since: nothing to do
 	}
-	cur := found[0]
 	pkStr := pkString(key)
-
-	type groupWork struct {
-		g       *sourceGroup
-		src     string
-		version string
-		old     []string // per slot
-		need    []int
-		holder  bool // make the placeholder
-		keys    []string
-	}
-	var work []*groupWork
-	for _, g := range ms.groups {
-		w := &groupWork{g: g, src: keyFromDB(cur[g.source.DBName])}
-		for i := range g.slots() {
-			w.old = append(w.old, keyFromDB(cur[g.slotColumn(i)]))
-		}
-		version, need, err := p.plan(ctx, s.Table, pkStr, g, w.src, w.old)
-		if err != nil {
-			return false, &Error{Model: ms.name, Field: g.thumbs[0].field.Name, Key: w.src, Err: err}
-		}
-		if mode.force && w.src != "" {
-			need = need[:0]
-			for i := range g.thumbs {
-				need = append(need, i)
-			}
-		}
-		w.version, w.need = version, need
-		w.holder = g.holderWanted(w.src, slot(w.old, len(g.thumbs)), len(need) > 0)
-		stale := len(need) > 0 || w.holder
-		for _, k := range w.old {
-			stale = stale || (w.src == "" && k != "")
-		}
-		if stale {
-			work = append(work, w)
-		}
-	}
-	if len(work) == 0 {
-		return false, nil
-	}
-	if mode.dryRun {
-		// It would be remade: check the header as a save would, so a
-		// source that is not an image is reported, without decoding pixels.
-		for _, w := range work {
-			if w.src == "" {
-				continue
-			}
-			if err := p.checkSource(ctx, w.src); err != nil {
-				return false, &Error{Model: ms.name, Field: w.g.thumbs[0].field.Name, Key: w.src, Err: err}
-			}
-			// A source whose header passes may still have failed in
-			// background work (bad pixels, a processor error): that was
-			// recorded, and is reported here rather than as "would make".
-			if !mode.failures {
-				continue
-			}
-			if err := recordedFailure(ctx, db, ms.name, s.Table, pkStr, w.src); err != nil {
-				return false, err
-			}
-		}
-		return true, nil
-	}
-
+	pm := planMode{force: mode.force, background: true}
 	var created []string
-	for _, w := range work {
-		keys, hash, err := p.makeThumbs(ctx, ms, s.Table, w.g, w.src, w.version, w.need, w.holder, func(k string) { created = append(created, k) })
-		if err != nil {
-			p.deleteKeys(ctx, created)
-			return false, err
-		}
-		if w.g.placeholder != nil {
-			keys = append(keys, hash)
-			if !w.holder {
-				keys[len(keys)-1] = w.old[len(keys)-1]
+	noteCreated := func(k string) { created = append(created, k) }
+	var todo []*rowGroup // groups whose values change
+	for _, g := range ms.groups {
+		rg := &rowGroup{g: g, src: cur[g.source.DBName], cur: g.keysFrom(cur)}
+		if mode.dryRun {
+			if err := p.dryRunGroup(ctx, db, ms, s.Table, pkStr, rg, mode); err != nil {
+				var pe *Error
+				if !errors.As(err, &pe) || !permanent(err) {
+					return res, err
+				}
+				res.failed = append(res.failed, pe)
+			} else if !rg.plan.next.equal(rg.cur) || !rg.plan.ready() {
+				res.changed = true
 			}
+			continue
 		}
-		w.keys = keys
+		if err := p.resolve(ctx, ms, s.Table, pkStr, rg, pm, noteCreated); err != nil {
+			var pe *Error
+			if !errors.As(err, &pe) || !permanent(err) {
+				p.deleteKeys(ctx, created)
+				return res, err
+			}
+			res.failed = append(res.failed, pe)
+			continue
+		}
+		if !rg.plan.next.equal(rg.cur) {
+			todo = append(todo, rg)
+		}
+	}
+	if mode.dryRun || len(todo) == 0 {
+		p.deleteKeys(ctx, created)
+		return res, nil
 	}
 
-	// Compare-and-set: the row must still hold the sources and thumbnail
-	// keys read above.
+	// Compare-and-set: the row must still hold the sources and the values
+	// read above, for the groups that change.
 	conds := []clause.Expression{clause.Eq{Column: clause.Column{Name: pk.DBName}, Value: key}}
 	set := map[string]any{}
 	var superseded []string
-	for _, w := range work {
-		conds = append(conds, keyIs(w.g.source.DBName, w.src))
-		for i := range w.g.slots() {
-			col, holder := w.g.slotColumn(i), i == len(w.g.thumbs)
-			if !holder {
-				conds = append(conds, keyIs(col, w.old[i]))
+	stored := map[string]bool{}
+	for _, rg := range todo {
+		conds = append(conds, keyIs(rg.g.source.DBName, rg.src))
+		next := rg.plan.next
+		for i, t := range rg.g.thumbs {
+			col := t.field.DBName
+			conds = append(conds, keyIs(col, rg.cur.thumbs[i]))
+			if next.thumbs[i] != rg.cur.thumbs[i] {
+				set[col] = ImageField{Key: next.thumbs[i]}
 			}
-			newKey := w.old[i]
-			if w.src == "" {
-				newKey = ""
-			} else if w.keys[i] != "" {
-				newKey = w.keys[i]
+			for _, k := range memberKeys(next.thumbs[i]) {
+				stored[k] = true
 			}
-			if newKey == w.old[i] {
-				continue
-			}
-			if holder {
-				set[col] = newKey
-				continue
-			}
-			set[col] = ImageField{Key: newKey}
-			if w.old[i] != "" {
-				superseded = append(superseded, w.old[i])
-			}
+		}
+		superseded = append(superseded, rg.plan.superseded...)
+		if h := rg.g.placeholder; h != nil && next.holder != rg.cur.holder {
+			set[h.DBName] = next.holder
+		}
+	}
+	var unused []string
+	for _, k := range created {
+		if !stored[k] {
+			unused = append(unused, k)
 		}
 	}
 	reachedCommit := false
@@ -180,21 +161,51 @@ func (p *Plugin) refreshOnce(ctx context.Context, db *gorm.DB, s *schema.Schema,
 		reachedCommit = true
 		return nil
 	})
+	p.deleteKeys(ctx, unused)
 	switch {
 	case err == nil:
 		p.deleteKeys(ctx, superseded)
-		return true, nil
+		res.changed = true
+		return res, nil
 	case reachedCommit:
 		// The commit failed: it may have reached the server. Delete
 		// nothing; what is left is Sweep's.
-		return false, &Error{Model: ms.name, Err: fmt.Errorf("%w: committing: %w", ErrStorage, err)}
+		return res, fmt.Errorf("gormthumb: %s: committing thumbnail keys: %w", ms.name, err)
 	default:
 		p.deleteKeys(ctx, created)
 		if errors.Is(err, errLostRace) {
-			return false, err
+			return res, err
 		}
-		return false, &Error{Model: ms.name, Err: fmt.Errorf("%w: storing thumbnail keys: %w", ErrStorage, err)}
+		return res, fmt.Errorf("gormthumb: %s: storing thumbnail keys: %w", ms.name, err)
 	}
+}
+
+// dryRunGroup plans rg without making anything. When something would be
+// made, it checks the source's header as a save would (so a source that is
+// not an image is reported without decoding pixels) and, with
+// mode.failures, what background work recorded for it.
+func (p *Plugin) dryRunGroup(ctx context.Context, db *gorm.DB, ms *modelSpec, table, pkStr string, rg *rowGroup, mode refreshMode) error {
+	if rg.src != "" {
+		v, err := p.sourceVersionOf(ctx, rg.src)
+		if err != nil {
+			return &Error{Model: ms.name, Field: rg.g.firstField(), Key: rg.src, Err: err}
+		}
+		rg.version, rg.versioned = v, true
+	}
+	rg.plan = planGroup(rg.input(table, pkStr, planMode{force: mode.force, background: true}))
+	if rg.plan.ready() || rg.src == "" {
+		return nil
+	}
+	if err := p.checkSource(ctx, rg.src); err != nil {
+		return &Error{Model: ms.name, Field: rg.g.firstField(), Key: rg.src, Err: err}
+	}
+	// A source whose header passes may still have failed in background
+	// work (bad pixels, a processor error): that was recorded, and is
+	// reported here rather than as "would make".
+	if mode.failures {
+		return recordedFailure(ctx, db, ms.name, table, pkStr, rg.src)
+	}
+	return nil
 }
 
 // keyIs is the condition that column col holds key ("" matches NULL and
@@ -227,44 +238,33 @@ func (p *Plugin) checkSource(ctx context.Context, src string) error {
 	return nil
 }
 
-// clearThumbs empties, with a compare-and-set, the thumbnails of group g
-// (the one whose field is named field) of a row whose source src can never
-// be made, and deletes them after commit: a background thumbnail of an
-// earlier source must not stand for the new one forever.
-func (p *Plugin) clearThumbs(ctx context.Context, db *gorm.DB, s *schema.Schema, ms *modelSpec, pk *schema.Field, key any, field, src string) error {
-	var g *sourceGroup
-	for _, cand := range ms.groups {
-		for _, t := range cand.thumbs {
-			if t.field.Name == field {
-				g = cand
-			}
-		}
-	}
+// clearGroup empties, with a compare-and-set, the thumbnails and the
+// placeholder of the group whose field is named field, in a row whose
+// source src can never be made, and deletes the thumbnails after commit:
+// a background thumbnail (and BlurHash) of an earlier source must not
+// stand for the new one forever.
+func (p *Plugin) clearGroup(ctx context.Context, db *gorm.DB, s *schema.Schema, ms *modelSpec, pk *schema.Field, key any, field, src string) error {
+	g := ms.groupOf(field)
 	if g == nil || src == "" {
 		return nil
 	}
-	cols := []string{pk.DBName}
-	for _, t := range g.thumbs {
-		cols = append(cols, t.field.DBName)
-	}
-	q := db.WithContext(ctx).Session(&gorm.Session{NewDB: true}).Set(internalKey, true).
-		Model(reflect.New(s.ModelType).Interface()).Select(cols).
-		Where(clause.Eq{Column: clause.Column{Name: pk.DBName}, Value: key}).
-		Where(clause.Eq{Column: clause.Column{Name: g.source.DBName}, Value: src})
-	found, err := scanMaps(q, cols)
-	if err != nil || len(found) == 0 {
-		return err
+	cur, err := readRow(ctx, db, s, ms, pk, key)
+	if err != nil || cur == nil || cur[g.source.DBName] != src {
+		return err // gone, or its source changed since: nothing to clear
 	}
 	conds := []clause.Expression{clause.Eq{Column: clause.Column{Name: pk.DBName}, Value: key}, keyIs(g.source.DBName, src)}
 	set := map[string]any{}
 	var old []string
 	for _, t := range g.thumbs {
-		k := keyFromDB(found[0][t.field.DBName])
+		k := cur[t.field.DBName]
 		conds = append(conds, keyIs(t.field.DBName, k))
 		if k != "" {
 			set[t.field.DBName] = ImageField{}
 			old = append(old, k)
 		}
+	}
+	if h := g.placeholder; h != nil && cur[h.DBName] != "" {
+		set[h.DBName] = ""
 	}
 	if len(set) == 0 {
 		return nil
@@ -275,6 +275,22 @@ func (p *Plugin) clearThumbs(ctx context.Context, db *gorm.DB, s *schema.Schema,
 	}
 	if res.RowsAffected > 0 {
 		p.deleteKeys(ctx, old)
+	}
+	return nil
+}
+
+// groupOf returns the group of which field is a thumbnail, placeholder or
+// source, or nil.
+func (ms *modelSpec) groupOf(field string) *sourceGroup {
+	for _, g := range ms.groups {
+		if g.source.Name == field || (g.placeholder != nil && g.placeholder.Name == field) {
+			return g
+		}
+		for _, t := range g.thumbs {
+			if t.field.Name == field {
+				return g
+			}
+		}
 	}
 	return nil
 }

@@ -251,6 +251,17 @@ func (r *regenerator) row(ctx context.Context, key any) rowOutcome {
 	if out.err = ctx.Err(); out.err != nil {
 		return out
 	}
-	out.made, out.err = r.p.refreshRow(ctx, r.db, r.s, r.ms, r.pk, key, r.mode)
+	res, err := r.p.refreshRow(ctx, r.db, r.s, r.ms, r.pk, key, r.mode)
+	out.made, out.err = res.changed, err
+	if err == nil && len(res.failed) > 0 {
+		errs := make([]error, len(res.failed))
+		for i, pe := range res.failed {
+			errs[i] = pe
+		}
+		out.err = errors.Join(errs...)
+		if len(errs) == 1 {
+			out.err = errs[0]
+		}
+	}
 	return out
 }

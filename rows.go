@@ -14,12 +14,34 @@ import (
 
 // row is one model value a statement writes.
 type row struct {
-	value reflect.Value
-	pk    string // primary key values joined; "" when any is zero
+	value reflect.Value // the struct; not valid for a map (Create of maps)
+	pk    string        // primary key values joined; "" when any is zero
+	conds []clause.Expression
+}
+
+// mapRow is the row of one map of a Create of maps, after the INSERT: GORM
+// has put the new primary key into it (unless the database could not tell).
+func mapRow(db *gorm.DB, m map[string]any) row {
+	var r row
+	for i, f := range db.Statement.Schema.PrimaryFields {
+		v, ok := mapValue(m, f.DBName, f.Name)
+		if !ok || v == nil || reflect.ValueOf(v).IsZero() {
+			return row{}
+		}
+		if i > 0 {
+			r.pk += "\x00"
+		}
+		r.pk += pkString(reflect.Indirect(reflect.ValueOf(v)).Interface())
+		r.conds = append(r.conds, clause.Eq{Column: clause.Column{Name: f.DBName}, Value: v})
+	}
+	return r
 }
 
 // pkConds returns the conditions that select r by its primary key.
 func pkConds(db *gorm.DB, r row) []clause.Expression {
+	if r.conds != nil {
+		return r.conds
+	}
 	var eqs []clause.Expression
 	for _, f := range db.Statement.Schema.PrimaryFields {
 		v, _ := f.ValueOf(db.Statement.Context, r.value)
@@ -168,10 +190,6 @@ func loadOld(db *gorm.DB, ms *modelSpec, rows []row, conflict []string, lock boo
 			old.conflict = conflict
 		}
 	}
-	cols := append([]string(nil), s.PrimaryFieldDBNames...)
-	cols = append(cols, old.conflict...)
-	imageCols := ms.imageColumns()
-	cols = append(cols, imageCols...)
 
 	var conds []clause.Expression
 	for _, r := range rows {
@@ -192,13 +210,33 @@ func loadOld(db *gorm.DB, ms *modelSpec, rows []row, conflict []string, lock boo
 	if len(conds) == 0 {
 		return old, nil
 	}
-	q := inner(db).Table(db.Statement.Table).Select(cols).Where(clause.Or(conds...))
+	return old, old.read(db, ms, []clause.Expression{clause.Or(conds...)}, lock)
+}
+
+// loadWhere reads, under row locks where the database has them, the image
+// columns of the rows that conds select.
+func loadWhere(db *gorm.DB, ms *modelSpec, conds []clause.Expression) (*oldRows, error) {
+	old := &oldRows{byPK: map[string]map[string]string{}}
+	return old, old.read(db, ms, conds, true)
+}
+
+// read adds the rows that conds select to o.
+func (o *oldRows) read(db *gorm.DB, ms *modelSpec, conds []clause.Expression, lock bool) error {
+	s := db.Statement.Schema
+	cols := append([]string(nil), s.PrimaryFieldDBNames...)
+	cols = append(cols, o.conflict...)
+	imageCols := ms.imageColumns()
+	cols = append(cols, imageCols...)
+	q := inner(db).Table(db.Statement.Table).Select(cols)
+	if len(conds) > 0 {
+		q = q.Where(clause.And(conds...))
+	}
 	if lock && db.Dialector.Name() != "sqlite" {
 		q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
 	}
 	found, err := scanMaps(q, cols)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, m := range found {
 		keys := map[string]string{}
@@ -209,15 +247,15 @@ func loadOld(db *gorm.DB, ms *modelSpec, rows []row, conflict []string, lock boo
 		for _, c := range s.PrimaryFieldDBNames {
 			pk = append(pk, pkString(m[c]))
 		}
-		for _, c := range old.conflict {
+		for _, c := range o.conflict {
 			ck = append(ck, pkString(m[c]))
 		}
-		old.byPK[strings.Join(pk, "\x00")] = keys
+		o.byPK[strings.Join(pk, "\x00")] = keys
 		if len(ck) > 0 {
-			old.byConflict[strings.Join(ck, "\x00")] = keys
+			o.byConflict[strings.Join(ck, "\x00")] = keys
 		}
 	}
-	return old, nil
+	return nil
 }
 
 // imageColumns lists the columns of every source, thumbnail and
@@ -226,9 +264,7 @@ func (ms *modelSpec) imageColumns() []string {
 	var cols []string
 	for _, g := range ms.groups {
 		cols = append(cols, g.source.DBName)
-		for i := range g.slots() {
-			cols = append(cols, g.slotColumn(i))
-		}
+		cols = append(cols, g.columns()...)
 	}
 	return cols
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path"
-	"strings"
 	"time"
 
 	"gocloud.dev/gcerrors"
@@ -55,7 +53,7 @@ func (p *Plugin) Sweep(ctx context.Context, db *gorm.DB, opts SweepOptions) (*Sw
 		minAge = DefaultSweepMinAge
 	}
 	referenced := map[string]bool{}
-	var prefixes []string
+	var prefixes []prefixPattern
 	for _, m := range opts.Models {
 		s, ms, err := p.specOf(db, m, "Sweep")
 		if err != nil {
@@ -66,7 +64,7 @@ func (p *Plugin) Sweep(ctx context.Context, db *gorm.DB, opts SweepOptions) (*Sw
 		}
 		for _, t := range ms.thumbs {
 			if t.prefix != "" {
-				prefixes = append(prefixes, literalPrefix(t.prefix))
+				prefixes = append(prefixes, newPrefixPattern(t.prefix))
 			}
 		}
 		if err := collectKeys(ctx, db, s.Table, ms.imageColumns(), referenced); err != nil {
@@ -115,33 +113,6 @@ func (p *Plugin) Sweep(ctx context.Context, db *gorm.DB, opts SweepOptions) (*Sw
 		report.Deleted = append(report.Deleted, obj.Key)
 	}
 	return report, errors.Join(failures...)
-}
-
-// isThumbLocation reports whether key is named and placed like a thumbnail.
-func isThumbLocation(key string, prefixes []string) bool {
-	if _, _, _, ok := parseThumbName(key); !ok {
-		return false
-	}
-	if dir := path.Dir(key); dir == "thumbnails" || strings.HasSuffix(dir, "/thumbnails") {
-		return true
-	}
-	for _, p := range prefixes {
-		if p != "" && strings.HasPrefix(key, p+"/") {
-			return true
-		}
-	}
-	return false
-}
-
-// literalPrefix is the part of an upload prefix before its first date part.
-func literalPrefix(prefix string) string {
-	p := strings.Trim(prefix, "/")
-	i := strings.Index(p, "%")
-	if i < 0 {
-		return p
-	}
-	// Keep whole folders only: "thumbs/%Y" and "thumbs/t-%Y" both give "thumbs".
-	return p[:max(strings.LastIndex(p[:i], "/"), 0)]
 }
 
 // collectKeys adds every non-empty value of cols in table to keys,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"sync"
 
@@ -14,32 +15,14 @@ import (
 )
 
 // Making thumbnails: the one place that reads a source, runs the processor
-// and writes blobs. Statements make their thumbnails in their prepare
-// callback, before GORM opens its transaction, so no database lock or
-// pooled connection is held while an image is decoded; inside the
-// transaction they only store the keys (job and apply below).
-
-// made is what a statement's prepare made for one row and source group.
-type made struct {
-	row     int // index into the statement's rows
-	group   *sourceGroup
-	src     string
-	version string
-	keys    []string // per slot of the group: the key (or placeholder) made, "" where none was needed
-}
-
-// job is the keys of one row and source group that a statement stores.
-type job struct {
-	row     row
-	group   *sourceGroup
-	src     string
-	version string
-	old     []string // per slot: key (or placeholder) in the database before the statement
-	newKey  []string // per slot: after
-	premade *made    // what prepare made for this row and group, if anything
-	enqueue bool     // an async thumbnail is out of date: Plugin.Work makes it
-	err     error
-}
+// and writes blobs (makeThumbs), and the one record every path keeps for a
+// row's source group (rowGroup), which resolve takes through the rule of
+// plan.go. Statements resolve their groups in their prepare callback,
+// before GORM opens its transaction, so no database lock or pooled
+// connection is held while an image is decoded; inside the transaction
+// they resolve again with what the row really holds, which takes what
+// prepare made and only makes what it could not foresee (a hook or a SQL
+// expression changed the source, a stale struct), and store the keys.
 
 // thumbUpToDate is the one rule for whether a thumbnail needs making
 // (Save, Update and Regenerate all ask it): with a source, its key must
@@ -74,23 +57,6 @@ func (p *Plugin) sourceVersionOf(ctx context.Context, src string) (string, error
 		return "", wrapf(ErrTooLarge, "%d bytes is more than the limit of %d", attrs.Size, p.limits.MaxBytes)
 	}
 	return sourceVersion(attrs), nil
-}
-
-// plan decides which thumbnails of group g, whose keys are now old, must be
-// made for the source src. It checks the source key and looks up its
-// version; need lists the indexes of the thumbnails that are out of date.
-func (p *Plugin) plan(ctx context.Context, table, pk string, g *sourceGroup, src string, old []string) (version string, need []int, err error) {
-	if src != "" {
-		if version, err = p.sourceVersionOf(ctx, src); err != nil {
-			return "", nil, err
-		}
-	}
-	for i, t := range g.thumbs {
-		if !thumbUpToDate(old[i], table, pk, t, src, version) && src != "" {
-			need = append(need, i)
-		}
-	}
-	return version, need, nil
 }
 
 // makeThumbs reads the source src once and writes a thumbnail (or, for a
@@ -141,7 +107,7 @@ func (p *Plugin) makeThumbs(ctx context.Context, ms *modelSpec, table string, g 
 	if err != nil {
 		return fail(field, src, err)
 	}
-	out, err := p.processor.Process(ctx, body, specs, p.limits)
+	out, err := p.process(ctx, body, specs)
 	release()
 	if err != nil {
 		if !isTyped(err) {
@@ -200,6 +166,17 @@ func distinctWidths(members []Thumbnail) []Thumbnail {
 	return out
 }
 
+// process runs the processor; a panic in it is the processor breaking its
+// contract (ErrProcessor), not a crash of the save that called it.
+func (p *Plugin) process(ctx context.Context, body io.Reader, specs []Spec) (out []Thumbnail, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("%w: panic: %v", ErrProcessor, r)
+		}
+	}()
+	return p.processor.Process(ctx, body, specs, p.limits)
+}
+
 // parallel runs fn(0..n-1) with at most p.concurrency running at once.
 func (p *Plugin) parallel(n int, fn func(i int)) {
 	if n == 1 || p.concurrency <= 1 {
@@ -220,80 +197,112 @@ func (p *Plugin) parallel(n int, fn func(i int)) {
 	wg.Wait()
 }
 
-// prepare makes, before the transaction, the thumbnails of every row and
-// written group whose keys (old, per row and group) are out of date with
-// the source the statement writes (src). A row or group with src unknown
-// (a SQL expression) is left for the transaction. It notes whether
-// anything is out of date (st.stale), and fails the statement on the first
-// error; nothing it made is then kept.
-func (p *Plugin) prepare(db *gorm.DB, st *stmtState, srcOf func(i int, g *sourceGroup) (string, bool), oldOf func(i int, g *sourceGroup) []string) {
-	ctx, table := db.Statement.Context, db.Statement.Table
-	var todo []*made
-	var olds [][]string // per todo
-	for i := range st.rows {
-		for _, g := range st.written {
-			src, known := srcOf(i, g)
-			if !known {
-				st.stale = true
-				continue
-			}
-			todo = append(todo, &made{row: i, group: g, src: src})
-			olds = append(olds, oldOf(i, g))
+// isTyped reports whether err already wraps one of our sentinels.
+func isTyped(err error) bool {
+	return permanent(err) || errors.Is(err, ErrStorage)
+}
+
+// setImage sets an ImageField or *ImageField field.
+func setImage(ctx context.Context, f *schema.Field, rv reflect.Value, key string) error {
+	if f.FieldType.Kind() == reflect.Ptr {
+		if key == "" {
+			return f.Set(ctx, rv, (*ImageField)(nil))
 		}
+		return f.Set(ctx, rv, &ImageField{Key: key})
 	}
-	errs := make([]error, len(todo))
-	p.parallel(len(todo), func(k int) {
-		m, old := todo[k], olds[k]
-		version, need, err := p.plan(ctx, table, st.rows[m.row].pk, m.group, m.src, old)
+	return f.Set(ctx, rv, ImageField{Key: key})
+}
+
+// rowGroup is one row's source group as a statement, Regenerate or Work
+// sees it: the one record they keep, from the inputs of the rule to its
+// plan.
+type rowGroup struct {
+	row       int // index into the statement's rows
+	g         *sourceGroup
+	src       string // the source the row holds (or will hold)
+	version   string // src's version, once versioned
+	versioned bool
+	cur       groupKeys // what the row holds now (see planInput.cur)
+	// made is what was made for madeSrc and madeVersion: kept across the
+	// statement's callbacks, used only while they are still the source.
+	made        groupKeys
+	madeSrc     string
+	madeVersion string
+	plan        groupPlan
+}
+
+// planMode is how a path applies the rule.
+type planMode struct {
+	force      bool // Regenerate's Force
+	background bool // Work and Regenerate make async thumbnails
+}
+
+// setSource sets the source the row holds; its version is looked up again
+// if it changed.
+func (rg *rowGroup) setSource(src string) {
+	if src != rg.src {
+		rg.src, rg.version, rg.versioned = src, "", false
+	}
+}
+
+// input is the rule's input for rg.
+func (rg *rowGroup) input(table, pk string, mode planMode) planInput {
+	in := planInput{g: rg.g, table: table, pk: pk, src: rg.src, version: rg.version, cur: rg.cur,
+		force: mode.force, background: mode.background}
+	if rg.src != "" && rg.madeSrc == rg.src && rg.madeVersion == rg.version {
+		in.made = rg.made
+	}
+	if in.cur.thumbs == nil {
+		in.cur = emptyKeys(rg.g)
+	}
+	return in
+}
+
+// firstField names the group in errors that are not one thumbnail's.
+func (g *sourceGroup) firstField() string { return g.thumbs[0].field.Name }
+
+// resolve applies the rule to rg and carries out what it asks to make: it
+// looks up the source's version where needed, plans, makes what the plan
+// lists (each blob recorded in created before it is written), and plans
+// again, leaving the final, ready plan in rg.plan.
+func (p *Plugin) resolve(ctx context.Context, ms *modelSpec, table, pk string, rg *rowGroup, mode planMode, created func(string)) error {
+	if rg.src != "" && !rg.versioned {
+		v, err := p.sourceVersionOf(ctx, rg.src)
 		if err != nil {
-			errs[k] = &Error{Model: st.spec.name, Field: m.group.thumbs[0].field.Name, Key: m.src, Err: err}
-			return
+			return &Error{Model: ms.name, Field: rg.g.firstField(), Key: rg.src, Err: err}
 		}
-		need = syncOnly(m.group, need) // async thumbnails are made by Plugin.Work
-		m.version = version
-		g := m.group
-		holder := !g.asyncOnly() && g.holderWanted(m.src, slot(old, len(g.thumbs)), len(need) > 0)
-		keys, hash, err := p.makeThumbs(ctx, st.spec, table, g, m.src, version, need, holder, st.noteCreated)
-		if g.placeholder != nil {
-			keys = append(keys, hash)
+		rg.version, rg.versioned = v, true
+	}
+	pl := planGroup(rg.input(table, pk, mode))
+	if !pl.ready() {
+		if rg.madeSrc != rg.src || rg.madeVersion != rg.version || rg.made.thumbs == nil {
+			rg.made, rg.madeSrc, rg.madeVersion = emptyKeys(rg.g), rg.src, rg.version
 		}
-		m.keys, errs[k] = keys, err
+		keys, hash, err := p.makeThumbs(ctx, ms, table, rg.g, rg.src, rg.version, pl.make, pl.makeHolder, created)
+		if err != nil {
+			return err
+		}
+		for _, i := range pl.make {
+			rg.made.thumbs[i] = keys[i]
+		}
+		if pl.makeHolder {
+			rg.made.holder = hash
+		}
+		pl = planGroup(rg.input(table, pk, mode))
+	}
+	rg.plan = pl
+	return nil
+}
+
+// resolveAll resolves recs in parallel (at most WithConcurrency sources at
+// once) and returns the first error.
+func (p *Plugin) resolveAll(ctx context.Context, st *stmtState, table string, recs []*rowGroup, mode planMode) error {
+	errs := make([]error, len(recs))
+	p.parallel(len(recs), func(k int) {
+		rg := recs[k]
+		errs[k] = p.resolve(ctx, st.spec, table, st.rows[rg.row].pk, rg, mode, st.noteCreated)
 	})
-	if err := firstError(errs); err != nil {
-		db.AddError(err)
-		return
-	}
-	for n, m := range todo {
-		for i, k := range m.keys {
-			async := i < len(m.group.thumbs) && m.src != "" && m.group.thumbs[i].async &&
-				!thumbUpToDate(olds[n][i], table, st.rows[m.row].pk, m.group.thumbs[i], m.src, m.version)
-			st.stale = st.stale || k != "" || async || (m.src == "" && olds[n][i] != "")
-		}
-		if st.madeAt == nil {
-			st.madeAt = make(map[madeKey]int, len(todo))
-		}
-		st.madeAt[madeKey{m.row, m.group}] = len(st.made)
-		st.made = append(st.made, *m)
-	}
-}
-
-// slot is old[i], or "" past its end.
-func slot(old []string, i int) string {
-	if i < len(old) {
-		return old[i]
-	}
-	return ""
-}
-
-// syncOnly filters the async thumbnails out of need.
-func syncOnly(g *sourceGroup, need []int) []int {
-	out := need[:0]
-	for _, i := range need {
-		if !g.thumbs[i].async {
-			out = append(out, i)
-		}
-	}
-	return out
+	return firstError(errs)
 }
 
 // firstError is the first non-nil error of errs.
@@ -306,167 +315,56 @@ func firstError(errs []error) error {
 	return nil
 }
 
-// madeKey names one row's (by index) and source group's thumbnails.
-type madeKey struct {
-	row   int
-	group *sourceGroup
-}
-
-// premade returns what prepare made for row i and group g, or nil.
-func (st *stmtState) premade(i int, g *sourceGroup) *made {
-	if k, ok := st.madeAt[madeKey{i, g}]; ok {
-		return &st.made[k]
-	}
-	return nil
-}
-
-// runJobs settles the new keys of every job: a thumbnail already up to
-// date keeps its key, one that prepare made for the same source takes that
-// key, and anything else (a source a hook or a SQL expression changed, a
-// stale struct) is made now, inside the transaction; that path is rare.
-func (p *Plugin) runJobs(db *gorm.DB, st *stmtState, jobs []*job) error {
-	ctx, table := db.Statement.Context, db.Statement.Table
-	p.parallel(len(jobs), func(k int) {
-		j := jobs[k]
-		g := j.group
-		j.newKey = make([]string, g.slots())
-		if j.src == "" {
-			return // source cleared: every thumbnail (and the placeholder) goes too
-		}
-		pre := j.premade
-		if pre != nil && pre.src != j.src {
-			pre = nil
-		}
-		var err error
-		if pre != nil {
-			j.version = pre.version
-		} else {
-			j.version, err = p.sourceVersionOf(ctx, j.src)
-		}
-		if err != nil {
-			j.err = &Error{Model: st.spec.name, Field: j.group.thumbs[0].field.Name, Key: j.src, Err: err}
-			return
-		}
-		var need []int
-		for i, t := range j.group.thumbs {
-			switch {
-			case thumbUpToDate(j.old[i], table, j.row.pk, t, j.src, j.version):
-				j.newKey[i] = j.old[i]
-			case t.async:
-				j.newKey[i] = j.old[i] // kept until Plugin.Work has made the new one
-				j.enqueue = true
-			case pre != nil && pre.keys[i] != "":
-				j.newKey[i] = pre.keys[i]
-			default:
-				need = append(need, i)
-			}
-		}
-		making := len(need) > 0
-		for i, t := range g.thumbs {
-			making = making || (!t.async && j.newKey[i] != j.old[i])
-		}
-		hi := len(g.thumbs) // the placeholder's slot
-		holder := false
-		switch {
-		case g.placeholder == nil:
-		case g.asyncOnly() || !g.holderWanted(j.src, j.old[hi], making):
-			j.newKey[hi] = j.old[hi]
-		case pre != nil && pre.keys[hi] != "":
-			j.newKey[hi] = pre.keys[hi]
-		default:
-			holder = true
-		}
-		keys, hash, err := p.makeThumbs(ctx, st.spec, table, g, j.src, j.version, need, holder, st.noteCreated)
-		for _, i := range need {
-			j.newKey[i] = keys[i]
-		}
-		if holder {
-			j.newKey[hi] = hash
-		}
-		j.err = err
-	})
-	for _, j := range jobs {
-		if j.err != nil {
-			return j.err
-		}
-	}
-	return nil
-}
-
-// isTyped reports whether err already wraps one of our sentinels.
-func isTyped(err error) bool {
-	return permanent(err) || errors.Is(err, ErrStorage)
-}
-
-// runAndApply runs jobs (runJobs) and stores each one's keys in its row
-// (apply, with mode).
-func (p *Plugin) runAndApply(db *gorm.DB, st *stmtState, jobs []*job, mode storeMode) error {
-	if err := p.runJobs(db, st, jobs); err != nil {
-		return err
-	}
-	for _, j := range jobs {
-		if err := p.apply(db, st, j, mode); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// storeMode says which thumbnail columns apply writes.
+// storeMode says which of a group's columns store writes.
 type storeMode int
 
 const (
-	storeChanged storeMode = iota // those whose key changed
-	storeAll                      // all of the job's (an upsert may have written others)
+	storeChanged storeMode = iota // those whose value the plan changes
+	storeAll                      // all of them (an upsert may have written others)
 	storeNone                     // none: the INSERT wrote them
 )
 
-// apply sets a job's new keys on the caller's value, stores the columns
-// mode says in the statement's transaction, and records what is stored
-// and superseded for settle.
-func (p *Plugin) apply(db *gorm.DB, st *stmtState, j *job, mode storeMode) error {
-	ctx := db.Statement.Context
+// store carries out rg's plan in the statement's transaction: it sets the
+// new values on the caller's struct (when it can be addressed: a Save of a
+// value cannot be), writes the columns mode says to the row, records what
+// is stored and superseded for settle, and records background work.
+func (p *Plugin) store(db *gorm.DB, st *stmtState, rg *rowGroup, mode storeMode) error {
+	r := st.rows[rg.row]
+	next, cur := rg.plan.next, rg.cur
+	if cur.thumbs == nil {
+		cur = emptyKeys(rg.g)
+	}
+	if r.value.IsValid() {
+		if err := rg.g.setKeys(db.Statement.Context, r.value, next); err != nil {
+			return fmt.Errorf("gormthumb: %s: setting the thumbnail fields: %w", st.spec.name, err)
+		}
+	}
 	var cols map[string]any
-	store := func(i int, v any) {
-		if mode == storeAll || (mode == storeChanged && j.old[i] != j.newKey[i]) {
+	set := func(col string, changed bool, v any) {
+		if mode == storeAll || (mode == storeChanged && changed) {
 			if cols == nil {
 				cols = map[string]any{}
 			}
-			cols[j.group.slotColumn(i)] = v
+			cols[col] = v
 		}
 	}
-	if err := j.group.setSlots(ctx, j.row.value, j.newKey); err != nil {
-		return err
+	for i, t := range rg.g.thumbs {
+		set(t.field.DBName, next.thumbs[i] != cur.thumbs[i], ImageField{Key: next.thumbs[i]})
 	}
-	for i := range j.group.thumbs {
-		store(i, ImageField{Key: j.newKey[i]})
-	}
-	if j.group.placeholder != nil {
-		hi := len(j.group.thumbs)
-		store(hi, j.newKey[hi])
+	if h := rg.g.placeholder; h != nil {
+		set(h.DBName, next.holder != cur.holder, next.holder)
 	}
 	if len(cols) > 0 {
-		q := inner(db).Table(db.Statement.Table).Where(clause.And(pkConds(db, j.row)...))
+		q := inner(db).Table(db.Statement.Table).Where(clause.And(pkConds(db, r)...))
 		if err := q.UpdateColumns(cols).Error; err != nil {
-			return &Error{Model: st.spec.name, Field: j.group.thumbs[0].field.Name, Err: fmt.Errorf("%w: saving thumbnail column: %w", ErrStorage, err)}
+			return fmt.Errorf("gormthumb: %s: saving thumbnail columns: %w", st.spec.name, err)
 		}
 	}
-	for i := range j.group.thumbs { // not the placeholder: it is no blob
-		st.noteStored(j.newKey[i], j.old[i])
+	for i := range rg.g.thumbs { // not the placeholder: it is no blob
+		st.noteStored(next.thumbs[i], cur.thumbs[i])
 	}
-	if j.enqueue {
-		return p.enqueue(db, st, j.row)
+	if rg.plan.enqueue {
+		return p.enqueue(db, st, r)
 	}
 	return nil
-}
-
-// setImage sets an ImageField or *ImageField field.
-func setImage(ctx context.Context, f *schema.Field, rv reflect.Value, key string) error {
-	if f.FieldType.Kind() == reflect.Ptr {
-		if key == "" {
-			return f.Set(ctx, rv, (*ImageField)(nil))
-		}
-		return f.Set(ctx, rv, &ImageField{Key: key})
-	}
-	return f.Set(ctx, rv, ImageField{Key: key})
 }

@@ -115,6 +115,9 @@ func outcomeOf(db *gorm.DB, st *stmtState) outcome {
 // makes safe to delete (see the table above).
 func (p *Plugin) settle(db *gorm.DB) {
 	st := stateOf(db)
+	if st != nil {
+		st.unmark(db.Statement)
+	}
 	if st == nil || (len(st.created) == 0 && len(st.superseded) == 0 && st.doomed == nil && len(st.outbox) == 0) {
 		return // nothing to delete, whatever the outcome (an unchanged Save)
 	}

@@ -10,74 +10,129 @@ import (
 )
 
 // The update chain (Save of a row with a primary key, Update, Updates,
-// UpdateColumn(s)). prepareUpdate decides from the statement and the
-// struct what is out of date and makes it before GORM opens its
-// transaction; inside it, the UPDATE runs, then afterUpdate reads the
-// row's thumbnail keys (the UPDATE holds its lock) and stores the new
-// ones, superseding the old.
+// UpdateColumn(s)). The plugin's columns (thumbnails and placeholders) are
+// never written from the statement's values: beforeUpdate leaves them out
+// of every UPDATE's SET, so a stale or partly loaded struct cannot write
+// them back. prepareUpdate predicts from the statement and the struct what
+// will be out of date and makes it before GORM opens its transaction;
+// inside it, the UPDATE runs, then afterUpdate learns which rows it wrote
+// and what they hold (their new sources and, untouched, their plugin
+// columns, read under the lock the UPDATE holds), applies the rule
+// (plan.go) and stores the plugin's columns.
 //
-// A plain Save of a loaded row reads nothing: beforeUpdate pins the keys
-// on the struct in the UPDATE's WHERE (a compare-and-set, as optimistic
-// locking does), so when it matches they are the row's keys. When it does
-// not (a stale struct, or one built by hand), afterUpdate reads the row
-// under its lock and runs the UPDATE again without the pin.
+// A plain Save of one struct reads nothing: beforeUpdate pins the plugin
+// columns on the struct in the UPDATE's WHERE (a compare-and-set, as
+// optimistic locking does), so when it matches they are the row's. When it
+// does not (a stale struct, one built by hand or loaded with Select, or a
+// condition of the caller's), unpin reads the row with the statement's
+// other conditions under its lock and runs the UPDATE again without the
+// pin, or learns that nothing matched.
 
 // writesEveryColumn reports whether the statement is a Save with no
 // Select or Omit: GORM writes every column of every row.
 func writesEveryColumn(stmt *gorm.Statement) bool {
-	return stmt.Dest == stmt.Model && len(stmt.Selects) == 1 && stmt.Selects[0] == "*" && len(stmt.Omits) == 0
+	return len(stmt.Selects) == 1 && stmt.Selects[0] == "*" && len(stmt.Omits) == 0 && sameValue(stmt.Dest, stmt.Model)
+}
+
+// sameValue reports whether a and b are the same model value (the same
+// pointer, or equal values where they can be compared), without the panic
+// of == on structs holding slices or maps.
+func sameValue(a, b any) bool {
+	av, bv := reflect.ValueOf(a), reflect.ValueOf(b)
+	if !av.IsValid() || !bv.IsValid() || av.Type() != bv.Type() {
+		return false
+	}
+	if av.Kind() == reflect.Ptr {
+		return av.Pointer() == bv.Pointer()
+	}
+	return av.Comparable() && av.Equal(bv)
 }
 
 // prepareUpdate finds the rows and the sources the UPDATE writes, and
-// makes, outside any transaction, the thumbnails whose keys on the struct
-// are out of date with the new sources.
+// makes, outside any transaction, the thumbnails that will be out of date
+// with the new sources, taking the struct's values as a guess of what the
+// rows hold (the transaction checks the guess).
 func (p *Plugin) prepareUpdate(db *gorm.DB) {
 	st := p.start(db)
 	if st == nil {
 		return
 	}
 	stmt := db.Statement
-	st.written = writtenGroups(stmt, st.spec)
-	if len(st.written) == 0 {
-		return
+	st.kind = kindUpdate
+	if !p.findWritten(db, st) {
+		return // beforeUpdate still keeps the plugin's columns out of the SET
 	}
-	st.rows = rowsOfValue(db, modelValue(stmt))
+	ctx := stmt.Context
+	if writesEveryColumn(stmt) && len(st.rows) == 1 && modelValue(stmt).Kind() == reflect.Struct {
+		st.kind = kindPlainSave
+		if st.fresh = p.structUnchanged(ctx, stmt.Table, st); st.fresh {
+			return // the commonest write: a Save whose plugin columns are up to date
+		}
+	}
+	unknown := map[*rowGroup]bool{}
+	st.newRecs(func(i int, g *sourceGroup) string {
+		src, ok := newSource(stmt, st.rows[i], g)
+		if !ok {
+			unknown[st.rec(i, g)] = true
+		}
+		return src
+	})
+	var recs []*rowGroup
+	for _, rg := range st.writtenRecs() {
+		if unknown[rg] {
+			continue // a SQL expression: resolved in the transaction
+		}
+		rg.cur = rg.g.keysOf(ctx, st.rows[rg.row].value)
+		recs = append(recs, rg)
+	}
+	if err := p.resolveAll(ctx, st, stmt.Table, recs, planMode{}); err != nil {
+		db.AddError(err)
+	}
+}
+
+// findWritten sets the groups whose source the UPDATE writes and the rows
+// it writes, and reports whether there is anything to do. A source written
+// on rows without a primary key is refused (ErrBulkUpdate).
+func (p *Plugin) findWritten(db *gorm.DB, st *stmtState) bool {
+	st.written = writtenGroups(db.Statement, st.spec)
+	if len(st.written) == 0 {
+		return false
+	}
+	st.rows = rowsOfValue(db, modelValue(db.Statement))
 	bulk := len(st.rows) == 0
 	for _, r := range st.rows {
 		bulk = bulk || r.pk == ""
 	}
 	if bulk {
 		db.AddError(&Error{Model: st.spec.name, Field: st.written[0].source.Name, Err: ErrBulkUpdate})
-		return
+		return false
 	}
-	st.plainSave = writesEveryColumn(stmt) && len(st.rows) == 1 && modelValue(stmt).Kind() == reflect.Struct
-	ctx := stmt.Context
-	if st.plainSave && p.structFresh(ctx, stmt.Table, st) {
-		return // the commonest write: a Save whose thumbnails are up to date
-	}
-	p.prepare(db, st, func(i int, g *sourceGroup) (string, bool) {
-		return newSource(stmt, st.rows[i], g)
-	}, func(i int, g *sourceGroup) []string { return g.slotsOf(ctx, st.rows[i].value) })
+	return true
 }
 
-// structFresh reports, without allocating, whether every thumbnail key on
-// a plain Save's struct is up to date with its source. It looks no source
-// up in the bucket (it answers false when WithSourceVersionCheck would need
-// to, and prepare then does).
-func (p *Plugin) structFresh(ctx context.Context, table string, st *stmtState) bool {
+// structUnchanged reports, without allocating, whether the rule changes
+// nothing for a plain Save's row when the struct's values are what the
+// row holds. It looks no source up in the bucket (it answers false when
+// WithSourceVersionCheck would need to).
+func (p *Plugin) structUnchanged(ctx context.Context, table string, st *stmtState) bool {
 	if p.versionCheck {
 		return false
 	}
 	r := st.rows[0]
+	var buf [8]string
 	for _, g := range st.written {
-		src := keyOf(ctx, g.source, r.value)
-		for _, t := range g.thumbs {
-			if !thumbUpToDate(keyOf(ctx, t.field, r.value), table, r.pk, t, src, "") {
-				return false
-			}
+		if len(g.thumbs) > len(buf) {
+			return false
 		}
-		if g.placeholder != nil && (src == "") != (stringOf(ctx, g.placeholder, r.value) == "") {
-			return false // a placeholder to make or to clear
+		in := planInput{g: g, table: table, pk: r.pk, src: keyOf(ctx, g.source, r.value), cur: groupKeys{thumbs: buf[:len(g.thumbs)]}}
+		for i, t := range g.thumbs {
+			in.cur.thumbs[i] = keyOf(ctx, t.field, r.value)
+		}
+		if g.placeholder != nil {
+			in.cur.holder = stringOf(ctx, g.placeholder, r.value)
+		}
+		if !unchangedGroup(&in) {
+			return false
 		}
 	}
 	return true
@@ -105,139 +160,219 @@ func newSource(stmt *gorm.Statement, r row, g *sourceGroup) (string, bool) {
 	for dv.Kind() == reflect.Ptr {
 		dv = dv.Elem()
 	}
-	if stmt.Dest == stmt.Model || !dv.IsValid() || dv.Kind() != reflect.Struct || dv.Type() != stmt.Schema.ModelType {
+	if sameValue(stmt.Dest, stmt.Model) || !dv.IsValid() || dv.Kind() != reflect.Struct || dv.Type() != stmt.Schema.ModelType {
 		return keyOf(stmt.Context, g.source, r.value), true
 	}
 	return keyOf(stmt.Context, g.source, dv), true
 }
 
-// beforeUpdate pins a plain Save's thumbnail keys (see above).
+// beforeUpdate runs after the model's BeforeSave/BeforeUpdate hooks. It
+// keeps the plugin's columns out of the UPDATE's SET, and pins a plain
+// Save's (see above).
 func (p *Plugin) beforeUpdate(db *gorm.DB) {
 	st := stateOf(db)
-	if st == nil || db.Error != nil || len(st.written) == 0 || !st.plainSave {
+	if st == nil || db.Error != nil {
 		return
 	}
-	ctx := db.Statement.Context
-	pin := &pinnedKeys{cols: st.spec.thumbCols, keys: make([]string, 0, len(st.spec.thumbCols))}
-	for _, g := range st.written { // all groups, in order: a plain Save writes every column
+	stmt := db.Statement
+	stmt.Omits = append(stmt.Omits, st.spec.ownCols...)
+	st.omits = len(st.spec.ownCols)
+	if st.kind != kindPlainSave {
+		// A hook may have set a source column (Statement.SetColumn) that
+		// prepare did not see written.
+		if w := writtenGroups(stmt, st.spec); len(w) > len(st.written) {
+			rows := st.rows
+			p.findWritten(db, st)
+			if rows != nil && st.recs != nil {
+				st.rows = rows // the records were made for these
+			}
+		}
+		return
+	}
+	ctx := stmt.Context
+	r := st.rows[0]
+	pin := &pinnedKeys{cols: st.spec.ownCols, keys: make([]string, 0, len(st.spec.ownCols))}
+	for _, g := range st.written { // every group, in order: a plain Save writes every column
 		for _, t := range g.thumbs {
-			pin.keys = append(pin.keys, keyOf(ctx, t.field, st.rows[0].value))
+			pin.keys = append(pin.keys, keyOf(ctx, t.field, r.value))
+		}
+		if g.placeholder != nil {
+			pin.keys = append(pin.keys, stringOf(ctx, g.placeholder, r.value))
 		}
 	}
-	db.Statement.AddClause(clause.Where{Exprs: []clause.Expression{pin}})
-	// A matching row already holds these keys: leave them out of the SET.
-	db.Statement.Omits = append(db.Statement.Omits, pin.cols...)
+	stmt.AddClause(clause.Where{Exprs: []clause.Expression{pin}})
 	st.pinned = pin
+	if st.fresh {
+		// A hook may have changed the source since prepare looked.
+		st.fresh = p.structUnchanged(ctx, stmt.Table, st)
+	}
 }
 
-// afterUpdate stores the thumbnail keys of every row the UPDATE wrote.
+// afterUpdate stores the plugin's columns of every row the UPDATE wrote.
 func (p *Plugin) afterUpdate(db *gorm.DB) {
 	st := stateOf(db)
 	if st == nil || db.Error != nil || len(st.written) == 0 {
 		return
 	}
-	if st.pinned != nil {
-		if db.Statement.RowsAffected > 0 {
-			if !st.stale {
-				return // an unchanged Save: the struct's keys were up to date, and the row held them
-			}
-			st.old = st.pinned.old(st.rows[0].pk)
-		} else if !p.unpin(db, st) {
+	var old *oldRows // what the written rows hold, by primary key
+	switch {
+	case st.pinned != nil && db.Statement.RowsAffected > 0:
+		if st.fresh {
+			return // an unchanged Save: the row held the struct's values, and they are up to date
+		}
+		old = st.pinned.old(st.rows[0].pk)
+	case st.pinned != nil:
+		old = p.unpin(db, st)
+	default:
+		var err error
+		if old, err = p.readWritten(db, st); err != nil {
+			db.AddError(fmt.Errorf("gormthumb: %s: reading the rows written: %w", st.spec.name, err))
 			return
 		}
-	} else {
-		// The UPDATE holds the rows' locks: read what it left, the new
-		// sources and the old thumbnail keys.
-		old, err := loadOld(db, st.spec, st.rows, nil, false)
-		if err != nil {
-			db.AddError(&Error{Model: st.spec.name, Err: fmt.Errorf("%w: reading current thumbnails: %w", ErrStorage, err)})
-			return
-		}
-		st.old = old
+	}
+	if old == nil || db.Error != nil {
+		return // no row was written
+	}
+	if st.recs == nil {
+		st.newRecs(func(int, *sourceGroup) string { return "" })
 	}
 	ctx := db.Statement.Context
-	var jobs []*job
-	for i, r := range st.rows {
-		old := st.old.lookup(db, r)
-		if old == nil {
-			continue // no such row: the UPDATE changed nothing
+	var recs []*rowGroup
+	for _, rg := range st.writtenRecs() {
+		r := st.rows[rg.row]
+		keys := old.byPK[r.pk]
+		if keys == nil {
+			continue // not written: a condition did not hold
 		}
-		for _, g := range st.written {
-			src := old[g.source.DBName] // what the row holds now
-			if st.pinned != nil {
-				src = keyOf(ctx, g.source, r.value)
-			}
-			j := &job{row: r, group: g, src: src, premade: st.premade(i, g), old: g.slotsFrom(old)}
-			if st.pinned != nil && g.placeholder != nil {
-				// A Save wrote the struct's placeholder: that is the row's now.
-				j.old[len(g.thumbs)] = stringOf(ctx, g.placeholder, r.value)
-			}
-			jobs = append(jobs, j)
+		if st.pinned != nil {
+			// A plain Save wrote the struct's source.
+			rg.setSource(keyOf(ctx, rg.g.source, r.value))
+		} else {
+			rg.setSource(keys[rg.g.source.DBName])
 		}
+		rg.cur = rg.g.keysFrom(keys)
+		recs = append(recs, rg)
 	}
-	if err := p.runAndApply(db, st, jobs, storeChanged); err != nil {
+	if err := p.resolveAll(ctx, st, db.Statement.Table, recs, planMode{}); err != nil {
 		db.AddError(err)
+		return
+	}
+	for _, rg := range recs {
+		if err := p.store(db, st, rg, storeChanged); err != nil {
+			db.AddError(err)
+			return
+		}
 	}
 }
 
-// unpin handles a pinned UPDATE that matched no row. If the row exists
-// (read under its lock) but holds other thumbnail keys than the struct, it
-// runs the UPDATE again without the pin (keeping every other condition)
-// and reports true, with st.old set to what the row held. If the row does
-// not exist, or holds the pinned keys (MySQL reports 0 rows for an UPDATE
-// that changed nothing), there is nothing to store.
-func (p *Plugin) unpin(db *gorm.DB, st *stmtState) bool {
-	old, err := loadOld(db, st.spec, st.rows, nil, true)
-	if err != nil {
-		db.AddError(&Error{Model: st.spec.name, Err: fmt.Errorf("%w: reading current thumbnails: %w", ErrStorage, err)})
-		return false
+// readWritten reads, under the locks the UPDATE took, the image columns of
+// the rows it wrote. The UPDATE left the plugin's columns out, so they
+// still hold what the rows held before it. Which rows it wrote: with no
+// row affected, none (but on MySQL, whose count is of changed rows, the
+// rows its WHERE still selects: a row it matched and left unchanged); with
+// every row affected, all; otherwise the rows beforeUpdate... the rows its
+// WHERE selects now.
+func (p *Plugin) readWritten(db *gorm.DB, st *stmtState) (*oldRows, error) {
+	n := db.Statement.RowsAffected
+	mysql := db.Dialector.Name() == "mysql"
+	switch {
+	case n == 0 && !mysql:
+		return nil, nil
+	case n >= int64(len(st.rows)):
+		return loadOld(db, st.spec, st.rows, nil, true)
 	}
-	keys := old.lookup(db, st.rows[0])
+	old, err := loadWhere(db, st.spec, whereOf(db.Statement, nil))
+	if err != nil || mysql {
+		return old, err
+	}
+	if int64(len(old.byPK)) != n {
+		// Some rows no longer match the WHERE they were written by: which
+		// ones the UPDATE wrote cannot be known.
+		return nil, &Error{Model: st.spec.name, Field: st.written[0].source.Name, Err: fmt.Errorf("%w: %d of %d rows written, and which is not known", ErrBulkUpdate, n, len(st.rows))}
+	}
+	return old, nil
+}
+
+// whereOf is the statement's WHERE as the UPDATE ran it (the caller's
+// conditions, the primary key, soft-delete scopes), without skip.
+func whereOf(stmt *gorm.Statement, skip clause.Expression) []clause.Expression {
+	var conds []clause.Expression
+	if w, ok := stmt.Clauses["WHERE"].Expression.(clause.Where); ok {
+		for _, e := range w.Exprs {
+			if skip == nil || e != skip {
+				conds = append(conds, e)
+			}
+		}
+	}
+	return conds
+}
+
+// unpin handles a pinned UPDATE that matched no row. It reads the row with
+// every other condition of the statement, under its lock: if none matches,
+// nothing was written (a condition of the caller's failed, or there is no
+// such row: GORM's Save then inserts it, unless Select was given). If the
+// row holds the pinned values, the UPDATE did match (MySQL counts changed
+// rows, and it changed none). Otherwise the struct's values were not the
+// row's: the UPDATE runs again without the pin. It returns what the row
+// held, or nil when nothing was written.
+func (p *Plugin) unpin(db *gorm.DB, st *stmtState) *oldRows {
+	conds := whereOf(db.Statement, st.pinned)
+	old, err := loadWhere(db, st.spec, conds)
+	if err != nil {
+		db.AddError(fmt.Errorf("gormthumb: %s: reading the row: %w", st.spec.name, err))
+		return nil
+	}
+	keys := old.byPK[st.rows[0].pk]
 	if keys == nil {
-		return false // no such row: GORM's Save inserts it, unless Select was given
+		return nil
 	}
 	same := true
 	for i, col := range st.pinned.cols {
 		same = same && keys[col] == st.pinned.keys[i]
 	}
 	if same {
-		if !st.stale {
-			return false
+		if st.fresh {
+			return nil
 		}
-		st.old = old
-		return true
+		return old
 	}
-	var conds []clause.Expression
-	if w, ok := db.Statement.Clauses["WHERE"].Expression.(clause.Where); ok {
-		for _, e := range w.Exprs {
-			if e != clause.Expression(st.pinned) {
-				conds = append(conds, e)
-			}
-		}
-	}
-	q := inner(db).Model(db.Statement.Model).Select(db.Statement.Selects).Omit(db.Statement.Omits...)
+	stmt := db.Statement
+	q := inner(db).Model(stmt.Model).Select(stmt.Selects).Omit(stmt.Omits...)
 	if len(conds) > 0 {
 		q = q.Where(clause.And(conds...))
 	}
-	res := q.Updates(db.Statement.Dest)
+	res := q.Updates(stmt.Dest)
 	if res.Error != nil {
 		db.AddError(res.Error)
-		return false
+		return nil
 	}
 	db.RowsAffected = res.RowsAffected
-	db.Statement.RowsAffected = res.RowsAffected
-	if res.RowsAffected == 0 {
-		return false // another condition (the caller's own) did not hold
-	}
-	st.old = old
-	return true
+	stmt.RowsAffected = res.RowsAffected
+	return old // the row is locked and matched: written (MySQL may count 0 if nothing changed)
 }
 
-// pinnedKeys is the condition pinThumbs adds to the UPDATE: every
-// thumbnail column still holds the key on the struct (an empty key
+// unmark takes what beforeUpdate added (the omitted columns, the pin) off
+// the statement once its chain has run: GORM's Save runs its fallback
+// INSERT on the same statement, and a caller may reuse it.
+func (st *stmtState) unmark(stmt *gorm.Statement) {
+	if n := len(stmt.Omits) - st.omits; st.omits > 0 && n >= 0 {
+		stmt.Omits = stmt.Omits[:n:n]
+		st.omits = 0
+	}
+	if st.pinned == nil {
+		return
+	}
+	if c, ok := stmt.Clauses["WHERE"]; ok {
+		c.Expression = clause.Where{Exprs: whereOf(stmt, st.pinned)}
+		stmt.Clauses["WHERE"] = c
+	}
+}
+
+// pinnedKeys is the condition beforeUpdate adds to a plain Save's UPDATE:
+// every plugin column still holds the value on the struct (an empty one
 // matches NULL and the empty string).
 type pinnedKeys struct {
-	cols []string // modelSpec.thumbCols
+	cols []string // modelSpec.ownCols
 	keys []string
 }
 
@@ -261,7 +396,7 @@ func (pin *pinnedKeys) Build(b clause.Builder) {
 	}
 }
 
-// old returns the pinned keys as the statement's old values of row pk.
+// old returns the pinned values as what row pk held.
 func (pin *pinnedKeys) old(pk string) *oldRows {
 	keys := make(map[string]string, len(pin.cols))
 	for i, c := range pin.cols {

@@ -44,9 +44,16 @@ type WorkOptions struct {
 	// OnDone, if set, is called after every message acked, with whether it
 	// changed a thumbnail. Calls may come from several goroutines at once.
 	OnDone func(WorkDone)
+	// OnError, if set, is called with every error that is not a row's: the
+	// relay failing to read the outbox or to publish, a message that
+	// comes back because the database or the bucket failed. Without it,
+	// they are logged through the db's logger. Work goes on either way.
+	OnError func(error)
 }
 
-// WorkFailure is a thumbnail Work can never make.
+// WorkFailure is a thumbnail Work can never make, or a message it can
+// never do (one naming a table none of WorkOptions.Models has: Field is
+// then empty).
 type WorkFailure struct {
 	Table string // the row's table
 	Key   string // the row's primary key
@@ -108,14 +115,16 @@ func (p *Plugin) Work(ctx context.Context, db *gorm.DB, sub *pubsub.Subscription
 	if relayAfter <= 0 {
 		relayAfter = 10 * time.Second
 	}
-	w := &worker{p: p, db: db, models: models, opts: opts, timeout: timeout}
+	w := &worker{p: p, db: db, models: models, opts: opts, timeout: timeout, relayAfter: relayAfter}
 
 	var wg sync.WaitGroup
 	wg.Go(func() { // the relay
 		t := time.NewTicker(relayEvery)
 		defer t.Stop()
 		for {
-			p.relay(ctx, db, relayAfter)
+			if _, err := p.relay(ctx, db, relayAfter); err != nil && ctx.Err() == nil {
+				w.report(fmt.Errorf("gormthumb: Work: relaying the outbox: %w", err))
+			}
 			select {
 			case <-ctx.Done():
 				return
@@ -156,17 +165,40 @@ type workModel struct {
 }
 
 type worker struct {
-	p       *Plugin
-	db      *gorm.DB
-	models  map[string]workModel
-	opts    WorkOptions
-	timeout time.Duration
+	p          *Plugin
+	db         *gorm.DB
+	models     map[string]workModel
+	opts       WorkOptions
+	timeout    time.Duration
+	relayAfter time.Duration
 }
 
-// handle does one message's work and acks or nacks it.
+// report passes an error that is not a row's to OnError, or the logger.
+func (w *worker) report(err error) {
+	if w.opts.OnError != nil {
+		w.opts.OnError(err)
+		return
+	}
+	w.db.Logger.Error(context.Background(), "%v", err)
+}
+
+// notYetBack is how long a worker waits before it hands back a message
+// whose outbox row it cannot see yet.
+const notYetBack = 200 * time.Millisecond
+
+// handle does one message's work and acks or nacks it. The outbox row is
+// deleted only by work that saw the row's current source: the message's
+// outbox row must be visible (committed) before the row is read, so the
+// row read holds the save's source or a later one.
 func (w *worker) handle(ctx context.Context, msg *pubsub.Message) {
 	ctx, cancel := context.WithTimeout(ctx, w.timeout)
 	defer cancel()
+	retry := func(err error) {
+		w.report(err)
+		if msg.Nackable() {
+			msg.Nack()
+		}
+	}
 	m, err := parseWork(msg.Body)
 	if err != nil {
 		msg.Ack() // never valid: do not let it come back forever
@@ -174,45 +206,65 @@ func (w *worker) handle(ctx context.Context, msg *pubsub.Message) {
 		return
 	}
 	wm, ok := w.models[m.Table]
-	if !ok {
-		msg.Ack()
-		w.fail(WorkFailure{Table: m.Table, Key: m.Key, Err: fmt.Errorf("gormthumb: Work: no model for table %q in WorkOptions.Models", m.Table)})
-		return
+	var key any
+	if ok {
+		key, err = convertKey(m.Key, wm.pk)
+	} else {
+		err = fmt.Errorf("gormthumb: Work: no model for table %q in WorkOptions.Models", m.Table)
 	}
-	key, err := convertKey(m.Key, wm.pk)
 	if err != nil {
-		msg.Ack()
-		w.fail(WorkFailure{Table: m.Table, Key: m.Key, Err: err})
-		return
-	}
-	made, err := w.p.refreshRow(ctx, w.db, wm.s, wm.ms, wm.pk, key, refreshMode{})
-	if err != nil && !permanent(err) {
-		if msg.Nackable() {
-			msg.Nack()
+		// It can never be done here: report it once, and end its outbox
+		// row, which would otherwise be relayed forever.
+		w.failed(ctx, m, "", "", err)
+		if derr := outboxDone(ctx, w.db, m.Outbox); derr != nil {
+			retry(fmt.Errorf("gormthumb: Work: ending outbox row %d: %w", m.Outbox, derr))
+			return
 		}
-		return // not acked: it comes back
+		msg.Ack()
+		return
 	}
-	if err != nil {
-		w.failedSource(ctx, m, err)
-		var pe *Error
-		if errors.As(err, &pe) {
-			if cerr := w.p.clearThumbs(ctx, w.db, wm.s, wm.ms, wm.pk, key, pe.Field, pe.Key); cerr != nil {
-				if msg.Nackable() {
-					msg.Nack()
+	if m.Outbox != 0 {
+		visible, err := outboxVisible(ctx, w.db, m.Outbox)
+		if err != nil {
+			retry(fmt.Errorf("gormthumb: Work: reading outbox row %d: %w", m.Outbox, err))
+			return
+		}
+		if !visible {
+			// Done already, rolled back, or not committed yet (a save in
+			// the caller's transaction). While it is young, hand it back
+			// to come again; after that, the relay publishes the row again
+			// if it ever commits.
+			if age := time.Since(time.UnixMilli(m.At)); m.At != 0 && age < w.relayAfter && msg.Nackable() {
+				select {
+				case <-time.After(notYetBack):
+				case <-ctx.Done():
 				}
+				msg.Nack()
 				return
 			}
+			msg.Ack()
+			return
+		}
+	}
+	res, err := w.p.refreshRow(ctx, w.db, wm.s, wm.ms, wm.pk, key, refreshMode{})
+	if err != nil {
+		retry(fmt.Errorf("gormthumb: Work: %s %s: %w", m.Table, m.Key, err))
+		return // not acked: it comes back
+	}
+	for _, pe := range res.failed {
+		w.failed(ctx, m, pe.Field, pe.Key, pe)
+		if err := w.p.clearGroup(ctx, w.db, wm.s, wm.ms, wm.pk, key, pe.Field, pe.Key); err != nil {
+			retry(fmt.Errorf("gormthumb: Work: %s %s: clearing %s: %w", m.Table, m.Key, pe.Field, err))
+			return
 		}
 	}
 	if err := outboxDone(ctx, w.db, m.Outbox); err != nil {
-		if msg.Nackable() {
-			msg.Nack()
-		}
+		retry(fmt.Errorf("gormthumb: Work: ending outbox row %d: %w", m.Outbox, err))
 		return
 	}
 	msg.Ack()
 	if w.opts.OnDone != nil {
-		w.opts.OnDone(WorkDone{Table: m.Table, Key: m.Key, Made: made})
+		w.opts.OnDone(WorkDone{Table: m.Table, Key: m.Key, Made: res.changed || len(res.failed) > 0})
 	}
 }
 
@@ -230,21 +282,18 @@ func permanent(err error) bool {
 	return false
 }
 
-// failedSource records a source that can never be made and reports it,
+// failed records what can never be done (a source that cannot be made
+// into field's thumbnail, or a message Work cannot do) and reports it,
 // once per row, field and source whatever the redeliveries.
-func (w *worker) failedSource(ctx context.Context, m workMessage, err error) {
-	f := WorkFailure{Table: m.Table, Key: m.Key, Err: err}
-	var pe *Error
-	src := ""
-	if errors.As(err, &pe) {
-		f.Field, src = pe.Field, pe.Key
-	}
-	row := failureRow{Tbl: m.Table, RowKey: m.Key, Field: f.Field, SourceSum: sourceSum(src), Source: src, Error: truncate(err.Error(), 1024)}
-	res := w.db.WithContext(ctx).Session(&gorm.Session{NewDB: true}).Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
-	if res.Error == nil && res.RowsAffected == 0 {
+func (w *worker) failed(ctx context.Context, m workMessage, field, src string, err error) {
+	row := failureRow{Tbl: m.Table, RowKey: m.Key, Field: field, SourceSum: sourceSum(src), Source: src, Error: truncate(err.Error(), 1024), CreatedAt: w.p.now()}
+	res := w.db.WithContext(ctx).Session(&gorm.Session{NewDB: true}).Set(internalKey, true).Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+	if res.Error != nil {
+		w.report(fmt.Errorf("gormthumb: Work: recording a failure of %s %s: %w", m.Table, m.Key, res.Error))
+	} else if res.RowsAffected == 0 {
 		return // reported before
 	}
-	w.fail(f)
+	w.fail(WorkFailure{Table: m.Table, Key: m.Key, Field: field, Err: err})
 }
 
 func (w *worker) fail(f WorkFailure) {
@@ -273,9 +322,10 @@ func sourceSum(src string) string {
 func recordedFailure(ctx context.Context, db *gorm.DB, model, table, rowKey, src string) error {
 	var rows []failureRow
 	err := db.WithContext(ctx).Session(&gorm.Session{NewDB: true}).Set(internalKey, true).
+		Select("field", "error"). // not created_at: MySQL without parseTime could not scan it
 		Where(&failureRow{Tbl: table, RowKey: rowKey, SourceSum: sourceSum(src)}).Limit(1).Find(&rows).Error
 	if err != nil {
-		return &Error{Model: model, Key: src, Err: fmt.Errorf("%w: reading gormthumb_failures: %w", ErrStorage, err)}
+		return fmt.Errorf("gormthumb: %s: reading gormthumb_failures: %w", model, err)
 	}
 	if len(rows) == 0 {
 		return nil
@@ -288,5 +338,5 @@ func recordedFailure(ctx context.Context, db *gorm.DB, model, table, rowKey, src
 		}
 	}
 	return &Error{Model: model, Field: rows[0].Field, Key: src,
-		Err: fmt.Errorf("%w (recorded by background work %s): %s", sentinel, rows[0].CreatedAt.UTC().Format(time.RFC3339), rows[0].Error)}
+		Err: fmt.Errorf("%w (recorded by background work): %s", sentinel, rows[0].Error)}
 }
