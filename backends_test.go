@@ -94,7 +94,7 @@ func openS3Bucket(t *testing.T) *blob.Bucket {
 // PostgreSQL: a fresh schema per test on the server named by the DSN, made
 // the connection's search_path, dropped with CASCADE at cleanup.
 
-func openPostgres(t *testing.T, cfg *gorm.Config) *gorm.DB {
+func openPostgres(t testing.TB, cfg *gorm.Config) *gorm.DB {
 	t.Helper()
 	dsn := os.Getenv(postgresDSNVar)
 	if dsn == "" {

@@ -61,6 +61,12 @@ func benchDB(b *testing.B, bucket *blob.Bucket, opts ...Option) *gorm.DB {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return benchUse(b, db, bucket, opts...)
+}
+
+// benchUse registers the plugin on db and migrates the benchmark models.
+func benchUse(b *testing.B, db *gorm.DB, bucket *blob.Bucket, opts ...Option) *gorm.DB {
+	b.Helper()
 	if sqlDB, err := db.DB(); err == nil {
 		b.Cleanup(func() { sqlDB.Close() })
 	}
@@ -123,7 +129,7 @@ func BenchmarkUnchangedSave(b *testing.B) {
 	const savesPerOp = 400
 	var err error
 	sources := testphoto.JPEGs12MP()
-	for _, kind := range []string{"mem", "file", "mem-version-check", "file-version-check"} {
+	for _, kind := range []string{"mem", "file", "mem-version-check", "file-version-check", "postgres"} {
 		b.Run(kind, func(b *testing.B) {
 			bucket := memblob.OpenBucket(nil)
 			if strings.HasPrefix(kind, "file") {
@@ -134,7 +140,13 @@ func BenchmarkUnchangedSave(b *testing.B) {
 			}
 			defer bucket.Close()
 			// -version-check: WithSourceVersionCheck, one attributes look-up per save.
-			db := benchDB(b, bucket, WithSourceVersionCheck(strings.HasSuffix(kind, "-version-check")))
+			opt := WithSourceVersionCheck(strings.HasSuffix(kind, "-version-check"))
+			var db *gorm.DB
+			if kind == "postgres" { // skipped unless GORMTHUMB_TEST_POSTGRES_DSN is set
+				db = benchUse(b, openPostgres(b, &gorm.Config{Logger: logger.Discard}), bucket, opt)
+			} else {
+				db = benchDB(b, bucket, opt)
+			}
 			benchPut(b, bucket, "src/photo.jpg", sources[0].Data)
 			p := benchProduct{Name: "p", Cover: ImageField{Key: "src/photo.jpg"}}
 			q := benchPlain{Name: "q", Cover: ImageField{Key: "src/photo.jpg"}, CoverThumb: ImageField{Key: "t.jpg"}}

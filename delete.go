@@ -71,7 +71,7 @@ func (p *Plugin) beforeDelete(db *gorm.DB) {
 	}
 	found, err := scanMaps(q, cols)
 	if err != nil {
-		db.AddError(&Error{Model: st.spec.name, Err: fmt.Errorf("%w: reading thumbnails to delete: %w", ErrStorage, err)})
+		db.AddError(fmt.Errorf("gormthumb: %s: reading the thumbnails to delete: %w", st.spec.name, err))
 		return
 	}
 	d := &doomedKeys{}

@@ -52,7 +52,7 @@ func (p *Plugin) refreshRow(ctx context.Context, db *gorm.DB, s *schema.Schema, 
 			return res, err
 		}
 	}
-	return refreshResult{}, &Error{Model: ms.name, Err: fmt.Errorf("%w: the row kept changing while its thumbnails were made (%d attempts)", ErrStorage, refreshAttempts)}
+	return refreshResult{}, fmt.Errorf("gormthumb: %s: the row kept changing while its thumbnails were made (%d attempts)", ms.name, refreshAttempts)
 }
 
 // readRow reads the primary key and image columns of the row whose

@@ -56,8 +56,10 @@ type RegenerateReport struct {
 	Made    int // rows with at least one thumbnail (re)made or cleared
 	Skipped int // rows whose thumbnails were all up to date (or that have no source)
 	// Failed lists the rows whose thumbnails could not be made, each with
-	// its primary key and an *Error wrapping a sentinel. Those rows were
-	// left exactly as they were; the rest of the table was still done.
+	// its primary key and an *Error wrapping a sentinel (errors joined when
+	// several of a row's source groups failed). Each failed group was left
+	// exactly as it was; the row's other groups and the rest of the table
+	// were still done.
 	Failed []RowError
 	// LastKey is the primary key of the last row of the last batch that was
 	// finished; pass it as RegenerateOptions.After to resume. nil if no

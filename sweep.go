@@ -68,7 +68,7 @@ func (p *Plugin) Sweep(ctx context.Context, db *gorm.DB, opts SweepOptions) (*Sw
 			}
 		}
 		if err := collectKeys(ctx, db, s.Table, ms.imageColumns(), referenced); err != nil {
-			return nil, &Error{Model: ms.name, Err: fmt.Errorf("%w: Sweep reading rows: %w", ErrStorage, err)}
+			return nil, fmt.Errorf("gormthumb: %s: Sweep reading rows: %w", ms.name, err)
 		}
 	}
 

@@ -107,6 +107,11 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 				made.Add(1)
 			}
 		},
+		OnError: func(err error) {
+			mu.Lock()
+			fmt.Fprintln(stderr, "gormthumb worker:", err)
+			mu.Unlock()
+		},
 	})
 	stopProgress()
 	wg.Wait()
