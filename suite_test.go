@@ -61,7 +61,7 @@ var dbBackends = []dbBackend{
 		return db
 	}},
 	{"postgres", func(t *testing.T, cfg *gorm.Config) *gorm.DB { return openPostgres(t, cfg) }}, // backends_test.go: skipped unless GORMTHUMB_TEST_POSTGRES_DSN is set
-	{"mysql", openMySQL},       // backends_test.go: skipped unless GORMTHUMB_TEST_MYSQL_DSN is set
+	{"mysql", openMySQL}, // backends_test.go: skipped unless GORMTHUMB_TEST_MYSQL_DSN is set
 }
 
 // env is one backend combination with the plugin registered.

@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"reflect"
 	"sync"
 
 	"github.com/gormthumb/gormthumb/thumb"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
-	"gorm.io/gorm/schema"
 )
 
 // Making thumbnails: the one place that reads a source, runs the processor
@@ -202,16 +200,6 @@ func isTyped(err error) bool {
 	return permanent(err) || errors.Is(err, ErrStorage)
 }
 
-// setImage sets an ImageField or *ImageField field.
-func setImage(ctx context.Context, f *schema.Field, rv reflect.Value, key string) error {
-	if f.FieldType.Kind() == reflect.Ptr {
-		if key == "" {
-			return f.Set(ctx, rv, (*ImageField)(nil))
-		}
-		return f.Set(ctx, rv, &ImageField{Key: key})
-	}
-	return f.Set(ctx, rv, ImageField{Key: key})
-}
 
 // rowGroup is one row's source group as a statement, Regenerate or Work
 // sees it: the one record they keep, from the inputs of the rule to its
