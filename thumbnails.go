@@ -200,7 +200,6 @@ func isTyped(err error) bool {
 	return permanent(err) || errors.Is(err, ErrStorage)
 }
 
-
 // rowGroup is one row's source group as a statement, Regenerate or Work
 // sees it: the one record they keep, from the inputs of the rule to its
 // plan.
