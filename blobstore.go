@@ -41,7 +41,7 @@ func writeBlob(ctx context.Context, b *blob.Bucket, key string, data []byte, f F
 	opts := &blob.WriterOptions{
 		ContentType:  f.ContentType(),
 		CacheControl: "public, max-age=31536000, immutable",
-		Metadata:     map[string]string{"gormthumb-source": srcKey},
+		Metadata:     thumbMetadata(srcKey),
 	}
 	if err := b.WriteAll(ctx, key, data, opts); err != nil {
 		return storageErr("write", err)

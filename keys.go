@@ -43,18 +43,22 @@ func checkKey(key string) error {
 //
 // (or under the thumbnail field's own `upload` prefix). 110x83 is its pixel
 // size. The 16 hex digits are a 10-digit digest of what the thumbnail was
-// made from (the row, the field, the source key, the source's MD5 or ETag,
-// and the spec) followed by 6 random digits:
+// made from (the table, the field, the source key, the source's MD5 or
+// ETag, and the spec; not the row, so a Create can name its thumbnails
+// before the INSERT gives the row its key) followed by 6 random digits:
 //
 //   - the digest changes whenever the source bytes or the size change, so a
 //     CDN may cache a key forever, and a save whose digest matches the
 //     stored key's is skipped without reading the source;
-//   - it includes the row, so rows sharing a source never share a thumbnail
-//     and deleting one row's thumbnail never touches another's;
-//   - the random part makes every written key new, so a key deleted after
-//     one transaction commits can never be one that a concurrent transaction
-//     has just written again (reverting a row to an earlier source makes a
-//     new key, not the old one).
+//   - the random part makes every written key new, so rows sharing a
+//     source never share a thumbnail (deleting one row's never touches
+//     another's), and a key deleted after one transaction commits can never
+//     be one that a concurrent transaction has just written again
+//     (reverting a row to an earlier source makes a new key, not the old
+//     one).
+//
+// Keys written before digest v2 also digested the row's primary key; they
+// stay valid (digestMatchesV1).
 
 const (
 	digestLen = 10
@@ -126,18 +130,49 @@ func sourceVersion(a *blob.Attributes) string {
 	return "etag:" + a.ETag
 }
 
-// setKey builds a new, never-used key for a thumbnail, or for a set of
-// them (a srcset: several widths of one source): its size part lists every
-// member's size, "base.320x213,640x427.<token>.jpg", and each member's blob
-// is the key with that member's size alone (memberKeys).
-func setKey(srcKey, prefix string, sizes [][2]int, digest string, f Format) string {
-	dir := prefix
-	if dir == "" {
-		dir = path.Join(path.Dir(srcKey), "thumbnails")
-		if dir == "thumbnails" || strings.HasPrefix(dir, ".") {
-			dir = "thumbnails"
-		}
+// The naming contract. What the plugin writes (setKey, writeBlob's
+// metadata) and what Sweep recognises as the plugin's (isThumbLocation,
+// isPluginBlob) are defined here, side by side: Sweep deletes whatever it
+// recognises that no row references, so the two must be exact inverses
+// (TestKeyNamingContract).
+const (
+	// thumbFolder is the folder, beside the source, of the thumbnails of a
+	// field with no `upload` prefix of its own.
+	thumbFolder = "thumbnails"
+	// sourceMetaKey is the blob metadata that names the source a
+	// thumbnail was made from: only blobs carrying it are the plugin's.
+	sourceMetaKey = "gormthumb-source"
+)
+
+// thumbDir is the folder of the thumbnails of srcKey: the thumbnail
+// field's expanded upload prefix, or thumbFolder beside the source.
+func thumbDir(srcKey, prefix string) string {
+	if prefix != "" {
+		return prefix
 	}
+	dir := path.Join(path.Dir(srcKey), thumbFolder)
+	if dir == thumbFolder || strings.HasPrefix(dir, ".") {
+		return thumbFolder
+	}
+	return dir
+}
+
+// thumbMetadata is the metadata of a thumbnail made from srcKey.
+func thumbMetadata(srcKey string) map[string]string {
+	return map[string]string{sourceMetaKey: srcKey}
+}
+
+// isPluginBlob reports whether a blob's metadata marks it as a
+// thumbnail the plugin wrote.
+func isPluginBlob(metadata map[string]string) bool { return metadata[sourceMetaKey] != "" }
+
+// setKey builds a new, never-used key for a thumbnail, or for a set of
+// them (a srcset: several widths of one source), in thumbDir: its size
+// part lists every member's size, "base.320x213,640x427.<token>.jpg", and
+// each member's blob is the key with that member's size alone
+// (memberKeys).
+func setKey(srcKey, prefix string, sizes [][2]int, digest string, f Format) string {
+	dir := thumbDir(srcKey, prefix)
 	base := path.Base(srcKey)
 	base = strings.TrimSuffix(base, path.Ext(base))
 	var nonce [nonceLen / 2]byte
@@ -150,6 +185,48 @@ func setKey(srcKey, prefix string, sizes [][2]int, digest string, f Format) stri
 		fmt.Fprintf(&sz, "%dx%d", s[0], s[1])
 	}
 	return fmt.Sprintf("%s/%s.%s.%s%x.%s", dir, base, sz.String(), digest, nonce, f.Extension())
+}
+
+// prefixPattern recognises the folders an upload prefix expands to
+// (expandPrefix): its literal parts as they are, each date part as its
+// digits.
+type prefixPattern struct{ re *regexp.Regexp }
+
+// dateParts are the directives of an upload prefix and what they expand
+// to.
+var dateParts = strings.NewReplacer(
+	`%Y`, `[0-9]{4}`, `%m`, `[0-9]{2}`, `%d`, `[0-9]{2}`,
+	`%H`, `[0-9]{2}`, `%M`, `[0-9]{2}`, `%S`, `[0-9]{2}`,
+)
+
+// newPrefixPattern compiles prefix, one checkPrefix accepts.
+func newPrefixPattern(prefix string) prefixPattern {
+	quoted := regexp.QuoteMeta(strings.Trim(prefix, "/"))
+	// QuoteMeta leaves % alone: the directives survive quoting.
+	return prefixPattern{regexp.MustCompile(`^` + dateParts.Replace(quoted) + `$`)}
+}
+
+// holds reports whether dir is a folder prefix expands to.
+func (pp prefixPattern) holds(dir string) bool { return pp.re.MatchString(dir) }
+
+// isThumbLocation reports whether key is named and placed like a
+// thumbnail the plugin writes (setKey): a thumbnail's name, in a
+// "thumbnails" folder or in a folder one of the thumb fields' upload
+// prefixes expands to.
+func isThumbLocation(key string, prefixes []prefixPattern) bool {
+	if _, _, _, ok := parseThumbName(key); !ok {
+		return false
+	}
+	dir := path.Dir(key)
+	if dir == thumbFolder || strings.HasSuffix(dir, "/"+thumbFolder) {
+		return true
+	}
+	for _, p := range prefixes {
+		if p.holds(dir) {
+			return true
+		}
+	}
+	return false
 }
 
 // splitThumbName splits a thumbnail key into what precedes its size part,
@@ -362,48 +439,6 @@ func checkPrefix(p string) error {
 		return fmt.Errorf("unknown %% directive (use %%Y %%m %%d %%H %%M %%S)")
 	}
 	return checkKey(path.Join(expanded, "x"))
-}
-
-// prefixPattern recognises the folders an upload prefix expands to
-// (expandPrefix): its literal parts as they are, each date part as its
-// digits.
-type prefixPattern struct{ re *regexp.Regexp }
-
-// dateParts are the directives of an upload prefix and what they expand
-// to.
-var dateParts = strings.NewReplacer(
-	`%Y`, `[0-9]{4}`, `%m`, `[0-9]{2}`, `%d`, `[0-9]{2}`,
-	`%H`, `[0-9]{2}`, `%M`, `[0-9]{2}`, `%S`, `[0-9]{2}`,
-)
-
-// newPrefixPattern compiles prefix, one checkPrefix accepts.
-func newPrefixPattern(prefix string) prefixPattern {
-	quoted := regexp.QuoteMeta(strings.Trim(prefix, "/"))
-	// QuoteMeta leaves % alone: the directives survive quoting.
-	return prefixPattern{regexp.MustCompile(`^` + dateParts.Replace(quoted) + `$`)}
-}
-
-// holds reports whether dir is a folder prefix expands to.
-func (pp prefixPattern) holds(dir string) bool { return pp.re.MatchString(dir) }
-
-// isThumbLocation reports whether key is named and placed like a
-// thumbnail the plugin writes (setKey): a thumbnail's name, in a
-// "thumbnails" folder or in a folder one of the thumb fields' upload
-// prefixes expands to.
-func isThumbLocation(key string, prefixes []prefixPattern) bool {
-	if _, _, _, ok := parseThumbName(key); !ok {
-		return false
-	}
-	dir := path.Dir(key)
-	if dir == "thumbnails" || strings.HasSuffix(dir, "/thumbnails") {
-		return true
-	}
-	for _, p := range prefixes {
-		if p.holds(dir) {
-			return true
-		}
-	}
-	return false
 }
 
 // expandPrefix replaces date directives like Django's upload_to.

@@ -100,7 +100,7 @@ func (p *Plugin) Sweep(ctx context.Context, db *gorm.DB, opts SweepOptions) (*Sw
 			failures = append(failures, &Error{Model: "Sweep", Key: obj.Key, Err: storageErr("attributes", err)})
 			continue // whether it is ours is unknown: keep it, say so, go on
 		}
-		if attrs.Metadata["gormthumb-source"] == "" {
+		if !isPluginBlob(attrs.Metadata) {
 			continue // not written by the plugin: leave it
 		}
 		report.Orphans = append(report.Orphans, obj.Key)
