@@ -2,7 +2,9 @@ package gormthumb
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/fileblob" // file:// URLs
@@ -31,10 +33,8 @@ func storageErr(op string, err error) error {
 	return fmt.Errorf("%w: %s: %w", ErrStorage, op, err)
 }
 
-//
-
 // ---------------------------------------------------------------------------
-// Reading and writing
+// Writing and deleting: every blob the plugin writes goes through here.
 
 // writeBlob writes data under key with its content type.
 func writeBlob(ctx context.Context, b *blob.Bucket, key string, data []byte, f Format, srcKey string) error {
@@ -44,6 +44,32 @@ func writeBlob(ctx context.Context, b *blob.Bucket, key string, data []byte, f F
 		Metadata:     thumbMetadata(srcKey),
 	}
 	if err := b.WriteAll(ctx, key, data, opts); err != nil {
+		return storageErr("write", err)
+	}
+	return nil
+}
+
+// writeOriginal streams an upload's bytes to key, which is new by
+// construction (its random part); IfNotExist still turns the impossible
+// collision into an error, never an overwrite. A failed copy leaves
+// nothing behind: cancelling the context before Close makes every driver
+// abandon the write.
+func writeOriginal(ctx context.Context, b *blob.Bucket, key string, r io.Reader, f Format) error {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := b.NewWriter(wctx, key, &blob.WriterOptions{ContentType: f.ContentType(), IfNotExist: true})
+	if err != nil {
+		return storageErr("write", err)
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		cancel()
+		w.Close()
+		if errors.Is(err, ErrTooLarge) {
+			return err
+		}
+		return storageErr("read upload", err)
+	}
+	if err := w.Close(); err != nil {
 		return storageErr("write", err)
 	}
 	return nil

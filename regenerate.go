@@ -91,19 +91,15 @@ func (e RowError) Unwrap() error { return e.Err }
 // application's writes. Superseded blobs are deleted after commit. Neither
 // UpdatedAt nor the model's hooks are touched.
 //
-// db must have the plugin registered; model is a pointer to the model
+// db is the model's database; model is a pointer to the model
 // (&Product{}) and needs a single-column primary key. A row whose source is
 // missing or broken is reported in Failed and the walk goes on. The error
 // is non-nil only when the walk itself failed (bad model, database down,
 // ctx cancelled); the report is then what was done so far, rows cut short
 // by a cancellation are not counted, and resuming from its LastKey
 // redoes the unfinished batch (rows already done are then skipped).
-func Regenerate(ctx context.Context, db *gorm.DB, model any, opts RegenerateOptions) (*RegenerateReport, error) {
+func (p *Plugin) Regenerate(ctx context.Context, db *gorm.DB, model any, opts RegenerateOptions) (*RegenerateReport, error) {
 	rep := &RegenerateReport{}
-	p, _ := db.Config.Plugins[(&Plugin{}).Name()].(*Plugin)
-	if p == nil {
-		return rep, errors.New("gormthumb: Regenerate: the gormthumb plugin is not registered on db (db.Use(gormthumb.New(bucket)))")
-	}
 	s, ms, err := p.specOf(db, model, "Regenerate")
 	if err != nil {
 		return rep, err
@@ -203,6 +199,16 @@ func Regenerate(ctx context.Context, db *gorm.DB, model any, opts RegenerateOpti
 		rep.LastKey, prog.LastKey = after, after
 		report()
 	}
+}
+
+// Regenerate is Plugin.Regenerate with the plugin registered on db
+// (db.Use(plugin)): the same walk, for callers that hold only the db.
+func Regenerate(ctx context.Context, db *gorm.DB, model any, opts RegenerateOptions) (*RegenerateReport, error) {
+	p, _ := db.Config.Plugins[(&Plugin{}).Name()].(*Plugin)
+	if p == nil {
+		return &RegenerateReport{}, errors.New("gormthumb: Regenerate: the gormthumb plugin is not registered on db (db.Use(gormthumb.New(bucket)))")
+	}
+	return p.Regenerate(ctx, db, model, opts)
 }
 
 // convertKey turns a resume key given as a string into the primary key's

@@ -2,14 +2,12 @@ package gormthumb
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"path"
 	"reflect"
 
 	"github.com/gormthumb/gormthumb/thumb"
-	"gocloud.dev/blob"
 	"gorm.io/gorm/schema"
 )
 
@@ -63,26 +61,8 @@ func (p *Plugin) Upload(ctx context.Context, model any, field, filename string, 
 	dir := expandPrefix(prefix, p.now())
 	shownW, shownH := hdr.ShownSize()
 	key := path.Join(dir, uploadName(filename, format, shownW, shownH))
-	// The key is new by construction (its random part); IfNotExist still
-	// turns the impossible collision into an error, never an overwrite.
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	w, err := p.bucket.NewWriter(wctx, key, &blob.WriterOptions{ContentType: format.ContentType(), IfNotExist: true})
-	if err != nil {
-		return fail(key, storageErr("write", err))
-	}
-	if _, err := io.Copy(w, body); err != nil {
-		// Cancelling the context before Close makes every driver abandon
-		// the write, so a failed upload leaves nothing behind.
-		cancel()
-		w.Close()
-		if errors.Is(err, ErrTooLarge) {
-			return fail(key, err)
-		}
-		return fail(key, storageErr("read upload", err))
-	}
-	if err := w.Close(); err != nil {
-		return fail(key, storageErr("write", err))
+	if err := writeOriginal(ctx, p.bucket, key, body, format); err != nil {
+		return fail(key, err)
 	}
 	img := ImageField{Key: key}
 	if err := setImage(ctx, f, reflectValueOf(model), key); err != nil {
