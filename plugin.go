@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gormthumb/gormthumb/thumb"
 	"gocloud.dev/blob"
 	"gocloud.dev/pubsub"
 	"golang.org/x/sync/semaphore"
@@ -37,10 +38,11 @@ type Plugin struct {
 type Option func(*Plugin)
 
 // WithProcessor replaces the pure-Go image processor.
-func WithProcessor(p Processor) Option { return func(pl *Plugin) { pl.processor = p } }
+func WithProcessor(p thumb.Processor) Option { return func(pl *Plugin) { pl.processor = p } }
 
-// WithLimits sets the source size limits (zero fields keep DefaultLimits).
-func WithLimits(l Limits) Option { return func(pl *Plugin) { pl.limits = l.WithDefaults() } }
+// WithLimits sets the source size limits (zero fields keep
+// thumb.DefaultLimits).
+func WithLimits(l thumb.Limits) Option { return func(pl *Plugin) { pl.limits = l.WithDefaults() } }
 
 // WithConcurrency bounds how many sources one statement decodes at once
 // (a Create of many rows). The default is runtime.GOMAXPROCS(0).
@@ -109,7 +111,7 @@ func New(bucket *blob.Bucket, opts ...Option) *Plugin {
 	p := &Plugin{
 		bucket:        bucket,
 		processor:     GoProcessor{},
-		limits:        DefaultLimits,
+		limits:        thumb.DefaultLimits,
 		concurrency:   runtime.GOMAXPROCS(0),
 		deleteTimeout: DefaultDeleteTimeout,
 		memoryLimit:   DefaultMemoryLimit,

@@ -183,7 +183,7 @@ func (p *Plugin) specOf(db *gorm.DB, model any, op string) (*schema.Schema, *mod
 //	   [,format=source|jpeg|png|gif|webp][,quality=1..100][,upscale=true|false][,background=RRGGBB][,async]
 //
 // It returns the Spec and the source field name. Errors wrap ErrInvalidTag.
-func ParseTag(tag string) (Spec, string, error) {
+func ParseTag(tag string) (thumb.Spec, string, error) {
 	t, err := parseThumbTag(tag)
 	return t.spec, t.source, err
 }

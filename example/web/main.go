@@ -36,6 +36,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gormthumb/gormthumb"
+	"github.com/gormthumb/gormthumb/thumb"
 	"gocloud.dev/blob/fileblob"
 	"gocloud.dev/pubsub"
 	_ "gocloud.dev/pubsub/mempubsub" // mem:// queues
@@ -76,7 +77,7 @@ func (QueuedProduct) TableName() string { return "products" }
 // Bounds on what a request may ask.
 const (
 	// maxImageBytes is the largest image accepted: the plugin's byte limit
-	// (gormthumb.Limits.MaxBytes), for uploads and for making thumbnails.
+	// (thumb.Limits.MaxBytes), for uploads and for making thumbnails.
 	maxImageBytes = 20 << 20
 	// maxBody bounds a request body: the image, and room for the name and
 	// the multipart framing. A larger body is refused without reading it
@@ -161,7 +162,7 @@ func newApp(dir, queue string) (*app, error) {
 		bucket.Close()
 		return nil, err
 	}
-	opts := []gormthumb.Option{gormthumb.WithLimits(gormthumb.Limits{MaxBytes: maxImageBytes})}
+	opts := []gormthumb.Option{gormthumb.WithLimits(thumb.Limits{MaxBytes: maxImageBytes})}
 	var topic *pubsub.Topic
 	var sub *pubsub.Subscription
 	if queue != "" {
