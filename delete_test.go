@@ -15,9 +15,7 @@ func TestSharedSourcesAndDelete(t *testing.T) {
 		shared := e.put("s/shared.jpg", data)
 		twin := e.put("s/twin.jpg", data) // same bytes, another key
 		rows := []*Product{{Name: "a", Cover: shared}, {Name: "b", Cover: shared}, {Name: "c", Cover: twin}}
-		if err := e.db.Create(&rows).Error; err != nil {
-			t.Fatal(err)
-		}
+		e.mustCreate(&rows)
 		seen := map[string]bool{}
 		for _, r := range rows {
 			if seen[r.CoverThumb.Key] {
@@ -165,9 +163,7 @@ func TestCustomSoftDelete(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		e.migrate(&FlaggedProduct{})
 		p := FlaggedProduct{Cover: e.put("f/a.jpg", jpegBytes(t, 300, 200))}
-		if err := e.db.Create(&p).Error; err != nil {
-			t.Fatal(err)
-		}
+		e.mustCreate(&p)
 		if err := e.db.Delete(&p).Error; err != nil {
 			t.Fatal(err)
 		}

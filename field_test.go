@@ -51,9 +51,7 @@ func TestTagOptions(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		e.migrate(&Artwork{})
 		a := Artwork{Src: e.put("art/flag.png", artworkPNG())}
-		if err := e.db.Create(&a).Error; err != nil {
-			t.Fatal(err)
-		}
+		e.mustCreate(&a)
 		red, blue, green := [3]int{255, 0, 0}, [3]int{0, 0, 255}, [3]int{0, 200, 0}
 		img := e.wantThumb(a.Contain.Key, 64, 32, "png") // fit=contain, format=source
 		if !testphoto.Near(testphoto.RGBAt(img, 10, 20), red, 2) || !testphoto.Near(testphoto.RGBAt(img, 54, 20), blue, 2) || testphoto.AlphaAt(img, 30, 2) != 0 {

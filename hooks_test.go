@@ -40,9 +40,7 @@ func TestCreateMakesThumbnail(t *testing.T) {
 		e.migrate(&Product{})
 		cover := e.put("images/cat.jpg", jpegBytes(t, 400, 300))
 		p := Product{Name: "cat", Cover: cover}
-		if err := e.db.Create(&p).Error; err != nil {
-			t.Fatal(err)
-		}
+		e.mustCreate(&p)
 		if !thumbKeyRE.MatchString(p.CoverThumb.Key) {
 			t.Fatalf("thumb key %q does not match %s", p.CoverThumb.Key, thumbKeyRE)
 		}
@@ -81,17 +79,13 @@ func TestCreateWritePaths(t *testing.T) {
 			}
 		}
 		vals := []Product{{Cover: src}, {Cover: src}, {}}
-		if err := e.db.Create(&vals).Error; err != nil {
-			t.Fatal(err)
-		}
+		e.mustCreate(&vals)
 		check("slice of structs", &vals[0], &vals[1])
 		if vals[2].CoverThumb.Key != "" {
 			t.Fatalf("row without a source got a thumb %q", vals[2].CoverThumb.Key)
 		}
 		ptrs := []*Product{{Cover: src}, {Cover: src}}
-		if err := e.db.Create(&ptrs).Error; err != nil {
-			t.Fatal(err)
-		}
+		e.mustCreate(&ptrs)
 		check("slice of pointers", ptrs...)
 		batch := []Product{{Cover: src}, {Cover: src}, {Cover: src}}
 		if err := e.db.CreateInBatches(&batch, 2).Error; err != nil {
@@ -117,9 +111,7 @@ func TestUpdateWritePaths(t *testing.T) {
 		a := e.put("img/a.jpg", jpegBytes(t, 400, 300))
 		b := e.put("img/b.png", pngBytes(t, 300, 400, false))
 		p := Product{Name: "x", Cover: a}
-		if err := e.db.Create(&p).Error; err != nil {
-			t.Fatal(err)
-		}
+		e.mustCreate(&p)
 		first := p.CoverThumb
 
 		// Save with an unchanged source keeps the key.
@@ -219,9 +211,7 @@ func TestSeveralThumbsOneSource(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		e.migrate(&Poster{})
 		p := Poster{Image: e.put("posters/film.jpg", jpegBytes(t, 1000, 500))}
-		if err := e.db.Create(&p).Error; err != nil {
-			t.Fatal(err)
-		}
+		e.mustCreate(&p)
 		if p.Small == nil || !strings.HasPrefix(p.Small.Key, "posters/small/film.64x32.") {
 			t.Fatalf("small thumb %+v not under its upload prefix", p.Small)
 		}
@@ -306,9 +296,7 @@ func TestFailedUpdateKeepsRow(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		e.migrate(&Product{})
 		p := Product{Name: "keep", Cover: e.put("k/a.jpg", jpegBytes(t, 200, 200))}
-		if err := e.db.Create(&p).Error; err != nil {
-			t.Fatal(err)
-		}
+		e.mustCreate(&p)
 		want := p
 		other := p
 		keys := e.keys()

@@ -84,9 +84,7 @@ func TestUnchangedSourceCostsNothing(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		e.migrate(&Product{})
 		p := Product{Name: "a", Cover: e.put("u/a.jpg", jpegBytes(t, 300, 200))}
-		if err := e.db.Create(&p).Error; err != nil {
-			t.Fatal(err)
-		}
+		e.mustCreate(&p)
 		key := p.CoverThumb
 		cb, cp := e.counted()
 		saves := []func() error{
@@ -352,9 +350,7 @@ func TestSeveralSizesOneDecode(t *testing.T) {
 		src := e.put("p/a.jpg", jpegBytes(t, 800, 800))
 		cb, cp := e.counted()
 		p := Poster{Image: src}
-		if err := e.db.Create(&p).Error; err != nil {
-			t.Fatal(err)
-		}
+		e.mustCreate(&p)
 		n := cb.counts()
 		if cp.n.Load() != 1 || n["read"] != 1 || n["write"] != 2 {
 			t.Fatalf("two sizes from one source: %d decodes, bucket %v", cp.n.Load(), n)
@@ -446,9 +442,7 @@ func TestLifecycleConfigs(t *testing.T) {
 			eachBackendConfig(t, envConfig{gorm: cfg}, func(t *testing.T, e *env) {
 				e.migrate(&Product{})
 				p := Product{Cover: e.put("l/a.jpg", jpegBytes(t, 200, 100))}
-				if err := e.db.Create(&p).Error; err != nil {
-					t.Fatal(err)
-				}
+				e.mustCreate(&p)
 				first := p.CoverThumb.Key
 				p.Cover = e.put("l/b.jpg", jpegBytes(t, 100, 200))
 				if err := e.db.Save(&p).Error; err != nil {
@@ -492,9 +486,7 @@ func TestImmutableSources(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		e.migrate(&Product{})
 		p := Product{Name: "a", Cover: e.put("i/a.jpg", jpegBytes(t, 300, 200))}
-		if err := e.db.Create(&p).Error; err != nil {
-			t.Fatal(err)
-		}
+		e.mustCreate(&p)
 		first := p.CoverThumb
 		cb, _ := e.counted()
 		p.Name = "b"

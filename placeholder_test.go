@@ -25,9 +25,7 @@ func TestPlaceholder(t *testing.T) {
 		e.migrate(&Gallery{})
 		cb, cp := e.counted()
 		g := Gallery{Photo: e.put("g/a.jpg", jpegBytes(t, 1000, 750))}
-		if err := e.db.Create(&g).Error; err != nil {
-			t.Fatal(err)
-		}
+		e.mustCreate(&g)
 		if n := cb.counts(); cp.n.Load() != 1 || n["read"] != 1 {
 			t.Fatalf("one decode for the thumbnails and the placeholder: %d decodes, bucket %v", cp.n.Load(), n)
 		}

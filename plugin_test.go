@@ -84,9 +84,7 @@ func TestMemoryLimit(t *testing.T) {
 		t.Fatalf("an Upload of a GIF waiting for the budget: %v", err)
 	}
 	release()
-	if err := e.db.Create(&Product{Cover: key}).Error; err != nil {
-		t.Fatal(err)
-	}
+	e.mustCreate(&Product{Cover: key})
 	e.wantNoOrphans()
 	if n := e.count(&Product{}); n != 9 {
 		t.Fatalf("%d rows", n)

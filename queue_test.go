@@ -100,9 +100,7 @@ func TestAsyncThumbnails(t *testing.T) {
 			t.Parallel()
 			q := newQueueEnv(t, d, bucketBackends[0])
 			l := Listing{Photo: q.put("q/a.jpg", jpegBytes(t, 400, 300))}
-			if err := q.db.Create(&l).Error; err != nil {
-				t.Fatal(err)
-			}
+			q.mustCreate(&l)
 			if l.Card.Key != "" || l.Icon.Key == "" {
 				t.Fatalf("after Create: card %q (want none yet), icon %q", l.Card.Key, l.Icon.Key)
 			}
@@ -165,9 +163,7 @@ func TestWorkDuplicatesAndFailures(t *testing.T) {
 	whole := jpegBytes(t, 400, 300)
 	cut := Banner{Image: q.put("q/cut.jpg", whole[:len(whole)/2])} // its header passes; its pixels do not
 	for _, l := range []*Banner{&good, &bad, &cut} {
-		if err := q.db.Create(l).Error; err != nil {
-			t.Fatal(err)
-		}
+		q.mustCreate(l)
 	}
 	// Every message twice more, and one for a row that is gone.
 	for _, l := range []Banner{good, bad, good, bad} {

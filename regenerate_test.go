@@ -280,9 +280,7 @@ func TestInPlaceOverwriteRepairedByForce(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		e.migrate(&Product{})
 		p := Product{Name: "a", Cover: e.put("o/a.jpg", jpegBytes(t, 300, 200))}
-		if err := e.db.Create(&p).Error; err != nil {
-			t.Fatal(err)
-		}
+		e.mustCreate(&p)
 		before := p.CoverThumb.Key
 		e.put("o/a.jpg", pngBytes(t, 150, 150, false)) // overwritten in place
 		p.Name = "b"

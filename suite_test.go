@@ -132,6 +132,17 @@ func (e *env) migrate(models ...any) {
 	}
 }
 
+// mustCreate creates each value with e's db and fails the test on an
+// error.
+func (e *env) mustCreate(values ...any) {
+	e.t.Helper()
+	for _, v := range values {
+		if err := e.db.Create(v).Error; err != nil {
+			e.t.Fatalf("Create %T: %v", v, err)
+		}
+	}
+}
+
 // put writes data into the bucket under key.
 func (e *env) put(key string, data []byte) ImageField {
 	e.t.Helper()

@@ -49,16 +49,12 @@ func TestHostileInputThroughPlugin(t *testing.T) {
 		}
 		e.wantKeys(originals...)
 		ok := Sketch{Image: e.put("fine/anim.gif", corpusBytes(t, "gif-animated-small.gif"))}
-		if err := e.db.Create(&ok).Error; err != nil {
-			t.Fatal(err)
-		}
+		e.mustCreate(&ok)
 		e.wantThumb(ok.Thumb.Key, 64, 64, "gif")
 		// An extension that lies: a WebP named .jpg is read as WebP and,
 		// having alpha, thumbnailed as PNG.
 		liar := Sketch{Image: e.put("fine/photo.jpg", corpusBytes(t, "webp-lossy-alpha.webp"))}
-		if err := e.db.Create(&liar).Error; err != nil {
-			t.Fatal(err)
-		}
+		e.mustCreate(&liar)
 		if !strings.HasSuffix(liar.Thumb.Key, ".png") {
 			t.Fatalf("thumbnail key %q", liar.Thumb.Key)
 		}
@@ -74,9 +70,7 @@ func TestStoredThumbnailHasNoMetadata(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		e.migrate(&Product{})
 		p := Product{Cover: e.put("gps/photo.jpg", src)}
-		if err := e.db.Create(&p).Error; err != nil {
-			t.Fatal(err)
-		}
+		e.mustCreate(&p)
 		data, err := e.bucket.ReadAll(e.ctx, p.CoverThumb.Key)
 		if err != nil {
 			t.Fatal(err)
@@ -125,9 +119,7 @@ func TestSetOfWidths(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		e.migrate(&Gallery{})
 		g := Gallery{Photo: e.put("s/a.jpg", jpegBytes(t, 1000, 750))}
-		if err := e.db.Create(&g).Error; err != nil {
-			t.Fatal(err)
-		}
+		e.mustCreate(&g)
 		sizes := thumbSizes(g.Widths.Key)
 		if fmt.Sprint(sizes) != "[[320 240] [640 480] [1000 750]]" {
 			t.Fatalf("members %v of %q", sizes, g.Widths.Key)

@@ -23,9 +23,7 @@ func TestSkipDefaultTransaction(t *testing.T) {
 			t.Fatalf("%d rows written with SkipDefaultTransaction", n)
 		}
 		p := Product{Cover: e.put("yes/a.jpg", jpegBytes(t, 300, 300))}
-		if err := e.db.Create(&p).Error; err != nil {
-			t.Fatal(err)
-		}
+		e.mustCreate(&p)
 		e.wantThumb(p.CoverThumb.Key, 110, 110, "jpeg")
 		var got Product
 		e.db.First(&got, p.ID)

@@ -12,9 +12,7 @@ func TestSelectStarSaveOfStaleStruct(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		e.migrate(&Product{})
 		p := Product{Name: "first", Cover: e.put("s/a.jpg", jpegBytes(t, 300, 200))}
-		if err := e.db.Create(&p).Error; err != nil {
-			t.Fatal(err)
-		}
+		e.mustCreate(&p)
 		stale := p
 		p.Cover = e.put("s/b.jpg", jpegBytes(t, 200, 300))
 		if err := e.db.Save(&p).Error; err != nil {

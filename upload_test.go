@@ -44,9 +44,7 @@ func TestUpload(t *testing.T) {
 		if !regexp.MustCompile(`^images/cover/2026/11/25/My_Cat_[a-z0-9]{10}\.10x10\.png$`).MatchString(g.Key) || g.Key == f.Key {
 			t.Fatalf("second upload key %q (first %q)", g.Key, f.Key)
 		}
-		if err := e.db.Create(&p).Error; err != nil {
-			t.Fatal(err)
-		}
+		e.mustCreate(&p)
 		e.wantThumb(p.CoverThumb.Key, 110, 73, "png")
 		// A non-image upload writes nothing.
 		before := e.keys()

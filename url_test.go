@@ -23,9 +23,7 @@ func urlEnv(t *testing.T, bucket *blob.Bucket) (*env, Product) {
 	e := newEnv(t, dbBackends[0], bucketBackend{"given", func(*testing.T) *blob.Bucket { return bucket }}, envConfig{})
 	e.migrate(&Product{})
 	p := Product{Name: "lamp", Cover: e.put("images/my lamp.jpg", jpegBytes(t, 400, 300))}
-	if err := e.db.Create(&p).Error; err != nil {
-		t.Fatal(err)
-	}
+	e.mustCreate(&p)
 	return e, p
 }
 
