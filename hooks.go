@@ -14,8 +14,9 @@ const (
 	stateKey    = "gormthumb:state"    // per-statement *stmtState
 )
 
-// Initialize implements gorm.Plugin: it registers the plugin's callbacks,
-// and nothing else. The plugin never replaces db.ConnPool or db.Dialector:
+// Initialize implements gorm.Plugin: it registers the plugin's callbacks
+// and, with WithQueue, migrates its two tables (queue.go); nothing else.
+// The plugin never replaces db.ConnPool or db.Dialector:
 // it learns how each statement ended from GORM's own transaction callbacks
 // (see transaction.go).
 //

@@ -13,8 +13,9 @@ type stringerID int
 
 func (i stringerID) String() string { return "id-" + pkString(int(i)) }
 
-// The primary key is part of every thumbnail digest: the fast path that
-// formats it must agree with pkString, used where only a value is at hand.
+// The primary key is part of v1 thumbnail digests (still recognised) and
+// names a row in the outbox: the fast path that formats it must agree with
+// pkString, used where only a value is at hand.
 func TestPkPartMatchesPkString(t *testing.T) {
 	type byUint struct{ ID uint }
 	type byInt64 struct{ ID int64 }

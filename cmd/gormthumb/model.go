@@ -206,7 +206,7 @@ func (ms *modelSpec) build(index int) (any, error) {
 // tableNamer gives the command's models their tables. A struct made by
 // reflect.StructOf has no name and cannot have a TableName method, so GORM
 // asks the naming strategy for the table of "". The command parses its
-// models in order right after opening the database (see parseModels), so
+// models in order right after opening the database (see parseModel in main.go), so
 // the n-th such question is about the n-th model; every model type is
 // distinct (build adds an ignored marker field), so each is asked once and
 // then cached.
