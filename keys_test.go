@@ -1,8 +1,12 @@
 package gormthumb
 
 import (
+	"math/rand"
+	"path"
 	"regexp"
+	"strings"
 	"testing"
+	"time"
 
 	"gorm.io/gorm/schema"
 )
@@ -140,4 +144,69 @@ func TestThumbKeyGolden(t *testing.T) {
 // thumbKey builds a new, never-used key for a thumbnail of size w×h.
 func thumbKey(srcKey, prefix string, w, h int, digest string, f Format) string {
 	return setKey(srcKey, prefix, [][2]int{{w, h}}, digest, f)
+}
+
+// TestKeyNamingContract checks that the writer and the recogniser of
+// keys.go are inverses, on generated keys: every key the plugin can write
+// for a thumbnail (any source name, unicode and dots included, prefixes
+// with date parts, sets of widths and each of their members) is recognised
+// where it is written, with the size it was written with; no original an
+// Upload can write is, wherever it lies. Sweep deletes what is recognised,
+// so the second half is what keeps originals safe.
+func TestKeyNamingContract(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	words := []string{"cat", "Ünïcødé", "日本", "a.b.c", "photo 1", "x", "110x83", "0123456789abcdef", "thumbnails", "IMG_0001.JPG", "🐈", "-_-"}
+	word := func() string { return words[rng.Intn(len(words))] }
+	prefixes := []string{"", "thumbs", "%Y/%m", "media/%Y/%m/%d/t", "t-%Y%m%d/%H%M%S", "a/thumbnails/b"}
+	formats := []Format{JPEG, PNG, GIF, WebP, AVIF}
+	var patterns []prefixPattern
+	for _, p := range prefixes {
+		if p != "" {
+			patterns = append(patterns, newPrefixPattern(p))
+		}
+	}
+	for n := 0; n < 3000; n++ {
+		var segs []string
+		for range rng.Intn(4) {
+			segs = append(segs, word())
+		}
+		segs = append(segs, word()+"."+string(formats[rng.Intn(len(formats))]))
+		src := strings.Join(segs, "/")
+		if checkKey(src) != nil {
+			continue
+		}
+		when := time.Date(1990+rng.Intn(60), time.Month(1+rng.Intn(12)), 1+rng.Intn(28), rng.Intn(24), rng.Intn(60), rng.Intn(60), 0, time.UTC)
+		prefix := prefixes[rng.Intn(len(prefixes))]
+		expanded := ""
+		if prefix != "" {
+			expanded = expandPrefix(prefix, when)
+		}
+		var sizes [][2]int
+		for w := 1 + rng.Intn(100); len(sizes) == 0 || (rng.Intn(2) == 0 && len(sizes) < 4); w += 1 + rng.Intn(500) {
+			sizes = append(sizes, [2]int{w, 1 + rng.Intn(900)})
+		}
+		key := setKey(src, expanded, sizes, "0123456789", formats[rng.Intn(len(formats))])
+		if !isThumbLocation(key, patterns) {
+			t.Fatalf("setKey(%q, %q) = %q is not recognised", src, expanded, key)
+		}
+		if w, h, _, ok := parseThumbName(key); !ok || w != sizes[len(sizes)-1][0] || h != sizes[len(sizes)-1][1] {
+			t.Fatalf("%q reads back as %dx%d, %v; written with %v", key, w, h, ok, sizes)
+		}
+		members := memberKeys(key)
+		if len(sizes) > 1 && len(members) != len(sizes) {
+			t.Fatalf("%q has members %q, written with %v", key, members, sizes)
+		}
+		for _, m := range members {
+			if !isThumbLocation(m, patterns) || checkKey(m) != nil {
+				t.Fatalf("member %q of %q is not recognised", m, key)
+			}
+		}
+		// An original, as Upload names it, under any of the prefixes
+		// (or the default one), is never recognised.
+		up := path.Join(expandPrefix(prefixes[1+rng.Intn(len(prefixes)-1)], when),
+			uploadName(word()+"."+word(), formats[rng.Intn(len(formats))], 1+rng.Intn(5000), 1+rng.Intn(5000)))
+		if isThumbLocation(up, patterns) {
+			t.Fatalf("the original %q is recognised as a thumbnail", up)
+		}
+	}
 }
