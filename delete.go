@@ -62,7 +62,7 @@ func (p *Plugin) beforeDelete(db *gorm.DB) {
 	// A fresh model value lets conditions name the primary key the way
 	// Delete(&T{}, id) does; Unscoped so soft-deleted rows are found too.
 	model := reflect.New(db.Statement.Schema.ModelType).Interface()
-	q := inner(db).Model(model).Table(db.Statement.Table).Unscoped().Select(cols)
+	q := selectColumns(inner(db).Model(model).Table(db.Statement.Table).Unscoped(), cols)
 	if len(conds) > 0 {
 		q = q.Where(clause.And(conds...))
 	}

@@ -60,8 +60,8 @@ func (p *Plugin) refreshRow(ctx context.Context, db *gorm.DB, s *schema.Schema, 
 func readRow(ctx context.Context, db *gorm.DB, s *schema.Schema, ms *modelSpec, pk *schema.Field, key any) (map[string]string, error) {
 	cols := append([]string{pk.DBName}, ms.imageColumns()...)
 	q := db.WithContext(ctx).Session(&gorm.Session{NewDB: true}).Set(internalKey, true).
-		Model(reflect.New(s.ModelType).Interface()).Select(cols).
-		Where(clause.Eq{Column: clause.Column{Name: pk.DBName}, Value: key})
+		Model(reflect.New(s.ModelType).Interface()).
+		Clauses(selectClause(cols)).Where(clause.Eq{Column: clause.Column{Name: pk.DBName}, Value: key})
 	found, err := scanMaps(q, cols)
 	if err != nil || len(found) == 0 {
 		return nil, err

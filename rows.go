@@ -227,7 +227,7 @@ func (o *oldRows) read(db *gorm.DB, ms *modelSpec, conds []clause.Expression, lo
 	cols = append(cols, o.conflict...)
 	imageCols := ms.imageColumns()
 	cols = append(cols, imageCols...)
-	q := inner(db).Table(db.Statement.Table).Select(cols)
+	q := selectColumns(inner(db).Table(db.Statement.Table), cols)
 	if len(conds) > 0 {
 		q = q.Where(clause.And(conds...))
 	}
@@ -267,6 +267,21 @@ func (ms *modelSpec) imageColumns() []string {
 		cols = append(cols, g.columns()...)
 	}
 	return cols
+}
+
+// selectColumns makes q select cols, quoted: Select(names) on a query
+// with Table and no model writes the names raw, which breaks on reserved
+// words ("set") and on names whose case matters (NoLowerCase on
+// PostgreSQL).
+func selectColumns(q *gorm.DB, cols []string) *gorm.DB { return q.Clauses(selectClause(cols)) }
+
+// selectClause is the SELECT of cols, quoted.
+func selectClause(cols []string) clause.Select {
+	sel := clause.Select{Columns: make([]clause.Column, len(cols))}
+	for i, c := range cols {
+		sel.Columns[i] = clause.Column{Name: c}
+	}
+	return sel
 }
 
 // scanMaps runs q and returns its rows as column -> value maps. It scans

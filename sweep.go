@@ -118,7 +118,7 @@ func (p *Plugin) Sweep(ctx context.Context, db *gorm.DB, opts SweepOptions) (*Sw
 // collectKeys adds every non-empty value of cols in table to keys,
 // streaming the rows (soft-deleted ones included: Table has no scopes).
 func collectKeys(ctx context.Context, db *gorm.DB, table string, cols []string, keys map[string]bool) error {
-	q := db.WithContext(ctx).Session(&gorm.Session{NewDB: true}).Table(table).Select(cols)
+	q := selectColumns(db.WithContext(ctx).Session(&gorm.Session{NewDB: true}).Table(table), cols)
 	return eachRow(q, len(cols), func(vals []any) {
 		for _, v := range vals {
 			if k := keyFromDB(v); k != "" {
