@@ -152,7 +152,8 @@ func (op ckOp) m() *ckModel { return ckModels[op.model] }
 // ---------------------------------------------------------------------------
 // Printing
 
-func (op ckOp) changes() string {
+// changeList lists the op's changes ("Cover=a.jpg(200x100)", "Name=...").
+func (op ckOp) changeList() []string {
 	var parts []string
 	m := op.m()
 	for gi, c := range op.srcs {
@@ -163,7 +164,18 @@ func (op ckOp) changes() string {
 	if op.name != "" {
 		parts = append(parts, fmt.Sprintf("Name=%q", op.name))
 	}
-	return strings.Join(parts, " ")
+	return parts
+}
+
+func (op ckOp) changes() string { return strings.Join(op.changeList(), ", ") }
+
+// assigns prints the changes as assignments to p.
+func (op ckOp) assigns() string {
+	parts := op.changeList()
+	for i := range parts {
+		parts[i] = "p." + parts[i]
+	}
+	return strings.Join(parts, ", ")
 }
 
 func (e ckElem) String(m *ckModel) string {
@@ -230,9 +242,9 @@ func (op ckOp) String() string {
 		}
 		return pre + fmt.Sprintf("S%d := First(%s#%d)", op.v, m.name, op.row)
 	case kSave:
-		ch := op.changes()
+		ch := op.assigns()
 		if ch != "" {
-			ch = "; p." + strings.ReplaceAll(ch, " ", ", p.")
+			ch = "; " + ch
 		}
 		var how string
 		switch op.variant {
@@ -254,13 +266,13 @@ func (op ckOp) String() string {
 		var how string
 		switch op.variant {
 		case ckUpdatesSelf:
-			how = fmt.Sprintf("p.%s; Model(&p).Updates(&p)", strings.ReplaceAll(op.changes(), " ", ", p."))
+			how = fmt.Sprintf("%s; Model(&p).Updates(&p)", op.assigns())
 		case ckUpdatesStruct:
 			how = fmt.Sprintf("Model(&p).Updates(%s{%s})", m.name, op.changes())
 		case ckUpdatesMap:
 			how = fmt.Sprintf("Model(&p).Updates(map{%s})", op.changes())
 		case ckUpdatesWhereSelectStar:
-			how = fmt.Sprintf(`p.%s; Model(&p).Where(%s).Select("*").Updates(&p)`, strings.ReplaceAll(op.changes(), " ", ", p."), op.condStr())
+			how = fmt.Sprintf(`%s; Model(&p).Where(%s).Select("*").Updates(&p)`, op.assigns(), op.condStr())
 		}
 		return pre + op.target() + "; " + how
 	case kUpdate:
@@ -336,7 +348,7 @@ func (op ckOp) String() string {
 		if op.force {
 			f = ", Force"
 		}
-		return pre + fmt.Sprintf("at once: { p := First(%s#%d); p.%s; Save(&p) } and Regenerate(%s%s)", m.name, op.row, strings.ReplaceAll(op.changes(), " ", ", p."), m.name, f)
+		return pre + fmt.Sprintf("at once: { p := First(%s#%d); %s; Save(&p) } and Regenerate(%s%s)", m.name, op.row, op.assigns(), m.name, f)
 	case kWorkerStart:
 		return "start the worker (drained after every op)"
 	case kWorkerStop:
@@ -388,9 +400,9 @@ var ckWeights = []struct {
 	w    int
 }{
 	{kCreate, 16}, {kFirstOrCreate, 3}, {kUpsert, 5}, {kSaveSlice, 2},
-	{kLoad, 10}, {kSave, 22}, {kUpdates, 12}, {kUpdate, 12}, {kDelete, 5},
+	{kLoad, 14}, {kSave, 24}, {kUpdates, 12}, {kUpdate, 10}, {kDelete, 5},
 	{kTx, 6}, {kUpload, 3}, {kRegenerate, 3}, {kSweep, 2}, {kSaveRegen, 2},
-	{kWorkerStart, 2}, {kWorkerStop, 2}, {kDrain, 5}, {kTxWorker, 2},
+	{kWorkerStart, 2}, {kWorkerStop, 2}, {kDrain, 5}, {kTxWorker, 1},
 }
 
 func (g *ckGen) pick(n int) int { return g.rng.Intn(n) }
@@ -462,7 +474,7 @@ func (g *ckGen) srcs(mi int, keep bool) []int {
 // name draws a Name: a few plain ones (so conditions match now and then)
 // and, for the model with the hook, "swap:N".
 func (g *ckGen) name(mi int) string {
-	if ckModels[mi].hook && g.chance(0.15) {
+	if ckModels[mi].hook && g.chance(0.3) {
 		if g.chance(0.85) {
 			return fmt.Sprintf("swap:%d", ckGoodSources[g.pick(len(ckGoodSources))])
 		}
@@ -476,7 +488,7 @@ func (g *ckGen) changes(op *ckOp) {
 	for {
 		op.srcs = g.srcs(op.model, true)
 		op.name = ""
-		if g.chance(0.4) {
+		if g.chance(0.5) {
 			op.name = g.name(op.model)
 		}
 		if op.changes() != "" {
@@ -499,15 +511,15 @@ func (g *ckGen) cond(op *ckOp) {
 // ref draws how an update finds its struct; it may turn into refFresh
 // when no variable exists.
 func (g *ckGen) ref(op *ckOp) {
-	r := g.rng.Float64()
-	vs := g.vars[op.model]
-	switch {
-	case r < 0.38 && len(vs) > 0:
+	if vs := g.vars[op.model]; len(vs) > 0 && g.chance(0.45) {
 		op.ref = refVar
 		op.v = vs[len(vs)-1-g.pick(min(2, len(vs)))]
-	case r < 0.5:
+		return
+	}
+	switch r := g.rng.Float64(); {
+	case r < 0.2:
 		op.ref = refSelect
-	case r < 0.62:
+	case r < 0.4:
 		op.ref = refUnloaded
 	default:
 		op.ref = refFresh
@@ -546,7 +558,7 @@ func (g *ckGen) opOf(kind ckKind, inner bool) ckOp {
 	}
 	switch op.kind {
 	case kCreate:
-		op.variant = g.pick(4)
+		op.variant = [...]int{ckCreatePtr, ckCreatePtr, ckCreatePtr, ckCreateSlice, ckCreateSlice, ckCreateMap, ckCreateBatches}[g.pick(7)]
 		if inner {
 			op.variant = ckCreatePtr
 		}
@@ -582,9 +594,12 @@ func (g *ckGen) opOf(kind ckKind, inner bool) ckOp {
 		}
 	case kSave:
 		g.ref(&op)
-		op.variant = g.pick(ckSaveVariants)
+		// The commonest write, Save(&p), most often; a Save of a value
+		// (not a pointer) rarely.
+		op.variant = [...]int{ckSavePlain, ckSavePlain, ckSavePlain, ckSaveOmitName, ckSaveOmitName, ckSaveSelectCols, ckSaveSelectCols,
+			ckSaveSelectStar, ckSaveSelectStar, ckSaveWhereSelectStar, ckSaveWhereSelectStar, ckSaveValue}[g.pick(12)]
 		g.changes(&op)
-		if g.chance(0.3) {
+		if g.chance(0.4) {
 			op.srcs = make([]int, len(op.srcs)) // no source change: a hook or a stale struct decides
 			for i := range op.srcs {
 				op.srcs[i] = srcKeep
@@ -604,10 +619,8 @@ func (g *ckGen) opOf(kind ckKind, inner bool) ckOp {
 		}
 	case kUpdate:
 		g.ref(&op)
-		op.variant = g.pick(ckUpdateVariants)
-		if op.variant == ckUpdateBulk && g.chance(0.6) {
-			op.variant = ckUpdatePtr // refused by the plugin: rarely useful
-		}
+		op.variant = [...]int{ckUpdatePtr, ckUpdatePtr, ckUpdateValueModel, ckUpdateWhere, ckUpdateWhere, ckUpdateName, ckUpdateName,
+			ckUpdateColumn, ckUpdateColumn, ckUpdateColumns, ckUpdateColumns, ckUpdateBulk}[g.pick(12)]
 		op.group = g.pick(len(op.m().groups))
 		op.srcs = g.srcs(op.model, true)
 		op.srcs[op.group] = g.src(false)
