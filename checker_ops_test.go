@@ -385,13 +385,15 @@ type ckGen struct {
 	rng      *rand.Rand
 	rows     map[int][]int // model -> row handles
 	vars     map[int][]int // model -> struct variables
+	varRow   map[int]int   // struct variable -> the row it was loaded from
+	last     int           // the model of the last op: ops on one model meet more often
 	next     int           // next row handle
 	nextVar  int
 	workerOn bool
 }
 
 func newCkGen(seed int64) *ckGen {
-	return &ckGen{rng: rand.New(rand.NewSource(seed)), rows: map[int][]int{}, vars: map[int][]int{}, next: 1, nextVar: 1}
+	return &ckGen{rng: rand.New(rand.NewSource(seed)), rows: map[int][]int{}, vars: map[int][]int{}, varRow: map[int]int{}, next: 1, nextVar: 1}
 }
 
 // ckWeights are the generator's weights per kind.
@@ -410,6 +412,9 @@ func (g *ckGen) pick(n int) int { return g.rng.Intn(n) }
 func (g *ckGen) chance(p float64) bool { return g.rng.Float64() < p }
 
 func (g *ckGen) model(asyncOnly bool) int {
+	if (!asyncOnly || ckModels[g.last].async) && g.chance(0.5) {
+		return g.last
+	}
 	total := 0
 	for _, m := range ckModels {
 		if !asyncOnly || m.async {
@@ -435,6 +440,10 @@ func (g *ckGen) row(mi int) int {
 	rs := g.rows[mi]
 	if len(rs) == 0 {
 		return -1
+	}
+	if vs := g.vars[mi]; len(vs) > 0 && g.chance(0.45) {
+		// The row of a struct variable: it goes stale.
+		return g.varRow[vs[len(vs)-1-g.pick(min(2, len(vs)))]]
 	}
 	if g.chance(0.6) {
 		return rs[len(rs)-1-g.pick(min(3, len(rs)))]
@@ -511,7 +520,7 @@ func (g *ckGen) cond(op *ckOp) {
 // ref draws how an update finds its struct; it may turn into refFresh
 // when no variable exists.
 func (g *ckGen) ref(op *ckOp) {
-	if vs := g.vars[op.model]; len(vs) > 0 && g.chance(0.45) {
+	if vs := g.vars[op.model]; len(vs) > 0 && g.chance(0.55) {
 		op.ref = refVar
 		op.v = vs[len(vs)-1-g.pick(min(2, len(vs)))]
 		return
@@ -548,6 +557,7 @@ func (g *ckGen) op() ckOp {
 func (g *ckGen) opOf(kind ckKind, inner bool) ckOp {
 	asyncOnly := kind == kTxWorker
 	op := ckOp{kind: kind, model: g.model(asyncOnly), row: -1}
+	g.last = op.model
 	op.prep = !inner && g.chance(0.1)
 	if op.needsRow() {
 		op.row = g.row(op.model)
@@ -589,6 +599,7 @@ func (g *ckGen) opOf(kind ckKind, inner bool) ckOp {
 		op.v = g.nextVar
 		g.nextVar++
 		g.vars[op.model] = append(g.vars[op.model], op.v)
+		g.varRow[op.v] = op.row
 		if g.chance(0.3) {
 			op.variant = 1
 		}
@@ -598,8 +609,12 @@ func (g *ckGen) opOf(kind ckKind, inner bool) ckOp {
 		// (not a pointer) rarely.
 		op.variant = [...]int{ckSavePlain, ckSavePlain, ckSavePlain, ckSaveOmitName, ckSaveOmitName, ckSaveSelectCols, ckSaveSelectCols,
 			ckSaveSelectStar, ckSaveSelectStar, ckSaveWhereSelectStar, ckSaveWhereSelectStar, ckSaveValue}[g.pick(12)]
+		if op.ref == refVar && g.chance(0.5) {
+			// A struct loaded earlier, written back with Select or Omit.
+			op.variant = [...]int{ckSaveOmitName, ckSaveSelectCols}[g.pick(2)]
+		}
 		g.changes(&op)
-		if g.chance(0.4) {
+		if g.chance(0.4) || op.ref == refVar && g.chance(0.3) {
 			op.srcs = make([]int, len(op.srcs)) // no source change: a hook or a stale struct decides
 			for i := range op.srcs {
 				op.srcs[i] = srcKeep
@@ -613,6 +628,14 @@ func (g *ckGen) opOf(kind ckKind, inner bool) ckOp {
 		g.ref(&op)
 		op.variant = g.pick(ckUpdatesVariants)
 		g.changes(&op)
+		if op.ref == refVar && op.variant == ckUpdatesSelf && g.chance(0.5) {
+			// Write a (maybe stale) struct back with only its name changed.
+			op.srcs = make([]int, len(op.srcs))
+			for i := range op.srcs {
+				op.srcs[i] = srcKeep
+			}
+			op.name = g.name(op.model)
+		}
 		g.cond(&op)
 		if inner {
 			op.ref, op.variant = refFresh, ckUpdatesMap
