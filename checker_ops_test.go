@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math/rand"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -386,6 +387,7 @@ type ckGen struct {
 	rows     map[int][]int // model -> row handles
 	vars     map[int][]int // model -> struct variables
 	varRow   map[int]int   // struct variable -> the row it was loaded from
+	models   []int         // the models this sequence works on: few, so its ops meet
 	last     int           // the model of the last op: ops on one model meet more often
 	next     int           // next row handle
 	nextVar  int
@@ -393,7 +395,30 @@ type ckGen struct {
 }
 
 func newCkGen(seed int64) *ckGen {
-	return &ckGen{rng: rand.New(rand.NewSource(seed)), rows: map[int][]int{}, vars: map[int][]int{}, varRow: map[int]int{}, next: 1, nextVar: 1}
+	g := &ckGen{rng: rand.New(rand.NewSource(seed)), rows: map[int][]int{}, vars: map[int][]int{}, varRow: map[int]int{}, next: 1, nextVar: 1}
+	// One to three models per sequence, drawn by weight.
+	n := [...]int{1, 1, 2, 2, 3}[g.pick(5)]
+	for len(g.models) < n {
+		total := 0
+		for i, m := range ckModels {
+			if !slices.Contains(g.models, i) {
+				total += m.weight
+			}
+		}
+		k := g.pick(total)
+		for i, m := range ckModels {
+			if slices.Contains(g.models, i) {
+				continue
+			}
+			if k < m.weight {
+				g.models = append(g.models, i)
+				break
+			}
+			k -= m.weight
+		}
+	}
+	g.last = g.models[0]
+	return g
 }
 
 // ckWeights are the generator's weights per kind.
@@ -416,22 +441,25 @@ func (g *ckGen) model(asyncOnly bool) int {
 		return g.last
 	}
 	total := 0
-	for _, m := range ckModels {
-		if !asyncOnly || m.async {
-			total += m.weight
+	for _, i := range g.models {
+		if !asyncOnly || ckModels[i].async {
+			total += ckModels[i].weight
 		}
+	}
+	if total == 0 {
+		return -1
 	}
 	n := g.pick(total)
-	for i, m := range ckModels {
-		if asyncOnly && !m.async {
+	for _, i := range g.models {
+		if asyncOnly && !ckModels[i].async {
 			continue
 		}
-		if n < m.weight {
+		if n < ckModels[i].weight {
 			return i
 		}
-		n -= m.weight
+		n -= ckModels[i].weight
 	}
-	return 0
+	return g.models[0]
 }
 
 // row picks an existing handle of model mi, recent ones more often; -1
@@ -556,7 +584,11 @@ func (g *ckGen) op() ckOp {
 // opOf draws an op of kind; inner ops of a transaction are simpler.
 func (g *ckGen) opOf(kind ckKind, inner bool) ckOp {
 	asyncOnly := kind == kTxWorker
-	op := ckOp{kind: kind, model: g.model(asyncOnly), row: -1}
+	mi := g.model(asyncOnly)
+	if mi < 0 { // no async model in this sequence
+		kind, mi = kTx, g.model(false)
+	}
+	op := ckOp{kind: kind, model: mi, row: -1}
 	g.last = op.model
 	op.prep = !inner && g.chance(0.1)
 	if op.needsRow() {
