@@ -39,8 +39,8 @@ func (r ckRow) plain() string {
 	return fmt.Sprintf("id=%s name=%q deleted=%v sources=%q", r.id, r.name, r.deleted, r.srcs)
 }
 
-// readRows reads every row of m (soft-deleted ones too), by raw SQL.
-func readRows(s *ckSide, m *ckModel, full bool) ([]ckRow, error) {
+// ckReadRows reads every row of m (soft-deleted ones too), by raw SQL.
+func ckReadRows(s *ckSide, m *ckModel, full bool) ([]ckRow, error) {
 	cols := []string{"id", "name"}
 	for _, g := range m.groups {
 		cols = append(cols, g.col)
@@ -217,12 +217,12 @@ func (r *ckRun) checkState(final bool) []ckViolation {
 		return out
 	}
 	for _, m := range ckModels {
-		prows, err := readRows(r.p, m, true)
+		prows, err := ckReadRows(r.p, m, true)
 		if err != nil {
 			add("read-error", "%s: %v", m.table, err)
 			continue
 		}
-		trows, err := readRows(r.tw, m, false)
+		trows, err := ckReadRows(r.tw, m, false)
 		if err != nil {
 			add("read-error", "twin %s: %v", m.table, err)
 			continue
@@ -403,7 +403,7 @@ func (r *ckRun) quiesce() []ckViolation {
 	}
 	referenced := map[string]bool{}
 	for _, m := range ckModels {
-		rows, err := readRows(r.p, m, true)
+		rows, err := ckReadRows(r.p, m, true)
 		if err != nil {
 			add("read-error", "%v", err)
 			return out

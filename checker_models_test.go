@@ -141,7 +141,7 @@ type ckModel struct {
 // newPtr returns a pointer to a new zero value of the model.
 func (m *ckModel) newPtr() reflect.Value { return reflect.New(m.typ) }
 
-// ptrOf returns a new model value as an any (a *T).
+// zero returns a new zero value of the model as an any (a *T).
 func (m *ckModel) zero() any { return reflect.New(m.typ).Interface() }
 
 // plainCols are the columns that are not the plugin's: compared with the

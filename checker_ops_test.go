@@ -904,8 +904,8 @@ func ckKey(c int) string {
 	return ""
 }
 
-// apply sets the changes (sources and name) on a struct.
-func apply(ptr reflect.Value, m *ckModel, srcs []int, name string) {
+// ckApply sets the changes (sources and name) on a struct.
+func ckApply(ptr reflect.Value, m *ckModel, srcs []int, name string) {
 	for gi, c := range srcs {
 		if c != srcKeep {
 			ckSetKey(ptr, m.groups[gi].field, ckKey(c))
@@ -957,8 +957,8 @@ func (x *ckExec) target(db *gorm.DB, op ckOp) (reflect.Value, bool) {
 	return ptr, true
 }
 
-// condName is the name a Where of the op matches.
-func condName(op ckOp, ptr reflect.Value) string {
+// ckCondName is the name a Where of the op matches.
+func ckCondName(op ckOp, ptr reflect.Value) string {
 	if op.cond == "" {
 		return ckGetName(ptr)
 	}
@@ -994,7 +994,7 @@ func (x *ckExec) run(db *gorm.DB, op ckOp) {
 		} else {
 			ckSetID(ptr, uint(1000+e.row))
 		}
-		apply(ptr, m, e.srcs, e.name)
+		ckApply(ptr, m, e.srcs, e.name)
 		oc := clause.OnConflict{Columns: []clause.Column{{Name: "id"}}}
 		switch op.variant {
 		case ckUpsertAll:
@@ -1014,10 +1014,10 @@ func (x *ckExec) run(db *gorm.DB, op ckOp) {
 		if !ok {
 			return
 		}
-		apply(old, m, op.srcs, op.name)
+		ckApply(old, m, op.srcs, op.name)
 		e := op.elems[0]
 		nw := m.newPtr()
-		apply(nw, m, e.srcs, e.name)
+		ckApply(nw, m, e.srcs, e.name)
 		slice := reflect.MakeSlice(reflect.SliceOf(m.typ), 0, 2)
 		slice = reflect.Append(slice, old.Elem(), nw.Elem())
 		sp := reflect.New(slice.Type())
@@ -1044,8 +1044,8 @@ func (x *ckExec) run(db *gorm.DB, op ckOp) {
 		if !ok {
 			return
 		}
-		cond := condName(op, ptr)
-		apply(ptr, m, op.srcs, op.name)
+		cond := ckCondName(op, ptr)
+		ckApply(ptr, m, op.srcs, op.name)
 		x.stmt("save", func() *gorm.DB {
 			switch op.variant {
 			case ckSaveOmitName:
@@ -1074,12 +1074,12 @@ func (x *ckExec) run(db *gorm.DB, op ckOp) {
 		if !ok {
 			return
 		}
-		cond := condName(op, ptr)
+		cond := ckCondName(op, ptr)
 		x.stmt("updates", func() *gorm.DB {
 			switch op.variant {
 			case ckUpdatesStruct:
 				upd := m.newPtr()
-				apply(upd, m, op.srcs, op.name)
+				ckApply(upd, m, op.srcs, op.name)
 				return db.Model(ptr.Interface()).Updates(upd.Elem().Interface())
 			case ckUpdatesMap:
 				mp := map[string]any{}
@@ -1093,10 +1093,10 @@ func (x *ckExec) run(db *gorm.DB, op ckOp) {
 				}
 				return db.Model(ptr.Interface()).Updates(mp)
 			case ckUpdatesWhereSelectStar:
-				apply(ptr, m, op.srcs, op.name)
+				ckApply(ptr, m, op.srcs, op.name)
 				return db.Model(ptr.Interface()).Where("name = ?", cond).Select("*").Updates(ptr.Interface())
 			}
-			apply(ptr, m, op.srcs, op.name)
+			ckApply(ptr, m, op.srcs, op.name)
 			return db.Model(ptr.Interface()).Updates(ptr.Interface())
 		})
 	case kUpdate:
@@ -1120,7 +1120,7 @@ func (x *ckExec) run(db *gorm.DB, op ckOp) {
 		if !ok {
 			return
 		}
-		cond := condName(op, ptr)
+		cond := ckCondName(op, ptr)
 		x.stmt("update", func() *gorm.DB {
 			switch op.variant {
 			case ckUpdateWhere:
@@ -1199,7 +1199,7 @@ func (x *ckExec) run(db *gorm.DB, op ckOp) {
 		if !ok {
 			return
 		}
-		apply(ptr, m, op.srcs, op.name)
+		ckApply(ptr, m, op.srcs, op.name)
 		if !x.plugin {
 			x.stmt("save", func() *gorm.DB { return db.Save(ptr.Interface()) })
 			return
@@ -1238,7 +1238,7 @@ func (x *ckExec) create(db *gorm.DB, op ckOp) {
 	case ckCreatePtr:
 		e := op.elems[0]
 		ptr := m.newPtr()
-		apply(ptr, m, e.srcs, e.name)
+		ckApply(ptr, m, e.srcs, e.name)
 		if x.stmt("create", func() *gorm.DB { return db.Create(ptr.Interface()) }) {
 			x.bind(e.row, ptr)
 		}
@@ -1274,7 +1274,7 @@ func (x *ckExec) create(db *gorm.DB, op ckOp) {
 	default:
 		slice := reflect.MakeSlice(reflect.SliceOf(m.typ), len(op.elems), len(op.elems))
 		for i, e := range op.elems {
-			apply(slice.Index(i).Addr(), m, e.srcs, e.name)
+			ckApply(slice.Index(i).Addr(), m, e.srcs, e.name)
 		}
 		sp := reflect.New(slice.Type())
 		sp.Elem().Set(slice)
@@ -1314,7 +1314,7 @@ func (x *ckExec) upload(db *gorm.DB, op ckOp) {
 		name = "notes.txt"
 	}
 	i := len(x.out)
-	res, ok := x.do("upload", func() ckResult {
+	_, ok := x.do("upload", func() ckResult {
 		if !x.plugin {
 			ckSetKey(ptr, g.field, x.ref[i].key)
 			return ckResult{}
@@ -1327,7 +1327,6 @@ func (x *ckExec) upload(db *gorm.DB, op ckOp) {
 		}
 		return r
 	})
-	_ = res
 	if !ok {
 		return
 	}

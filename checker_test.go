@@ -131,7 +131,7 @@ func newCkRun(t *testing.T, d dbBackend, cache *ckCache) *ckRun {
 	if r.tw.sql, err = tdb.DB(); err != nil {
 		t.Fatal(err)
 	}
-	r.probe = openProbe(t, pdb)
+	r.probe = ckOpenProbe(t, pdb)
 	ckCheckSchema(t, pdb)
 	for _, m := range ckModels {
 		r.tables = append(r.tables, m.table)
@@ -146,10 +146,10 @@ func newCkRun(t *testing.T, d dbBackend, cache *ckCache) *ckRun {
 	return r
 }
 
-// openProbe opens a second pool on the plugin's database, without the
+// ckOpenProbe opens a second pool on the plugin's database, without the
 // plugin: "another connection" for the check that no transaction was left
 // open. On sqlite it waits at most a second for the write lock.
-func openProbe(t *testing.T, db *gorm.DB) *sql.DB {
+func ckOpenProbe(t *testing.T, db *gorm.DB) *sql.DB {
 	t.Helper()
 	dial := sameDatabase(t, db, "")
 	if d, ok := db.Dialector.(*sqlite.Dialector); ok {
@@ -374,7 +374,7 @@ func (r *ckRun) step(op ckOp) []ckViolation {
 	if op.twin() {
 		tx := &ckExec{r: r, s: r.tw, ctx: ctx, ref: px.out}
 		tx.run(r.tw.db.WithContext(ctx), op)
-		viols = append(viols, compareResults(px.out, tx.out, r)...)
+		viols = append(viols, ckCompare(px.out, tx.out, r)...)
 		for _, res := range tx.out {
 			gormPanicked = gormPanicked || res.class == clPanic
 			skipped = skipped || res.skipped
@@ -445,8 +445,8 @@ func (r *ckRun) alignIDs() error {
 	return nil
 }
 
-// compareResults compares the plugin's statements with the twin's.
-func compareResults(p, t []ckResult, r *ckRun) []ckViolation {
+// ckCompare compares the plugin's statements with the twin's.
+func ckCompare(p, t []ckResult, r *ckRun) []ckViolation {
 	var out []ckViolation
 	if len(p) != len(t) {
 		return []ckViolation{{kind: "statements-differ", msg: fmt.Sprintf("the plugin's side ran %d statements, the twin %d", len(p), len(t))}}
@@ -532,9 +532,9 @@ type ckOutcome struct {
 
 func (o *ckOutcome) kind() string { return o.viols[0].kind }
 
-// runSeq runs ops from fresh databases and returns the first op after
+// ckRunSeq runs ops from fresh databases and returns the first op after
 // which a violation was seen (nil if none).
-func runSeq(t *testing.T, d dbBackend, cache *ckCache, ops []ckOp) *ckOutcome {
+func ckRunSeq(t *testing.T, d dbBackend, cache *ckCache, ops []ckOp) *ckOutcome {
 	r := newCkRun(t, d, cache)
 	defer r.close()
 	for i, op := range ops {
@@ -548,10 +548,10 @@ func runSeq(t *testing.T, d dbBackend, cache *ckCache, ops []ckOp) *ckOutcome {
 	return nil
 }
 
-// shrink reduces ops to a shorter sequence that still shows a violation
+// ckShrink reduces ops to a shorter sequence that still shows a violation
 // of the same kind: ddmin over chunks, then single ops, then the inner ops
 // of transactions, each candidate replayed from fresh databases.
-func shrink(t *testing.T, d dbBackend, cache *ckCache, ops []ckOp, want string, budget int) ([]ckOp, *ckOutcome, int) {
+func ckShrink(t *testing.T, d dbBackend, cache *ckCache, ops []ckOp, want string, budget int) ([]ckOp, *ckOutcome, int) {
 	runs := 0
 	var last *ckOutcome
 	fails := func(cand []ckOp) bool {
@@ -559,7 +559,7 @@ func shrink(t *testing.T, d dbBackend, cache *ckCache, ops []ckOp, want string, 
 			return false
 		}
 		runs++
-		o := runSeq(t, d, cache, cand)
+		o := ckRunSeq(t, d, cache, cand)
 		if o != nil && o.kind() == want {
 			last = o
 			return true
@@ -592,7 +592,7 @@ func shrink(t *testing.T, d dbBackend, cache *ckCache, ops []ckOp, want string, 
 	// Simplify single ops: no PrepareStmt session, fewer rows in a create,
 	// fewer inner ops in a transaction, no nested one.
 	for i := 0; i < len(ops) && runs < budget; i++ {
-		for _, simpler := range simpler(ops[i]) {
+		for _, simpler := range ckSimpler(ops[i]) {
 			cand := append(append(append([]ckOp(nil), ops[:i]...), simpler), ops[i+1:]...)
 			if fails(cand) {
 				ops = cand
@@ -600,14 +600,14 @@ func shrink(t *testing.T, d dbBackend, cache *ckCache, ops []ckOp, want string, 
 		}
 	}
 	if last == nil || runs == budget {
-		last = runSeq(t, d, cache, ops)
+		last = ckRunSeq(t, d, cache, ops)
 		runs++
 	}
 	return ops, last, runs
 }
 
-// simpler lists simpler versions of an op, each one step simpler.
-func simpler(op ckOp) []ckOp {
+// ckSimpler lists simpler versions of an op, each one step simpler.
+func ckSimpler(op ckOp) []ckOp {
 	var out []ckOp
 	if op.prep {
 		s := op
@@ -661,7 +661,7 @@ func ckSequence(seed int64) []ckOp {
 	return ops
 }
 
-func formatOps(ops []ckOp) string {
+func ckFormatOps(ops []ckOp) string {
 	var b strings.Builder
 	for i, op := range ops {
 		fmt.Fprintf(&b, "  %d. %s\n", i+1, op)
@@ -712,15 +712,15 @@ func TestModelChecker(t *testing.T) {
 				}
 				ops := ckSequence(seed)
 				if seeds != nil {
-					t.Logf("seed %d:\n%s", seed, formatOps(ops))
+					t.Logf("seed %d:\n%s", seed, ckFormatOps(ops))
 				}
-				o := runSeq(t, d, cache, ops)
+				o := ckRunSeq(t, d, cache, ops)
 				if o == nil {
 					total += len(ops)
 					continue
 				}
 				total += min(o.at+1, len(ops))
-				sig := o.kind() + " after " + opLabel(ops, o.at)
+				sig := o.kind() + " after " + ckOpLabel(ops, o.at)
 				if !seen[sig] {
 					seen[sig] = true
 					founds = append(founds, found{seed: seed, ops: ops[:min(o.at+1, len(ops))], out: o, after: total})
@@ -731,7 +731,7 @@ func TestModelChecker(t *testing.T) {
 			}
 			t.Logf("%s: %d ops in %v", d.name, total, time.Since(start).Round(time.Millisecond))
 			for _, f := range founds[:min(len(founds), reports)] {
-				shrunk, o, runs := shrink(t, d, cache, f.ops, f.out.kind(), shrinkBudget)
+				shrunk, o, runs := ckShrink(t, d, cache, f.ops, f.out.kind(), shrinkBudget)
 				if o == nil {
 					o = f.out
 					shrunk = f.ops
@@ -745,14 +745,14 @@ func TestModelChecker(t *testing.T) {
 					at = fmt.Sprintf("after op %d", o.at+1)
 				}
 				t.Errorf("seed %d on %s (found after %d ops on this database): %s\nshrunk from %d to %d ops (%d replays):\n%s%s:\n  %s\nreplay the seed: GORMTHUMB_CHECK_SEED=%d go test -run 'TestModelChecker/%s$' .",
-					f.seed, d.name, f.after, o.kind(), len(f.ops), len(shrunk), runs, formatOps(shrunk), at, strings.Join(vs, "\n  "), f.seed, d.name)
+					f.seed, d.name, f.after, o.kind(), len(f.ops), len(shrunk), runs, ckFormatOps(shrunk), at, strings.Join(vs, "\n  "), f.seed, d.name)
 			}
 		})
 	}
 }
 
-// opLabel names the kind of op i (the end of the sequence past it).
-func opLabel(ops []ckOp, i int) string {
+// ckOpLabel names the kind of op i (the end of the sequence past it).
+func ckOpLabel(ops []ckOp, i int) string {
 	if i >= len(ops) {
 		return "quiescence"
 	}
