@@ -60,7 +60,7 @@ func (p *Plugin) refreshRow(ctx context.Context, db *gorm.DB, s *schema.Schema, 
 func readRow(ctx context.Context, db *gorm.DB, s *schema.Schema, ms *modelSpec, pk *schema.Field, key any) (map[string]string, error) {
 	cols := append([]string{pk.DBName}, ms.imageColumns()...)
 	q := db.WithContext(ctx).Session(&gorm.Session{NewDB: true}).Set(internalKey, true).
-		Model(reflect.New(s.ModelType).Interface()).
+		Model(reflect.New(s.ModelType).Interface()).Unscoped(). // soft-deleted rows may come back: keep them right too
 		Clauses(selectClause(cols)).Where(clause.Eq{Column: clause.Column{Name: pk.DBName}, Value: key})
 	found, err := scanMaps(q, cols)
 	if err != nil || len(found) == 0 {

@@ -130,7 +130,7 @@ func (p *Plugin) Regenerate(ctx context.Context, db *gorm.DB, model any, opts Re
 	r := &regenerator{p: p, db: db.WithContext(ctx), s: s, ms: ms, pk: pkField, mode: mode}
 
 	scope := func() *gorm.DB {
-		q := r.db.Model(reflect.New(s.ModelType).Interface())
+		q := r.db.Model(reflect.New(s.ModelType).Interface()).Unscoped() // soft-deleted rows too: they may be restored
 		if after != nil {
 			q = q.Where(clause.Gt{Column: clause.Column{Name: pkField.DBName}, Value: after})
 		}
