@@ -194,8 +194,8 @@ func TestHEIFAndAVIFTransforms(t *testing.T) {
 // by irot keeps the side asked for.
 func TestAVIFCoverAnchorFollowsIrot(t *testing.T) {
 	src := testphoto.WithTransforms(corpusBytes(t, "avif-photo.avif"), testphoto.Irot(1))
-	_, want := thumb(t, pngOf(t, imaging.Rotate90(decodeImage(t, corpusBytes(t, "reference/water.png")))), Spec{Width: 60, Height: 60, Fit: FitCover, Anchor: imaging.Top, Format: PNG})
-	_, got := thumb(t, src, Spec{Width: 60, Height: 60, Fit: FitCover, Anchor: imaging.Top, Format: PNG})
+	_, want := thumb(t, pngOf(t, imaging.Rotate90(decodeImage(t, corpusBytes(t, "reference/water.png")))), Spec{Width: 60, Height: 60, Fit: FitCover, Anchor: Top, Format: PNG})
+	_, got := thumb(t, src, Spec{Width: 60, Height: 60, Fit: FitCover, Anchor: Top, Format: PNG})
 	if p := psnr(t, got, want); p < 30 {
 		t.Fatalf("%.1f dB from the top of the turned reference", p)
 	}

@@ -9,9 +9,9 @@ import (
 
 // anchorXY places each anchor on a 3x3 grid, x and y in -1..1 (y down).
 var anchorXY = map[Anchor][2]int{
-	imaging.TopLeft: {-1, -1}, imaging.Top: {0, -1}, imaging.TopRight: {1, -1},
-	imaging.Left: {-1, 0}, imaging.Center: {0, 0}, imaging.Right: {1, 0},
-	imaging.BottomLeft: {-1, 1}, imaging.Bottom: {0, 1}, imaging.BottomRight: {1, 1},
+	TopLeft: {-1, -1}, Top: {0, -1}, TopRight: {1, -1},
+	Left: {-1, 0}, Center: {0, 0}, Right: {1, 0},
+	BottomLeft: {-1, 1}, Bottom: {0, 1}, BottomRight: {1, 1},
 }
 
 // storedAnchor is the anchor, in the pixels as stored, of an anchor in the

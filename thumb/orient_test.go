@@ -70,7 +70,7 @@ func TestCoverAnchorFollowsOrientation(t *testing.T) {
 		for _, c := range []struct {
 			anchor Anchor
 			want   [3]int
-		}{{imaging.Left, [3]int{0, 0, 255}}, {imaging.Center, [3]int{0, 200, 0}}, {imaging.Right, [3]int{255, 0, 0}}} {
+		}{{Left, [3]int{0, 0, 255}}, {Center, [3]int{0, 200, 0}}, {Right, [3]int{255, 0, 0}}} {
 			th, img := thumb(t, src, Spec{Width: 10, Height: 10, Fit: FitCover, Anchor: c.anchor, Format: PNG})
 			if th.Width != 10 || th.Height != 10 {
 				t.Fatalf("orientation %d: %dx%d", o, th.Width, th.Height)

@@ -116,15 +116,15 @@ func anchorRect(b image.Rectangle, cw, ch int, anchor Anchor) image.Rectangle {
 	x := b.Min.X + (b.Dx()-cw)/2
 	y := b.Min.Y + (b.Dy()-ch)/2
 	switch anchor {
-	case imaging.TopLeft, imaging.Left, imaging.BottomLeft:
+	case TopLeft, Left, BottomLeft:
 		x = b.Min.X
-	case imaging.TopRight, imaging.Right, imaging.BottomRight:
+	case TopRight, Right, BottomRight:
 		x = b.Max.X - cw
 	}
 	switch anchor {
-	case imaging.TopLeft, imaging.Top, imaging.TopRight:
+	case TopLeft, Top, TopRight:
 		y = b.Min.Y
-	case imaging.BottomLeft, imaging.Bottom, imaging.BottomRight:
+	case BottomLeft, Bottom, BottomRight:
 		y = b.Max.Y - ch
 	}
 	return image.Rect(x, y, x+cw, y+ch)

@@ -265,13 +265,13 @@ func TestCoverCropsWithoutCopy(t *testing.T) {
 			src.SetNRGBA(x, y, c)
 		}
 	}
-	crop := cropAnchor(src, 1000, 1000, imaging.Left)
+	crop := cropAnchor(src, 1000, 1000, Left)
 	if n, ok := crop.(*image.NRGBA); !ok || &n.Pix[0] != &src.Pix[0] {
 		t.Fatalf("crop is a %T not sharing the source's pixels", crop)
 	}
 	for anchor, want := range map[Anchor]color.NRGBA{
-		imaging.Left:  {255, 0, 0, 255},
-		imaging.Right: {0, 0, 255, 255},
+		Left:  {255, 0, 0, 255},
+		Right: {0, 0, 255, 255},
 	} {
 		got := resizeTo(src, 100, 100, Spec{Width: 100, Height: 100, Fit: FitCover, Anchor: anchor})
 		if s := got.Bounds().Size(); s != image.Pt(100, 100) {

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/disintegration/imaging"
 	"github.com/gormthumb/gormthumb/internal/testphoto"
 )
 
@@ -27,7 +26,7 @@ func TestSpecScale(t *testing.T) {
 	}{
 		{"110x150 of 12 MP: 110x83 from 500x375", 4000, 3000, 1, []Spec{contain(110, 150)}, 8},
 		{"300x300 cover: the 3000x3000 crop at 1/4 is 750", 4000, 3000, 1, []Spec{cover(300, 300)}, 4},
-		{"cover anchor moves the crop, not its size", 4000, 3000, 1, []Spec{{Width: 300, Height: 300, Fit: FitCover, Anchor: imaging.TopLeft}}, 4},
+		{"cover anchor moves the crop, not its size", 4000, 3000, 1, []Spec{{Width: 300, Height: 300, Fit: FitCover, Anchor: TopLeft}}, 4},
 		{"640x640: 640x480 from 2000x1500", 4000, 3000, 1, []Spec{contain(640, 640)}, 2},
 		{"one scale for all: the smallest", 4000, 3000, 1, []Spec{contain(110, 150), cover(300, 300), contain(640, 640)}, 2},
 		{"wide box, upright: 320x240 needs 1/4", 4000, 3000, 1, []Spec{contain(480, 240)}, 4},
@@ -106,9 +105,9 @@ func TestScaleRect(t *testing.T) {
 var psnrSpecs = []Spec{
 	{Width: 110, Height: 150},
 	{Width: 300, Height: 300, Fit: FitCover},
-	{Width: 300, Height: 300, Fit: FitCover, Anchor: imaging.TopLeft},
-	{Width: 300, Height: 300, Fit: FitCover, Anchor: imaging.BottomRight},
-	{Width: 300, Height: 300, Fit: FitCover, Anchor: imaging.Right},
+	{Width: 300, Height: 300, Fit: FitCover, Anchor: TopLeft},
+	{Width: 300, Height: 300, Fit: FitCover, Anchor: BottomRight},
+	{Width: 300, Height: 300, Fit: FitCover, Anchor: Right},
 	{Width: 640, Height: 640},
 }
 
@@ -129,7 +128,7 @@ type psnrSource struct {
 func psnrSources(t *testing.T) []psnrSource {
 	if underRace || testing.Short() {
 		// The arithmetic is the same at any size, and slow under -race.
-		small := []Spec{psnrSpecs[0], {Width: 150, Height: 150, Fit: FitCover, Anchor: imaging.TopLeft}}
+		small := []Spec{psnrSpecs[0], {Width: 150, Height: 150, Fit: FitCover, Anchor: TopLeft}}
 		return []psnrSource{{"odd-1001x667", testphoto.JPEG(1001, 667, 11, 90), small}}
 	}
 	out := []psnrSource{{"odd-2001x1337", testphoto.JPEG(2001, 1337, 11, 90), psnrSpecs}}

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"image/color"
 	"io"
-
-	"github.com/disintegration/imaging"
 )
 
 // Format is an image format name as returned by image.DecodeConfig.
@@ -39,8 +37,25 @@ const (
 	FitCover
 )
 
-// Anchor is the point a FitCover crop keeps.
-type Anchor = imaging.Anchor
+// Anchor is the point of the picture a FitCover crop keeps, in the
+// picture as shown (after EXIF orientation). The zero value is Center. Its
+// values and names are those of the tag's anchor option (ParseAnchor).
+type Anchor int
+
+// Anchors, numbered as github.com/disintegration/imaging numbers its own
+// (so thumbnail digests computed from earlier versions' specs, where Anchor
+// was imaging.Anchor, stay the same).
+const (
+	Center Anchor = iota
+	TopLeft
+	Top
+	TopRight
+	Left
+	Right
+	BottomLeft
+	Bottom
+	BottomRight
+)
 
 // DefaultQuality is the JPEG quality used when a Spec does not set one.
 const DefaultQuality = 85
@@ -49,7 +64,7 @@ const DefaultQuality = 85
 type Spec struct {
 	Width, Height int
 	Fit           Fit
-	Anchor        Anchor      // FitCover only; zero value is imaging.Center
+	Anchor        Anchor      // FitCover only; zero value is Center
 	Format        Format      // FormatSource (default), JPEG, PNG, GIF, WebP or AVIF
 	Quality       int         // JPEG, WebP and AVIF quality 1..100; 0 means DefaultQuality
 	Upscale       bool        // allow enlarging sources smaller than the box

@@ -30,7 +30,6 @@ import (
 	"image/color"
 	"io"
 
-	"github.com/disintegration/imaging"
 	"github.com/gormthumb/gormthumb/thumb"
 )
 
@@ -188,11 +187,11 @@ func makeThumbnail(data []byte, src thumb.Format, sw, sh int, spec thumb.Spec) (
 func cropFor(sw, sh, w, h int, a thumb.Anchor) interesting {
 	wide := int64(sw)*int64(h) > int64(sh)*int64(w) // crops left/right
 	switch {
-	case wide && (a == imaging.Left || a == imaging.TopLeft || a == imaging.BottomLeft),
-		!wide && (a == imaging.Top || a == imaging.TopLeft || a == imaging.TopRight):
+	case wide && (a == thumb.Left || a == thumb.TopLeft || a == thumb.BottomLeft),
+		!wide && (a == thumb.Top || a == thumb.TopLeft || a == thumb.TopRight):
 		return cropLow
-	case wide && (a == imaging.Right || a == imaging.TopRight || a == imaging.BottomRight),
-		!wide && (a == imaging.Bottom || a == imaging.BottomLeft || a == imaging.BottomRight):
+	case wide && (a == thumb.Right || a == thumb.TopRight || a == thumb.BottomRight),
+		!wide && (a == thumb.Bottom || a == thumb.BottomLeft || a == thumb.BottomRight):
 		return cropHigh
 	}
 	return cropMid

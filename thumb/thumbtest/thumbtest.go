@@ -180,10 +180,10 @@ func testCoverAnchor(t *testing.T, p thumb.Processor) {
 		anchor  thumb.Anchor
 		wantRed bool
 	}{
-		{wide, imaging.Left, true}, {wide, imaging.TopLeft, true}, {wide, imaging.BottomLeft, true},
-		{wide, imaging.Right, false}, {wide, imaging.BottomRight, false},
-		{tall, imaging.Top, true}, {tall, imaging.TopRight, true},
-		{tall, imaging.Bottom, false}, {tall, imaging.BottomLeft, false},
+		{wide, thumb.Left, true}, {wide, thumb.TopLeft, true}, {wide, thumb.BottomLeft, true},
+		{wide, thumb.Right, false}, {wide, thumb.BottomRight, false},
+		{tall, thumb.Top, true}, {tall, thumb.TopRight, true},
+		{tall, thumb.Bottom, false}, {tall, thumb.BottomLeft, false},
 	}
 	for _, c := range cases {
 		_, imgs := mustProcess(t, p, c.src, thumb.Spec{Width: 100, Height: 100, Fit: thumb.FitCover, Anchor: c.anchor, Format: thumb.PNG})
