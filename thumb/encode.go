@@ -59,12 +59,10 @@ func encode(w io.Writer, img image.Image, format Format, spec Spec, pal color.Pa
 	return wrapf(ErrUnsupportedFormat, "cannot write %q", format)
 }
 
-// flatten draws img over an opaque background (white when bg is zero).
+// flatten draws img over the opaque background of a spec's Background
+// (backgroundColor: white when it is zero).
 func flatten(img image.Image, bg color.NRGBA) image.Image {
-	if bg == (color.NRGBA{}) {
-		bg = color.NRGBA{255, 255, 255, 255}
-	}
-	bg.A = 255
+	bg = backgroundColor(bg)
 	b := img.Bounds()
 	dst := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
 	draw.Draw(dst, dst.Bounds(), &image.Uniform{bg}, image.Point{}, draw.Src)

@@ -36,6 +36,27 @@ func ParseAnchor(v string) (Anchor, error) {
 	return 0, fmt.Errorf("anchor %q: want center, top, bottom, left, right, topleft, topright, bottomleft or bottomright", v)
 }
 
+// String is the anchor's name, as ParseAnchor reads it ("topleft"), or
+// "Anchor(n)" for a value that is not an anchor.
+func (a Anchor) String() string {
+	if a >= 0 && int(a) < len(anchorNames) {
+		return anchorNames[a]
+	}
+	return "Anchor(" + strconv.Itoa(int(a)) + ")"
+}
+
+// String is the fit's name, as ParseFit reads it ("contain", "cover"), or
+// "Fit(n)" for a value that is not a fit.
+func (f Fit) String() string {
+	switch f {
+	case FitContain:
+		return "contain"
+	case FitCover:
+		return "cover"
+	}
+	return "Fit(" + strconv.Itoa(int(f)) + ")"
+}
+
 // writableFormats are the formats encode can write.
 var writableFormats = map[Format]bool{JPEG: true, PNG: true, GIF: true, WebP: true, AVIF: true}
 

@@ -2,7 +2,6 @@ package thumb
 
 import (
 	"context"
-	"fmt"
 	"image/color"
 	"io"
 )
@@ -70,9 +69,6 @@ type Spec struct {
 	Upscale       bool        // allow enlarging sources smaller than the box
 	Background    color.NRGBA // fill for transparent pixels written as JPEG; zero value means white
 }
-
-// Key is a stable text form of the spec, part of the thumbnail digest.
-func (s Spec) Key() string { return fmt.Sprintf("%+v", s) }
 
 // Limits bound what a source may cost before it is rejected with
 // ErrTooLarge. Zero fields take the DefaultLimits value.
