@@ -140,7 +140,7 @@ func oldProcess(tb testing.TB, data []byte, specs []Spec) []Thumbnail {
 	s := fullDecode(tb, data)
 	out := make([]Thumbnail, 0, len(specs))
 	for _, spec := range specs {
-		t, err := makeThumbnail(s, spec)
+		t, err := makeThumbnail(s, s.plan(spec))
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package thumb_test
 
 import (
 	"fmt"
+	"image"
 	"image/color"
 
 	"github.com/gormthumb/gormthumb/thumb"
@@ -44,4 +45,30 @@ func ExampleParseAnchor() {
 	// Output:
 	// true <nil>
 	// topleft center cover
+}
+
+// A 4000×3000 JPEG whose EXIF orientation 6 shows it as a 3000×4000
+// portrait: a 100×100 cover crop anchored at the top of the picture as
+// shown keeps the left of the pixels as stored.
+func ExamplePlanFor() {
+	src := thumb.SourceInfo{Width: 4000, Height: 3000, Orientation: 6, Format: thumb.JPEG, Chroma: image.Pt(2, 2)}
+	p := thumb.PlanFor(thumb.Spec{Width: 100, Height: 100, Fit: thumb.FitCover, Anchor: thumb.Top}, src)
+	fmt.Println(p.Width, p.Height, p.Crop, p.Resize, p.Scale, p.Format)
+	p = thumb.PlanFor(thumb.Spec{Width: 110, Height: 150}, src)
+	fmt.Println(p.Width, p.Height, p.Crop, p.Resize, p.Scale, p.Format)
+	// Output:
+	// 100 100 (0,0)-(3000,3000) (100,100) 8 jpeg
+	// 110 147 (0,0)-(4000,3000) (147,110) 8 jpeg
+}
+
+func ExampleFormatFor() {
+	fmt.Println(thumb.FormatFor(thumb.Spec{}, thumb.WebP, false))
+	fmt.Println(thumb.FormatFor(thumb.Spec{}, thumb.WebP, true))
+	fmt.Println(thumb.FormatFor(thumb.Spec{}, thumb.PNG, false))
+	fmt.Println(thumb.FormatFor(thumb.Spec{Format: thumb.AVIF}, thumb.PNG, true))
+	// Output:
+	// jpeg
+	// png
+	// png
+	// avif
 }

@@ -273,7 +273,7 @@ func TestCoverCropsWithoutCopy(t *testing.T) {
 		Left:  {255, 0, 0, 255},
 		Right: {0, 0, 255, 255},
 	} {
-		got := resizeTo(src, 100, 100, Spec{Width: 100, Height: 100, Fit: FitCover, Anchor: anchor})
+		got := resizePlanned(src, 1, PlanFor(Spec{Width: 100, Height: 100, Fit: FitCover, Anchor: anchor}, SourceInfo{Width: 2000, Height: 1000}))
 		if s := got.Bounds().Size(); s != image.Pt(100, 100) {
 			t.Fatalf("anchor %v: size %v, want 100x100", anchor, s)
 		}

@@ -12,9 +12,9 @@ import (
 	"github.com/gormthumb/gormthumb/internal/testphoto"
 )
 
-// TestSpecScale: the scale rule on the box each spec takes from the stored
+// TestSourceScale: the scale rule on the box each spec takes from the stored
 // image.
-func TestSpecScale(t *testing.T) {
+func TestSourceScale(t *testing.T) {
 	contain := func(w, h int) Spec { return Spec{Width: w, Height: h} }
 	cover := func(w, h int) Spec { return Spec{Width: w, Height: h, Fit: FitCover} }
 	cases := []struct {
@@ -43,18 +43,18 @@ func TestSpecScale(t *testing.T) {
 		{"no specs", 4000, 3000, 1, nil, 8},
 	}
 	for _, c := range cases {
-		if got := specScale(c.sw, c.sh, c.orient, 2, 2, c.specs); got != c.want {
+		if got := sourceScale(SourceInfo{Width: c.sw, Height: c.sh, Orientation: c.orient, Format: JPEG, Chroma: image.Pt(2, 2)}, c.specs); got != c.want {
 			t.Errorf("%s: %dx%d orientation %d: 1/%d, want 1/%d", c.what, c.sw, c.sh, c.orient, got, c.want)
 		}
 	}
 }
 
-// TestSpecScaleChroma: colour planes subsampled by more than 2 ask one
+// TestSourceScaleChroma: colour planes subsampled by more than 2 ask one
 // step less, so they keep at least 1x the thumbnail.
-func TestSpecScaleChroma(t *testing.T) {
+func TestSourceScaleChroma(t *testing.T) {
 	spec := []Spec{{Width: 110, Height: 150}} // 110x83 of 2000x1500; 250x188 at 1/8
 	for _, c := range []struct{ cx, cy, want int }{{1, 1, 8}, {2, 2, 8}, {2, 1, 8}, {1, 2, 8}, {4, 1, 4}, {4, 2, 4}} {
-		if got := specScale(2000, 1500, 1, c.cx, c.cy, spec); got != c.want {
+		if got := sourceScale(SourceInfo{Width: 2000, Height: 1500, Format: JPEG, Chroma: image.Pt(c.cx, c.cy)}, spec); got != c.want {
 			t.Errorf("chroma %dx%d: 1/%d, want 1/%d", c.cx, c.cy, got, c.want)
 		}
 	}
@@ -234,7 +234,7 @@ func TestScaledJPEGMatchesFullDecode(t *testing.T) {
 				}
 				decoded[scale] = s
 			}
-			got, want := s.render(spec), full.render(spec)
+			got, want := s.render(s.plan(spec)), full.render(full.plan(spec))
 			what := fmt.Sprintf("%s (%dx%d, orientation %d) %dx%d fit %d anchor %d at 1/%d",
 				src.name, s.w, s.h, s.orient, spec.Width, spec.Height, spec.Fit, spec.Anchor, s.scale)
 			if got.Bounds().Size() != want.Bounds().Size() {
