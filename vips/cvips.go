@@ -40,14 +40,13 @@ static int gt_header(int format, const void *buf, size_t len, int *w, int *h, in
 	return 0;
 }
 
-// gt_thumbnail makes a w×h thumbnail of buf: shrink-on-load, EXIF
-// orientation applied, decoding errors (truncation and bad checksums too)
-// fatal, 8-bit sRGB
-// or grey out.
-static int gt_thumbnail(const void *buf, size_t len, int w, int h, VipsSize size, VipsInteresting crop, VipsImage **out) {
+// gt_thumbnail resizes buf to exactly w×h, as stored (no EXIF orientation
+// applied), with shrink-on-load, decoding errors (truncation and bad
+// checksums too) fatal, 8-bit sRGB or grey out.
+static int gt_thumbnail(const void *buf, size_t len, int w, int h, VipsImage **out) {
 	VipsImage *t = NULL, *u = NULL;
-	if (vips_thumbnail_buffer((void *) buf, len, &t, w, "height", h, "size", size, "crop", crop,
-			"option_string", "fail_on=error", NULL))
+	if (vips_thumbnail_buffer((void *) buf, len, &t, w, "height", h, "size", VIPS_SIZE_FORCE,
+			"no_rotate", TRUE, "option_string", "fail_on=error", NULL))
 		return -1;
 	switch (t->Type) {
 	case VIPS_INTERPRETATION_RGB16:
@@ -66,6 +65,48 @@ static int gt_thumbnail(const void *buf, size_t len, int w, int h, VipsSize size
 		g_object_unref(t); t = u;
 	}
 	*out = t;
+	return 0;
+}
+
+// gt_extract is the w×h area of in at x, y.
+static int gt_extract(VipsImage *in, int x, int y, int w, int h, VipsImage **out) {
+	return vips_extract_area(in, out, x, y, w, h, NULL);
+}
+
+// gt_orient turns in upright for EXIF orientation o (2..8): a quarter turn
+// clockwise for 5..8 (5 and 7 then mirrored), a half turn for 3, mirrors
+// for 2 and 4.
+static int gt_orient(VipsImage *in, int o, VipsImage **out) {
+	VipsImage *t = NULL;
+	int r;
+	switch (o) {
+	case 2: return vips_flip(in, out, VIPS_DIRECTION_HORIZONTAL, NULL);
+	case 3: return vips_rot(in, out, VIPS_ANGLE_D180, NULL);
+	case 4: return vips_flip(in, out, VIPS_DIRECTION_VERTICAL, NULL);
+	case 6: return vips_rot(in, out, VIPS_ANGLE_D90, NULL);
+	case 8: return vips_rot(in, out, VIPS_ANGLE_D270, NULL);
+	case 5:
+	case 7:
+		if (vips_rot(in, &t, VIPS_ANGLE_D90, NULL)) return -1;
+		r = vips_flip(t, out, o == 5 ? VIPS_DIRECTION_HORIZONTAL : VIPS_DIRECTION_VERTICAL, NULL);
+		g_object_unref(t);
+		return r;
+	}
+	return -1;
+}
+
+// gt_translucent renders in into memory (*out, so that it is not decoded
+// twice) and reports whether any pixel of its last band, its alpha, is
+// below 255.
+static int gt_translucent(VipsImage *in, VipsImage **out, int *translucent) {
+	VipsImage *a = NULL;
+	double m;
+	if (!(*out = vips_image_copy_memory(in))) return -1;
+	if (vips_extract_band(*out, &a, (*out)->Bands - 1, NULL)) { g_object_unref(*out); return -1; }
+	int r = vips_min(a, &m, NULL);
+	g_object_unref(a);
+	if (r) { g_object_unref(*out); return -1; }
+	*translucent = m < 255;
 	return 0;
 }
 
@@ -117,6 +158,7 @@ import "C"
 
 import (
 	"errors"
+	"image"
 	"strings"
 	"sync"
 	"unsafe"
@@ -186,30 +228,44 @@ func (im vimage) width() int  { return int(C.gt_width(im.p)) }
 func (im vimage) height() int { return int(C.gt_height(im.p)) }
 func (im vimage) alpha() bool { return C.gt_has_alpha(im.p) != 0 }
 
-// sizeMode and interesting are libvips's VipsSize and VipsInteresting.
-type (
-	sizeMode    C.VipsSize
-	interesting C.VipsInteresting
-)
-
-// Size modes and crop positions passed to thumbnail.
-const (
-	sizeBoth  sizeMode    = C.VIPS_SIZE_BOTH
-	sizeForce sizeMode    = C.VIPS_SIZE_FORCE
-	cropNone  interesting = C.VIPS_INTERESTING_NONE
-	cropLow   interesting = C.VIPS_INTERESTING_LOW
-	cropMid   interesting = C.VIPS_INTERESTING_CENTRE
-	cropHigh  interesting = C.VIPS_INTERESTING_HIGH
-)
-
-// thumbnail makes a w×h thumbnail of data (see gt_thumbnail).
-func thumbnail(data []byte, w, h int, size sizeMode, crop interesting) (vimage, error) {
+// thumbnail resizes data, as stored, to exactly w×h (see gt_thumbnail).
+func thumbnail(data []byte, w, h int) (vimage, error) {
 	var out *C.VipsImage
 	p := unsafe.Pointer(unsafe.SliceData(data))
-	if C.gt_thumbnail(p, C.size_t(len(data)), C.int(w), C.int(h), C.VipsSize(size), C.VipsInteresting(crop), &out) != 0 {
+	if C.gt_thumbnail(p, C.size_t(len(data)), C.int(w), C.int(h), &out) != 0 {
 		return vimage{}, errors.New(lastError())
 	}
 	return vimage{out}, nil
+}
+
+// extract returns r of im.
+func (im vimage) extract(r image.Rectangle) (vimage, error) {
+	var out *C.VipsImage
+	if C.gt_extract(im.p, C.int(r.Min.X), C.int(r.Min.Y), C.int(r.Dx()), C.int(r.Dy()), &out) != 0 {
+		return vimage{}, errors.New(lastError())
+	}
+	return vimage{out}, nil
+}
+
+// orient returns im turned upright for EXIF orientation o (2..8).
+func (im vimage) orient(o int) (vimage, error) {
+	var out *C.VipsImage
+	if C.gt_orient(im.p, C.int(o), &out) != 0 {
+		return vimage{}, errors.New(lastError())
+	}
+	return vimage{out}, nil
+}
+
+// translucent renders im, which has an alpha band, into memory and
+// reports whether any of its pixels is not opaque; the rendered image is
+// used from then on, so the source is not decoded twice.
+func (im vimage) translucent() (vimage, bool, error) {
+	var out *C.VipsImage
+	var t C.int
+	if C.gt_translucent(im.p, &out, &t) != 0 {
+		return vimage{}, false, errors.New(lastError())
+	}
+	return vimage{out}, t != 0, nil
 }
 
 // flatten returns im drawn over an opaque colour.

@@ -7,9 +7,12 @@
 // libvips decodes JPEG at a reduced scale (shrink-on-load) and streams the
 // rest, so a thumbnail of a 12-megapixel JPEG costs a fraction of Go's
 // decode alone and a few MB of memory. It makes the same thumbnails as
-// thumb.GoProcessor (same sizes, fit, anchor, formats, quality,
-// background, no upscaling unless asked, EXIF orientation applied, no
-// metadata kept) and returns the same typed errors. JPEG, PNG, WebP and
+// thumb.GoProcessor, from the same policy: thumb.PlanFor gives each one's
+// size, the region of the source it shows and its orientation, quality and
+// background, and thumb.FormatFor its format, so this package decides none
+// of them (thumbtest checks both processors against the plans, and this
+// one's pixels against the Go processor's). No metadata is kept, and the
+// errors are the same typed ones. JPEG, PNG, WebP and
 // TIFF sources written as JPEG, PNG or WebP go through libvips; anything
 // else (GIF, BMP, formats neither reads) goes to the Fallback processor
 // with the bytes already read.
@@ -27,8 +30,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
-	"image/color"
+	"image"
 	"io"
+	"math"
 
 	"github.com/gormthumb/gormthumb/thumb"
 )
@@ -58,7 +62,7 @@ func (p Processor) Process(ctx context.Context, src io.Reader, specs []thumb.Spe
 	if err := start(); err != nil {
 		return nil, err
 	}
-	w, h, pages, orient, err := header(cformat, data)
+	w, h, pages, _, err := header(cformat, data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s header: %s", thumb.ErrNotImage, format, err)
 	}
@@ -76,15 +80,20 @@ func (p Processor) Process(ctx context.Context, src io.Reader, specs []thumb.Spe
 			return nil, err
 		}
 	}
-	if orient >= 5 && orient <= 8 {
-		w, h = h, w // sizes below are of the upright image
+	// The plan's inputs come from thumb's own reading of the header (its
+	// size, and the EXIF orientation as thumb reads and applies it), so
+	// both processors plan from the same facts.
+	hdr, _, err := thumb.Sniff(bytes.NewReader(data), lim)
+	if err != nil {
+		return nil, err
 	}
+	info := thumb.SourceInfo{Width: hdr.Width, Height: hdr.Height, Orientation: hdr.Orientation, Format: hdr.Format}
 	out := make([]thumb.Thumbnail, 0, len(specs))
 	for _, spec := range specs {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		t, err := makeThumbnail(data, format, w, h, spec)
+		t, err := makeThumbnail(data, info, spec)
 		if err != nil {
 			return nil, err
 		}
@@ -129,52 +138,39 @@ func writable(specs []thumb.Spec) bool {
 	return true
 }
 
-// makeThumbnail makes one thumbnail of data, whose upright size is sw×sh.
-func makeThumbnail(data []byte, src thumb.Format, sw, sh int, spec thumb.Spec) (thumb.Thumbnail, error) {
-	size, crop := sizeForce, cropNone
-	tw, th := thumb.FitSize(sw, sh, spec.Width, spec.Height, spec.Upscale)
-	if spec.Fit == thumb.FitCover {
-		size, crop = sizeBoth, cropFor(sw, sh, spec.Width, spec.Height, spec.Anchor)
-		tw, th = spec.Width, spec.Height
-		if !spec.Upscale && (sw < tw || sh < th) {
-			cw, ch := thumb.CropSize(sw, sh, tw, th)
-			tw, th = thumb.FitSize(cw, ch, tw, th, false)
-		}
-	}
-	im, err := thumbnail(data, tw, th, size, crop)
+// makeThumbnail makes the thumbnail of data that thumb.PlanFor plans for
+// spec: the whole stored picture resized so that the plan's crop comes
+// out at its resize target, that crop cut out, the result turned upright.
+func makeThumbnail(data []byte, src thumb.SourceInfo, spec thumb.Spec) (thumb.Thumbnail, error) {
+	p := thumb.PlanFor(spec, src)
+	im, err := render(data, src, p)
 	if err != nil {
-		return thumb.Thumbnail{}, fmt.Errorf("%w: decoding %s: %s", thumb.ErrNotImage, src, err)
+		return thumb.Thumbnail{}, fmt.Errorf("%w: decoding %s: %s", thumb.ErrNotImage, src.Format, err)
 	}
-	defer im.close()
-	format := spec.Format
-	if format == thumb.FormatSource {
-		format = src
-		if src != thumb.JPEG && src != thumb.PNG {
-			format = thumb.JPEG
-			if im.alpha() {
-				format = thumb.PNG
-			}
-		}
-	}
-	if format == thumb.JPEG && im.alpha() {
-		bg := spec.Background
-		if bg == (color.NRGBA{}) {
-			bg = color.NRGBA{255, 255, 255, 255}
-		}
-		flat, err := im.flatten(bg.R, bg.G, bg.B)
+	defer func() { im.close() }()
+	// Whether the source has transparency is learnt from the thumbnail's
+	// alpha band, read only when the format turns on it.
+	alpha := im.alpha()
+	if alpha && thumb.FormatFor(spec, src.Format, true) != thumb.FormatFor(spec, src.Format, false) {
+		mem, translucent, err := im.translucent()
 		if err != nil {
-			return thumb.Thumbnail{}, fmt.Errorf("%w: flattening %s: %s", thumb.ErrNotImage, src, err)
+			return thumb.Thumbnail{}, fmt.Errorf("%w: decoding %s: %s", thumb.ErrNotImage, src.Format, err)
 		}
-		defer flat.close()
+		im.close()
+		im, alpha = mem, translucent
+	}
+	format := thumb.FormatFor(spec, src.Format, alpha)
+	if format == thumb.JPEG && im.alpha() {
+		flat, err := im.flatten(p.Background.R, p.Background.G, p.Background.B)
+		if err != nil {
+			return thumb.Thumbnail{}, fmt.Errorf("%w: flattening %s: %s", thumb.ErrNotImage, src.Format, err)
+		}
+		im.close()
 		im = flat
 	}
-	q := spec.Quality
-	if q == 0 {
-		q = thumb.DefaultQuality
-	}
-	buf, err := im.save(saveFormats[format], q)
+	buf, err := im.save(saveFormats[format], p.Quality)
 	if err != nil {
-		return thumb.Thumbnail{}, fmt.Errorf("%w: decoding %s: %s", thumb.ErrNotImage, src, err)
+		return thumb.Thumbnail{}, fmt.Errorf("%w: decoding %s: %s", thumb.ErrNotImage, src.Format, err)
 	}
 	if format == thumb.WebP {
 		buf = stripWebP(buf)
@@ -182,19 +178,56 @@ func makeThumbnail(data []byte, src thumb.Format, sw, sh int, spec thumb.Spec) (
 	return thumb.Thumbnail{Data: buf, Format: format, Width: im.width(), Height: im.height()}, nil
 }
 
-// cropFor maps an anchor to libvips's crop position along the axis a
-// cover fit of sw×sh into w×h crops.
-func cropFor(sw, sh, w, h int, a thumb.Anchor) interesting {
-	wide := int64(sw)*int64(h) > int64(sh)*int64(w) // crops left/right
-	switch {
-	case wide && (a == thumb.Left || a == thumb.TopLeft || a == thumb.BottomLeft),
-		!wide && (a == thumb.Top || a == thumb.TopLeft || a == thumb.TopRight):
-		return cropLow
-	case wide && (a == thumb.Right || a == thumb.TopRight || a == thumb.BottomRight),
-		!wide && (a == thumb.Bottom || a == thumb.BottomLeft || a == thumb.BottomRight):
-		return cropHigh
+// render makes the pixels p plans of data: libvips resizes the whole
+// stored picture (shrink-on-load) by the factors that take p.Crop to
+// p.Resize, the crop is cut from that at its scaled place, and the result
+// is turned upright for src's orientation.
+func render(data []byte, src thumb.SourceInfo, p thumb.Plan) (vimage, error) {
+	whole, at := scaledCrop(src.Width, src.Height, p)
+	im, err := thumbnail(data, whole.X, whole.Y)
+	if err != nil {
+		return vimage{}, err
 	}
-	return cropMid
+	if got := image.Pt(im.width(), im.height()); got != whole {
+		im.close()
+		return vimage{}, fmt.Errorf("libvips made %v of a %v thumbnail", got, whole)
+	}
+	if at != image.Rect(0, 0, whole.X, whole.Y) {
+		cut, err := im.extract(at)
+		im.close()
+		if err != nil {
+			return vimage{}, err
+		}
+		im = cut
+	}
+	if o := src.Orientation; o >= 2 && o <= 8 {
+		up, err := im.orient(o)
+		im.close()
+		if err != nil {
+			return vimage{}, err
+		}
+		im = up
+	}
+	return im, nil
+}
+
+// scaledCrop is the size the whole sw×sh stored picture is resized to so
+// that p.Crop comes out p.Resize, and where the crop is in it (rounded to
+// the nearest pixel, inside it). For FitContain, the crop is the whole
+// picture and both are p.Resize.
+func scaledCrop(sw, sh int, p thumb.Plan) (image.Point, image.Rectangle) {
+	fx := float64(p.Resize.X) / float64(p.Crop.Dx())
+	fy := float64(p.Resize.Y) / float64(p.Crop.Dy())
+	whole := image.Pt(p.Resize.X, p.Resize.Y)
+	if p.Crop.Dx() != sw {
+		whole.X = max(p.Resize.X, int(math.Round(float64(sw)*fx)))
+	}
+	if p.Crop.Dy() != sh {
+		whole.Y = max(p.Resize.Y, int(math.Round(float64(sh)*fy)))
+	}
+	x := min(max(int(math.Round(float64(p.Crop.Min.X)*fx)), 0), whole.X-p.Resize.X)
+	y := min(max(int(math.Round(float64(p.Crop.Min.Y)*fy)), 0), whole.Y-p.Resize.Y)
+	return whole, image.Rect(x, y, x+p.Resize.X, y+p.Resize.Y)
 }
 
 // stripWebP drops the EXIF and XMP chunks from a WebP file (and their
