@@ -120,7 +120,7 @@ func TestHEIFAndAVIFTestdata(t *testing.T) {
 				t.Skip("a 12-bit alpha plane needs the system libheif (known limitation of the WebAssembly build): ErrNotImage")
 			}
 			refImg := decodeImage(t, testdataBytes(t, c.ref))
-			_, want := thumb(t, pngOf(t, c.shown(refImg)), spec)
+			_, want := thumb(t, testphoto.EncodePNG(c.shown(refImg)), spec)
 			th, got := thumb(t, src, spec)
 			if got.Bounds() != want.Bounds() {
 				t.Fatalf("%dx%d, want %v", th.Width, th.Height, want.Bounds().Size())
@@ -194,7 +194,7 @@ func TestHEIFAndAVIFTransforms(t *testing.T) {
 // by irot keeps the side asked for.
 func TestAVIFCoverAnchorFollowsIrot(t *testing.T) {
 	src := testphoto.WithTransforms(corpusBytes(t, "avif-photo.avif"), testphoto.Irot(1))
-	_, want := thumb(t, pngOf(t, imaging.Rotate90(decodeImage(t, corpusBytes(t, "reference/water.png")))), Spec{Width: 60, Height: 60, Fit: FitCover, Anchor: Top, Format: PNG})
+	_, want := thumb(t, testphoto.EncodePNG(imaging.Rotate90(decodeImage(t, corpusBytes(t, "reference/water.png")))), Spec{Width: 60, Height: 60, Fit: FitCover, Anchor: Top, Format: PNG})
 	_, got := thumb(t, src, Spec{Width: 60, Height: 60, Fit: FitCover, Anchor: Top, Format: PNG})
 	if p := psnr(t, got, want); p < 30 {
 		t.Fatalf("%.1f dB from the top of the turned reference", p)

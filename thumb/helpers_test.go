@@ -9,7 +9,6 @@ import (
 
 	xdraw "golang.org/x/image/draw"
 
-	"github.com/gen2brain/webp"
 	"github.com/gormthumb/gormthumb/internal/testphoto"
 )
 
@@ -28,7 +27,8 @@ func gifBytes(t testing.TB, w, h int) []byte { return testphoto.GIF(w, h) }
 
 func corpusBytes(t testing.TB, name string) []byte { return testphoto.Corpus(t, name) }
 
-// webpBytes is a lossy WebP of a w×h photo with an alpha gradient.
+// webpBytes is a lossy WebP of a w×h photo whose alpha ramps from 0 at
+// the top to 255 at the bottom.
 func webpBytes(t testing.TB, w, h int) []byte {
 	img := photo(w, h, 5)
 	for y := 0; y < h; y++ {
@@ -36,11 +36,7 @@ func webpBytes(t testing.TB, w, h int) []byte {
 			img.Pix[img.PixOffset(x, y)+3] = uint8(255 * y / h)
 		}
 	}
-	var buf bytes.Buffer
-	if err := webp.Encode(&buf, img, webp.Options{Quality: 90}); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return testphoto.EncodeWebP(img, 90)
 }
 
 // thumb runs the processor on data with one spec and decodes the result,

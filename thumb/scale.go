@@ -10,8 +10,8 @@ import (
 // YCCK files are decoded at full size: a reduced decode averages their
 // planes before the conversion to RGB, which multiplies each colour by
 // its K, and that product of averages is not the average of the products
-// (the corpus's YCCK photo at 1/2 came out 32.6 dB from the full decode,
-// its YCbCr twin 45.3). Every other file gets sourceScale's rule, with its
+// (the corpus's YCCK photo at 1/2 came out 31.4 dB from the full decode,
+// its YCbCr twin 44.1). Every other file gets sourceScale's rule, with its
 // chroma subsampling (jpegChroma).
 func jpegScale(cfg image.Config, head []byte, orient int, specs []Spec) int {
 	src := SourceInfo{Width: cfg.Width, Height: cfg.Height, Orientation: orient, Format: JPEG}
@@ -36,10 +36,10 @@ func jpegScale(cfg image.Config, head []byte, orient int, specs []Spec) int {
 //
 // Colour planes: jpegscale returns each plane at its own resolution
 // divided by the scale, so with 2× luma, 4:2:0 or 4:2:2 chroma still gets
-// 1× the thumbnail, which keeps it 41.5 dB PSNR or closer to the
-// full-decode thumbnail (4:2:2 at 1/8; 45 dB for 4:2:0 photos); but 4:1:1
-// chroma would get only 0.5× horizontally (35.6 dB at 1/8, the colours of
-// fine detail smeared; 47.3 dB one step less). So the box asked of
+// 1× the thumbnail, which keeps it 40.2 dB PSNR or closer to the
+// full-decode thumbnail (4:2:2 at 1/8; 43.7 dB for 4:2:0 photos); but 4:1:1
+// chroma would get only 0.5× horizontally (34.4 dB at 1/8, the colours of
+// fine detail smeared; 46.0 dB one step less). So the box asked of
 // ScaleFor is widened by Chroma/2 (and heightened) where a plane is
 // subsampled by more than 2: one scale step less for 4:1:1, none for
 // 4:2:0.
