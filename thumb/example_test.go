@@ -1,10 +1,12 @@
 package thumb_test
 
 import (
+	"bytes"
 	"fmt"
 	"image"
 	"image/color"
 
+	"github.com/gormthumb/gormthumb/internal/testphoto"
 	"github.com/gormthumb/gormthumb/thumb"
 )
 
@@ -71,4 +73,26 @@ func ExampleFormatFor() {
 	// png
 	// png
 	// avif
+}
+
+// A JPEG decoded at 1/8 shows a cover crop through the pixels CropAt maps
+// it to.
+func ExamplePlan_CropAt() {
+	p := thumb.PlanFor(thumb.Spec{Width: 100, Height: 100, Fit: thumb.FitCover, Anchor: thumb.Right},
+		thumb.SourceInfo{Width: 4000, Height: 3000, Format: thumb.JPEG, Chroma: image.Pt(2, 2)})
+	fmt.Println(p.Crop, p.Scale, p.CropAt(p.Scale, image.Rect(0, 0, 500, 375)))
+	// Output:
+	// (1000,0)-(4000,3000) 8 (125,0)-(500,375)
+}
+
+// The header says all PlanFor needs but whether the picture has
+// transparency.
+func ExampleHeader_SourceInfo() {
+	h, _, err := thumb.Sniff(bytes.NewReader(testphoto.WithEXIF(testphoto.JPEG(400, 300, 1, 90), testphoto.EXIF{Orientation: 6})), thumb.Limits{})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("%+v\n", h.SourceInfo())
+	// Output:
+	// {Width:400 Height:300 Orientation:6 Format:jpeg Alpha:false Chroma:(2,2)}
 }

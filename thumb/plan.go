@@ -132,6 +132,33 @@ func PlanFor(spec Spec, src SourceInfo) Plan {
 	return p
 }
 
+// CropAt is p.Crop in the pixels of the picture decoded at 1/scale, whose
+// bounds are b (pixel i of b covering stored pixels [i·scale,
+// (i+1)·scale)): each edge at the nearest pixel boundary, clamped to b,
+// never empty.
+func (p Plan) CropAt(scale int, b image.Rectangle) image.Rectangle {
+	return scaleRect(p.Crop, scale, b)
+}
+
+// scaleRect maps r, in full-size coordinates, into the pixels of b, an
+// image decoded at 1/scale (pixel i of b covers full-size pixels
+// [i·scale, (i+1)·scale)): each edge goes to the nearest pixel boundary,
+// clamped to b, and the result is never empty.
+func scaleRect(r image.Rectangle, scale int, b image.Rectangle) image.Rectangle {
+	at := func(v, lo, hi int) int { return min(max(lo+(v+scale/2)/scale, lo), hi) }
+	out := image.Rect(at(r.Min.X, b.Min.X, b.Max.X), at(r.Min.Y, b.Min.Y, b.Max.Y),
+		at(r.Max.X, b.Min.X, b.Max.X), at(r.Max.Y, b.Min.Y, b.Max.Y))
+	if out.Dx() == 0 {
+		out.Min.X = max(out.Max.X-1, b.Min.X)
+		out.Max.X = out.Min.X + 1
+	}
+	if out.Dy() == 0 {
+		out.Min.Y = max(out.Max.Y-1, b.Min.Y)
+		out.Max.Y = out.Min.Y + 1
+	}
+	return out
+}
+
 // FormatFor is the format a thumbnail is written in, for a source in
 // format src that has transparency (alpha) or not: spec.Format if set;
 // otherwise JPEG, PNG and GIF sources keep their format, and every other

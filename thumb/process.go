@@ -90,7 +90,7 @@ func decodeSource(src io.Reader, lim Limits, specs []Spec) (*source, error) {
 		return decodeGIF(r, lim, wantsAnimation(specs))
 	case JPEG:
 		orient := exifOrientation(head)
-		scale := jpegScale(cfg, head, orient, specs)
+		scale := jpegScale(cfg, head, specs)
 		img, err := decodeJPEG(r, cfg, lim, scale)
 		if err != nil {
 			if errs.err != nil {

@@ -29,26 +29,7 @@ const maxBoxFactor = 4000
 // source's orientation) from img, the source decoded at 1/scale: p.Crop is
 // mapped into img's pixels, then resampled to exactly p.Resize.
 func resizePlanned(img image.Image, scale int, p Plan) image.Image {
-	return resample(subImage(img, scaleRect(p.Crop, scale, img.Bounds())), p.Resize.X, p.Resize.Y)
-}
-
-// scaleRect maps r, in full-size coordinates, into the pixels of b, an
-// image decoded at 1/scale (pixel i of b covers full-size pixels
-// [i·scale, (i+1)·scale)): each edge goes to the nearest pixel boundary,
-// clamped to b, and the result is never empty.
-func scaleRect(r image.Rectangle, scale int, b image.Rectangle) image.Rectangle {
-	at := func(v, lo, hi int) int { return min(max(lo+(v+scale/2)/scale, lo), hi) }
-	out := image.Rect(at(r.Min.X, b.Min.X, b.Max.X), at(r.Min.Y, b.Min.Y, b.Max.Y),
-		at(r.Max.X, b.Min.X, b.Max.X), at(r.Max.Y, b.Min.Y, b.Max.Y))
-	if out.Dx() == 0 {
-		out.Min.X = max(out.Max.X-1, b.Min.X)
-		out.Max.X = out.Min.X + 1
-	}
-	if out.Dy() == 0 {
-		out.Min.Y = max(out.Max.Y-1, b.Min.Y)
-		out.Max.Y = out.Min.Y + 1
-	}
-	return out
+	return resample(subImage(img, p.CropAt(scale, img.Bounds())), p.Resize.X, p.Resize.Y)
 }
 
 // subImage returns the part r of img, sharing its pixels where img can

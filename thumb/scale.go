@@ -13,13 +13,20 @@ import (
 // (the corpus's YCCK photo at 1/2 came out 31.4 dB from the full decode,
 // its YCbCr twin 44.1). Every other file gets sourceScale's rule, with its
 // chroma subsampling (jpegChroma).
-func jpegScale(cfg image.Config, head []byte, orient int, specs []Spec) int {
-	src := SourceInfo{Width: cfg.Width, Height: cfg.Height, Orientation: orient, Format: JPEG}
+func jpegScale(cfg image.Config, head []byte, specs []Spec) int {
+	return sourceScale(jpegSource(cfg, head), specs)
+}
+
+// jpegSource is the SourceInfo of the JPEG whose header sniffCodec read
+// (cfg, and the bytes head): its EXIF orientation, and its chroma
+// subsampling (jpegChroma) unless it is CMYK (see jpegScale).
+func jpegSource(cfg image.Config, head []byte) SourceInfo {
+	src := SourceInfo{Width: cfg.Width, Height: cfg.Height, Orientation: exifOrientation(head), Format: JPEG}
 	if cfg.ColorModel != color.CMYKModel {
 		cx, cy := jpegChroma(head)
 		src.Chroma = image.Pt(cx, cy)
 	}
-	return sourceScale(src, specs)
+	return src
 }
 
 // sourceScale picks the one scale (1, 2, 4 or 8) that src, a JPEG, is

@@ -65,11 +65,11 @@ func TestSourceScaleChroma(t *testing.T) {
 func TestJPEGScale(t *testing.T) {
 	spec := []Spec{{Width: 10, Height: 10}}
 	jpg := testphoto.JPEG(400, 300, 1, 90)
-	if got := jpegScale(cfgOf(t, jpg), jpg, 1, spec); got != 8 {
+	if got := jpegScale(cfgOf(t, jpg), jpg, spec); got != 8 {
 		t.Errorf("400x300 4:2:0 for 10x10: 1/%d, want 1/8", got)
 	}
 	cmyk := corpusBytes(t, "jpeg-cmyk-ycck-adobe.jpg")
-	if got := jpegScale(cfgOf(t, cmyk), cmyk, 1, spec); got != 1 {
+	if got := jpegScale(cfgOf(t, cmyk), cmyk, spec); got != 1 {
 		t.Errorf("YCCK: 1/%d, want 1/1", got)
 	}
 }
@@ -214,7 +214,7 @@ func TestScaledJPEGMatchesFullDecode(t *testing.T) {
 		full := fullDecode(t, src.data)
 		decoded := map[int]*source{}
 		for _, spec := range src.specs {
-			scale := jpegScale(cfgOf(t, src.data), src.data, full.orient, []Spec{spec})
+			scale := jpegScale(cfgOf(t, src.data), src.data, []Spec{spec})
 			if scale == 1 && full.w*full.h > 1<<20 {
 				// Decoded at full size, by jpegscale rather than image/jpeg:
 				// jpegscale's own tests hold that to 1 level per sample,

@@ -162,6 +162,16 @@ type Header struct {
 	Width, Height int         // as stored, before any EXIF orientation
 	ColorModel    color.Model // as the format's decoder reports it
 	Orientation   int         // 1 (upright) to 8, as EXIF numbers them: JPEG's EXIF tag, or HEIF's and AVIF's irot and imir
+	// Chroma is a JPEG's chroma subsampling, as SourceInfo.Chroma says
+	// it: zero for other formats and for CMYK JPEGs (decoded at full
+	// size only).
+	Chroma image.Point
+}
+
+// SourceInfo is what PlanFor needs to know of the source, from its
+// header: all of it but Alpha, which only the pixels tell.
+func (h Header) SourceInfo() SourceInfo {
+	return SourceInfo{Width: h.Width, Height: h.Height, Orientation: h.Orientation, Format: h.Format, Chroma: h.Chroma}
 }
 
 // ShownSize is the size of the picture as shown: Width×Height, swapped
@@ -187,7 +197,8 @@ func Sniff(src io.Reader, lim Limits) (Header, io.Reader, error) {
 	h := Header{Format: c.format, Width: cfg.Width, Height: cfg.Height, ColorModel: cfg.ColorModel, Orientation: 1}
 	switch c.format {
 	case JPEG:
-		h.Orientation = exifOrientation(head)
+		info := jpegSource(cfg, head)
+		h.Orientation, h.Chroma = info.Orientation, info.Chroma
 	case HEIF, AVIF:
 		h.Orientation = c.orient
 	}
