@@ -32,7 +32,6 @@ import (
 	"hash/crc32"
 	"image"
 	"io"
-	"math"
 
 	"github.com/gormthumb/gormthumb/thumb"
 )
@@ -81,19 +80,19 @@ func (p Processor) Process(ctx context.Context, src io.Reader, specs []thumb.Spe
 		}
 	}
 	// The plan's inputs come from thumb's own reading of the header (its
-	// size, and the EXIF orientation as thumb reads and applies it), so
-	// both processors plan from the same facts.
+	// size, EXIF orientation and chroma subsampling, as thumb reads them),
+	// so both processors plan from the same facts.
 	hdr, _, err := thumb.Sniff(bytes.NewReader(data), lim)
 	if err != nil {
 		return nil, err
 	}
-	info := thumb.SourceInfo{Width: hdr.Width, Height: hdr.Height, Orientation: hdr.Orientation, Format: hdr.Format}
+	info := hdr.SourceInfo()
 	out := make([]thumb.Thumbnail, 0, len(specs))
 	for _, spec := range specs {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		t, err := makeThumbnail(data, info, spec)
+		t, err := makeThumbnail(data, cformat, info, spec)
 		if err != nil {
 			return nil, err
 		}
@@ -138,96 +137,50 @@ func writable(specs []thumb.Spec) bool {
 	return true
 }
 
-// makeThumbnail makes the thumbnail of data that thumb.PlanFor plans for
-// spec: the whole stored picture resized so that the plan's crop comes
-// out at its resize target, that crop cut out, the result turned upright.
-func makeThumbnail(data []byte, src thumb.SourceInfo, spec thumb.Spec) (thumb.Thumbnail, error) {
+// makeThumbnail makes the thumbnail of data (in the C side's format
+// cformat) that thumb.PlanFor plans for spec: data decoded at the plan's
+// scale (libjpeg's scaled decode for a JPEG), the plan's crop cut out of
+// that and resized to the plan's size, the result turned upright.
+func makeThumbnail(data []byte, cformat int, src thumb.SourceInfo, spec thumb.Spec) (thumb.Thumbnail, error) {
 	p := thumb.PlanFor(spec, src)
-	im, err := render(data, src, p)
+	fail := func(what string, err error) (thumb.Thumbnail, error) {
+		return thumb.Thumbnail{}, fmt.Errorf("%w: %s %s: %s", thumb.ErrNotImage, what, src.Format, err)
+	}
+	whole, err := load(cformat, data, p.Scale)
 	if err != nil {
-		return thumb.Thumbnail{}, fmt.Errorf("%w: decoding %s: %s", thumb.ErrNotImage, src.Format, err)
+		return fail("decoding", err)
+	}
+	defer whole.close()
+	im, err := whole.render(p.CropAt(p.Scale, image.Rect(0, 0, whole.width(), whole.height())), p.Resize, src.Orientation)
+	if err != nil {
+		return fail("decoding", err)
 	}
 	defer func() { im.close() }()
 	// Whether the source has transparency is learnt from the thumbnail's
 	// alpha band, read only when the format turns on it.
 	alpha := im.alpha()
 	if alpha && thumb.FormatFor(spec, src.Format, true) != thumb.FormatFor(spec, src.Format, false) {
-		mem, translucent, err := im.translucent()
-		if err != nil {
-			return thumb.Thumbnail{}, fmt.Errorf("%w: decoding %s: %s", thumb.ErrNotImage, src.Format, err)
+		if alpha, err = im.translucent(); err != nil {
+			return fail("decoding", err)
 		}
-		im.close()
-		im, alpha = mem, translucent
 	}
 	format := thumb.FormatFor(spec, src.Format, alpha)
 	if format == thumb.JPEG && im.alpha() {
 		flat, err := im.flatten(p.Background.R, p.Background.G, p.Background.B)
 		if err != nil {
-			return thumb.Thumbnail{}, fmt.Errorf("%w: flattening %s: %s", thumb.ErrNotImage, src.Format, err)
+			return fail("flattening", err)
 		}
 		im.close()
 		im = flat
 	}
 	buf, err := im.save(saveFormats[format], p.Quality)
 	if err != nil {
-		return thumb.Thumbnail{}, fmt.Errorf("%w: decoding %s: %s", thumb.ErrNotImage, src.Format, err)
+		return fail("decoding", err)
 	}
 	if format == thumb.WebP {
 		buf = stripWebP(buf)
 	}
 	return thumb.Thumbnail{Data: buf, Format: format, Width: im.width(), Height: im.height()}, nil
-}
-
-// render makes the pixels p plans of data: libvips resizes the whole
-// stored picture (shrink-on-load) by the factors that take p.Crop to
-// p.Resize, the crop is cut from that at its scaled place, and the result
-// is turned upright for src's orientation.
-func render(data []byte, src thumb.SourceInfo, p thumb.Plan) (vimage, error) {
-	whole, at := scaledCrop(src.Width, src.Height, p)
-	im, err := thumbnail(data, whole.X, whole.Y)
-	if err != nil {
-		return vimage{}, err
-	}
-	if got := image.Pt(im.width(), im.height()); got != whole {
-		im.close()
-		return vimage{}, fmt.Errorf("libvips made %v of a %v thumbnail", got, whole)
-	}
-	if at != image.Rect(0, 0, whole.X, whole.Y) {
-		cut, err := im.extract(at)
-		im.close()
-		if err != nil {
-			return vimage{}, err
-		}
-		im = cut
-	}
-	if o := src.Orientation; o >= 2 && o <= 8 {
-		up, err := im.orient(o)
-		im.close()
-		if err != nil {
-			return vimage{}, err
-		}
-		im = up
-	}
-	return im, nil
-}
-
-// scaledCrop is the size the whole sw×sh stored picture is resized to so
-// that p.Crop comes out p.Resize, and where the crop is in it (rounded to
-// the nearest pixel, inside it). For FitContain, the crop is the whole
-// picture and both are p.Resize.
-func scaledCrop(sw, sh int, p thumb.Plan) (image.Point, image.Rectangle) {
-	fx := float64(p.Resize.X) / float64(p.Crop.Dx())
-	fy := float64(p.Resize.Y) / float64(p.Crop.Dy())
-	whole := image.Pt(p.Resize.X, p.Resize.Y)
-	if p.Crop.Dx() != sw {
-		whole.X = max(p.Resize.X, int(math.Round(float64(sw)*fx)))
-	}
-	if p.Crop.Dy() != sh {
-		whole.Y = max(p.Resize.Y, int(math.Round(float64(sh)*fy)))
-	}
-	x := min(max(int(math.Round(float64(p.Crop.Min.X)*fx)), 0), whole.X-p.Resize.X)
-	y := min(max(int(math.Round(float64(p.Crop.Min.Y)*fy)), 0), whole.Y-p.Resize.Y)
-	return whole, image.Rect(x, y, x+p.Resize.X, y+p.Resize.Y)
 }
 
 // stripWebP drops the EXIF and XMP chunks from a WebP file (and their
