@@ -5,11 +5,20 @@
 //
 //	func TestConformance(t *testing.T) { thumbtest.Run(t, myProcessor{}) }
 //
+// or, to compare its pixels with another processor's than
+// thumb.GoProcessor's in the geometry table,
+//
+//	thumbtest.RunOptions(t, myProcessor{}, thumbtest.Options{Reference: otherProcessor{}})
+//
 // The suite checks output sizes (fit inside the box, never upscaled unless
 // asked), cover crops and their anchor, EXIF orientation, which format each
 // source becomes, transparency, quality, that no metadata is copied, the
-// typed errors for broken and hostile files, and the Limits. Images are
-// compared by PSNR with lenient floors, so processors with other resampling
+// typed errors for broken and hostile files, and the Limits. Its geometry
+// table (geometry.go) checks, for specs × sources (every fit, anchor,
+// orientation and output format), that each thumbnail has the size and
+// format thumb.PlanFor plans and shows the same region of the picture as
+// a reference processor's (Options.Reference). Images are compared by
+// PSNR (testphoto.PSNR) with floors that processors with other resampling
 // filters pass. HEIF and AVIF sources and AVIF output are tested too
 // (heif.go); RunOptions skips them for a processor that has neither. Cases
 // that read the shared real-world corpus
@@ -43,6 +52,12 @@ type Options struct {
 	// Skip lists formats p does not read or write (thumb.HEIF,
 	// thumb.AVIF): the cases that need them are skipped, saying so.
 	Skip []thumb.Format
+	// Reference is the processor the geometry table compares p's pixels
+	// with: for every spec and source, p's thumbnail must show the same
+	// region of the picture, turned the same way, as the reference's.
+	// Nil means thumb.GoProcessor{} (which, run against itself, has only
+	// its sizes and formats checked there).
+	Reference thumb.Processor
 }
 
 // RunOptions runs the conformance suite against p, as o says.
@@ -57,6 +72,7 @@ func RunOptions(t *testing.T, p thumb.Processor, o Options) {
 	t.Run("HostileFiles", func(t *testing.T) { testHostile(t, p) })
 	t.Run("Limits", func(t *testing.T) { testLimits(t, p) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, p) })
+	t.Run("Geometry", func(t *testing.T) { testGeometry(t, p, o) })
 	t.Run("HEIFAndAVIF", func(t *testing.T) { testHEIF(t, p, o) })
 }
 
