@@ -182,5 +182,8 @@ func TestPlugin(t *testing.T) {
 	}
 }
 
-// TestConformance runs the thumb.Processor conformance suite on libvips.
-func TestConformance(t *testing.T) { thumbtest.Run(t, Processor{}) }
+// TestConformance runs the thumb.Processor conformance suite on libvips,
+// its geometry table against the Go processor's thumbnails.
+func TestConformance(t *testing.T) {
+	thumbtest.RunOptions(t, Processor{}, thumbtest.Options{Reference: gormthumb.GoProcessor{}})
+}
