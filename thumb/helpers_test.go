@@ -3,6 +3,7 @@ package thumb
 import (
 	"bytes"
 	"context"
+	"errors"
 	"image"
 	"io"
 	"testing"
@@ -90,6 +91,11 @@ func psnr(t testing.TB, a, b image.Image) float64 {
 		t.Fatalf("psnr of %v and %v", a.Bounds(), b.Bounds())
 	}
 	return testphoto.PSNR(a, b)
+}
+
+// isTyped reports whether err wraps one of the sentinels.
+func isTyped(err error) bool {
+	return errors.Is(err, ErrNotImage) || errors.Is(err, ErrUnsupportedFormat) || errors.Is(err, ErrTooLarge)
 }
 
 // toRGBA is testphoto.ToRGBA.

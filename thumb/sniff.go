@@ -2,6 +2,7 @@ package thumb
 
 import (
 	"bytes"
+	"errors"
 	"image"
 	"image/color"
 	"image/gif"
@@ -13,6 +14,8 @@ import (
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
+
+	"github.com/gormthumb/gormthumb/thumb/internal/isobmff"
 )
 
 // recorder keeps the bytes read through it, so a header sniff can be
@@ -111,7 +114,7 @@ func sniffCodec(src io.Reader, lim Limits) (image.Config, codec, []byte, io.Read
 	if n == 0 {
 		return cfg, codec{}, nil, nil, wrapf(ErrNotImage, "empty file")
 	}
-	if isISOBMFF(magic) { // HEIF and AVIF: heifheader.go
+	if isobmff.Is(magic) { // HEIF and AVIF: internal/isobmff
 		return sniffISOBMFF(rec, errs, src, lim)
 	}
 	c, ok := codecFor(magic)
@@ -139,6 +142,60 @@ func sniffCodec(src io.Reader, lim Limits) (image.Config, codec, []byte, io.Read
 		return cfg, c, nil, nil, wrapf(ErrTooLarge, "%dx%d is more than %d pixels", cfg.Width, cfg.Height, lim.MaxPixels)
 	}
 	return cfg, c, head, io.MultiReader(bytes.NewReader(head), src), nil
+}
+
+// sniffISOBMFF is sniffCodec for a file starting with an ftyp box (HEIF
+// and AVIF): rec has recorded what was read so far. The header is read,
+// and every image the decoder would decode checked against lim, by
+// internal/isobmff.
+func sniffISOBMFF(rec *recorder, errs *readErrs, src io.Reader, lim Limits) (image.Config, codec, []byte, io.Reader, error) {
+	more := func(n int64) ([]byte, error) {
+		if k := n - int64(rec.buf.Len()); k > 0 {
+			if _, err := io.CopyN(io.Discard, rec, k); err != nil {
+				if errs.err != nil {
+					return rec.buf.Bytes(), errs.err
+				}
+				return rec.buf.Bytes(), wrapf(ErrNotImage, "truncated ISO-BMFF header")
+			}
+		}
+		return rec.buf.Bytes(), nil
+	}
+	h, err := isobmff.Read(rec.buf.Bytes(), more)
+	if err == nil {
+		var b []byte
+		if b, err = more(h.HeadEnd()); err == nil {
+			err = h.Check(lim.MaxPixels, b)
+		}
+	}
+	if err != nil {
+		if errs.err != nil {
+			err = errs.err
+		}
+		return image.Config{}, codec{}, nil, nil, bmffError(err)
+	}
+	// HEIF and AVIF have no codecs table entry: their magic is the ftyp
+	// box, and which of the two a file is comes from its header. The
+	// decoder gets the header parsed here.
+	c := codec{format: HEIF, orient: h.Orientation, decode: func(r io.Reader) (image.Image, error) { return decodeHEIF(r, h) }}
+	if h.Coding == isobmff.AV1 {
+		c.format, c.decode = AVIF, func(r io.Reader) (image.Image, error) { return decodeAVIF(r, h) }
+	}
+	head := rec.buf.Bytes()
+	return h.Config(), c, head, io.MultiReader(bytes.NewReader(head), src), nil
+}
+
+// bmffError is err, from internal/isobmff, as an error wrapping our
+// sentinel of its kind (errors of our own, or of the source, as they are).
+func bmffError(err error) error {
+	switch {
+	case errors.Is(err, isobmff.ErrFormat):
+		return wrapf(ErrNotImage, "%v", err)
+	case errors.Is(err, isobmff.ErrUnsupported):
+		return wrapf(ErrUnsupportedFormat, "%v", err)
+	case errors.Is(err, isobmff.ErrTooLarge):
+		return wrapf(ErrTooLarge, "%v", err)
+	}
+	return err
 }
 
 // knownUnsupported names image formats we recognise but do not decode.
@@ -190,7 +247,7 @@ func (h Header) ShownSize() (w, hgt int) {
 // src's own.
 func Sniff(src io.Reader, lim Limits) (Header, io.Reader, error) {
 	lim = lim.WithDefaults()
-	cfg, c, head, body, err := sniffCodec(LimitReader(src, lim.MaxBytes), lim)
+	cfg, c, head, body, err := sniffCodec(&limitedReader{r: src, n: lim.MaxBytes}, lim)
 	if err != nil {
 		return Header{}, nil, err
 	}
