@@ -12,7 +12,7 @@ type Format string
 // Formats the pipeline knows. JPEG, PNG, GIF, WebP and AVIF are read and
 // written; TIFF, BMP and HEIF are read only.
 const (
-	FormatSource Format = "" // in a Spec: write the source's format (see OutputFormat)
+	FormatSource Format = "" // in a Spec: write the source's format (see FormatFor)
 	JPEG         Format = "jpeg"
 	PNG          Format = "png"
 	GIF          Format = "gif"
