@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/gen2brain/avif"
+	"github.com/gormthumb/gormthumb/thumb/internal/isobmff"
 )
 
 // AVIF is read and written with github.com/gen2brain/avif: libavif (with
@@ -21,7 +22,7 @@ import (
 
 // decodeAVIF decodes the AVIF file whose header is h, as stored but for
 // its clean aperture.
-func decodeAVIF(r io.Reader, h *heifImage) (image.Image, error) {
+func decodeAVIF(r io.Reader, h *isobmff.Image) (image.Image, error) {
 	data, err := readComplete(r, h)
 	if err != nil {
 		return nil, err
@@ -30,11 +31,11 @@ func decodeAVIF(r io.Reader, h *heifImage) (image.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	if got := img.Bounds(); got != image.Rect(0, 0, h.width, h.height) {
-		return nil, fmt.Errorf("decoded %v, the header says %dx%d", got.Size(), h.width, h.height)
+	if got := img.Bounds(); got != image.Rect(0, 0, h.Width, h.Height) {
+		return nil, fmt.Errorf("decoded %v, the header says %dx%d", got.Size(), h.Width, h.Height)
 	}
-	if h.crop != nil {
-		img = subImage(img, *h.crop)
+	if h.Crop != nil {
+		img = subImage(img, *h.Crop)
 	}
 	return img, nil
 }

@@ -111,8 +111,8 @@ func BenchmarkMemory(b *testing.B) {
 }
 
 // BenchmarkResize: the resize step alone from a decoded 12 MP source into
-// 110×150, the fast path against one Lanczos pass (the quality reference in
-// perf_test.go).
+// 110×150, the fast path against one Lanczos pass (the quality reference of
+// TestFastResizeQuality, resize_test.go).
 func BenchmarkResize(b *testing.B) {
 	testphoto.EachSource(b, testphoto.Sources12MP(), func(b *testing.B, src testphoto.Source) {
 		img, _, err := image.Decode(bytes.NewReader(src.Data))
@@ -140,7 +140,7 @@ func oldProcess(tb testing.TB, data []byte, specs []Spec) []Thumbnail {
 	s := fullDecode(tb, data)
 	out := make([]Thumbnail, 0, len(specs))
 	for _, spec := range specs {
-		t, err := makeThumbnail(s, spec)
+		t, err := makeThumbnail(s, s.plan(spec))
 		if err != nil {
 			tb.Fatal(err)
 		}

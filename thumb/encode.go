@@ -1,7 +1,6 @@
 package thumb
 
 import (
-	"cmp"
 	"image"
 	"image/color"
 	"image/draw"
@@ -11,24 +10,8 @@ import (
 	"io"
 )
 
-// OutputFormat is the format a thumbnail of a source in format src is
-// written in: spec.Format if set; otherwise JPEG, PNG and GIF keep their
-// format, and other sources (WebP, TIFF, BMP, HEIF, AVIF) become PNG if
-// they have transparency and JPEG if not.
-func OutputFormat(spec Spec, src Format, img image.Image) Format {
-	if spec.Format != FormatSource {
-		return spec.Format
-	}
-	switch src {
-	case JPEG, PNG, GIF:
-		return src
-	}
-	if img != nil && !isOpaque(img) {
-		return PNG
-	}
-	return JPEG
-}
-
+// isOpaque reports whether img has no transparent or translucent pixel,
+// as its Opaque method says (an image without one counts as not opaque).
 func isOpaque(img image.Image) bool {
 	if o, ok := img.(interface{ Opaque() bool }); ok {
 		return o.Opaque()
@@ -36,15 +19,16 @@ func isOpaque(img image.Image) bool {
 	return false
 }
 
-// encode writes img in format (a GIF with the colours of pal when given).
-// Encoding never copies metadata: the output carries no EXIF, comments or
-// orientation from the source.
-func encode(w io.Writer, img image.Image, format Format, spec Spec, pal color.Palette) error {
-	q := cmp.Or(spec.Quality, DefaultQuality)
-	switch format {
+// encode writes img in p.Format at p.Quality (a GIF with the colours of
+// pal when given; a JPEG flattened onto p.Background). Encoding never
+// copies metadata: the output carries no EXIF, comments or orientation
+// from the source.
+func encode(w io.Writer, img image.Image, p Plan, pal color.Palette) error {
+	q := p.Quality
+	switch p.Format {
 	case JPEG:
 		if !isOpaque(img) {
-			img = flatten(img, spec.Background)
+			img = flatten(img, p.Background)
 		}
 		return jpeg.Encode(w, img, &jpeg.Options{Quality: q})
 	case PNG:
@@ -56,14 +40,11 @@ func encode(w io.Writer, img image.Image, format Format, spec Spec, pal color.Pa
 	case AVIF:
 		return encodeAVIF(w, img, q)
 	}
-	return wrapf(ErrUnsupportedFormat, "cannot write %q", format)
+	return wrapf(ErrUnsupportedFormat, "cannot write %q", p.Format)
 }
 
-// flatten draws img over an opaque background (white when bg is zero).
+// flatten draws img over bg, made opaque.
 func flatten(img image.Image, bg color.NRGBA) image.Image {
-	if bg == (color.NRGBA{}) {
-		bg = color.NRGBA{255, 255, 255, 255}
-	}
 	bg.A = 255
 	b := img.Bounds()
 	dst := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))

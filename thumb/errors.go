@@ -21,21 +21,13 @@ var (
 	ErrTooLarge = errors.New("source image too large")
 )
 
-// IsTyped reports whether err wraps one of the sentinels above.
-func IsTyped(err error) bool {
-	return errors.Is(err, ErrNotImage) || errors.Is(err, ErrUnsupportedFormat) || errors.Is(err, ErrTooLarge)
-}
-
 // wrapf wraps sentinel with a formatted detail: errors.Is(result, sentinel).
 func wrapf(sentinel error, format string, args ...any) error {
 	return fmt.Errorf("%w: %s", sentinel, fmt.Sprintf(format, args...))
 }
 
-// LimitReader returns a reader of r that fails with ErrTooLarge once more
-// than n bytes were read (unlike io.LimitReader, which stops silently).
-func LimitReader(r io.Reader, n int64) io.Reader { return &limitedReader{r: r, n: n} }
-
-// limitedReader fails with ErrTooLarge once more than n bytes were read.
+// limitedReader fails with ErrTooLarge once more than n bytes were read
+// (unlike io.LimitReader, which stops silently).
 type limitedReader struct {
 	r io.Reader
 	n int64

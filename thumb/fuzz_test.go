@@ -6,7 +6,6 @@ import (
 	"errors"
 	"image"
 	"image/color"
-	"image/gif"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -86,7 +85,7 @@ func seedImages(t testing.TB) [][]byte {
 	seeds = append(seeds, jpegBytes(t, 24, 18), pngBytes(t, 20, 12, true), gifBytes(t, 10, 14))
 	seeds = append(seeds, testphoto.WithEXIF(jpegBytes(t, 12, 20), testphoto.EXIF{Orientation: 6, Comment: "seed"}))
 	add(func(b *bytes.Buffer) error { return png.Encode(b, paletted(17, 9)) })
-	add(func(b *bytes.Buffer) error { return gif.EncodeAll(b, animatedGIF(20, 16, 3)) })
+	seeds = append(seeds, testphoto.AnimatedGIF(20, 16, 3))
 	add(func(b *bytes.Buffer) error { return bmp.Encode(b, photo(13, 7, 3)) })
 	add(func(b *bytes.Buffer) error {
 		return tiff.Encode(b, photo(11, 9, 4), &tiff.Options{Compression: tiff.Deflate})
@@ -104,26 +103,4 @@ func paletted(w, h int) *image.Paletted {
 		img.Pix[i] = uint8(i % 4)
 	}
 	return img
-}
-
-// animatedGIF has n frames on a w×h screen: a full first frame, then
-// smaller frames moving across it, each with its own disposal.
-func animatedGIF(w, h, n int) *gif.GIF {
-	pal := color.Palette{color.NRGBA{}, color.NRGBA{255, 0, 0, 255}, color.NRGBA{0, 0, 255, 255}, color.NRGBA{0, 200, 0, 255}}
-	g := &gif.GIF{LoopCount: 0, Config: image.Config{Width: w, Height: h, ColorModel: pal}}
-	for i := 0; i < n; i++ {
-		r := image.Rect(0, 0, w, h)
-		if i > 0 {
-			x := (i * 3) % (w / 2)
-			r = image.Rect(x, h/4, x+w/2, h*3/4)
-		}
-		fr := image.NewPaletted(r, pal)
-		for j := range fr.Pix {
-			fr.Pix[j] = uint8(1 + i%3)
-		}
-		g.Image = append(g.Image, fr)
-		g.Delay = append(g.Delay, 10*(i+1))
-		g.Disposal = append(g.Disposal, []byte{gif.DisposalNone, gif.DisposalBackground, gif.DisposalPrevious}[i%3])
-	}
-	return g
 }

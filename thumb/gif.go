@@ -215,7 +215,7 @@ func onCanvas(frame image.Image, canvas image.Rectangle) image.Image {
 // (deltaFrames) when no frame shows transparency; otherwise every frame is
 // written whole and disposed to the background, so transparent areas show
 // what they should and nothing else.
-func animatedThumbnail(ctx context.Context, g *gifStream, spec Spec) (Thumbnail, error) {
+func animatedThumbnail(ctx context.Context, g *gifStream, p Plan) (Thumbnail, error) {
 	canvas := image.NewNRGBA(image.Rect(0, 0, g.info.width, g.info.height))
 	var saved []byte // for DisposalPrevious: the canvas under the frame
 	out := &gif.GIF{LoopCount: g.info.loopCount}
@@ -239,7 +239,7 @@ func animatedThumbnail(ctx context.Context, g *gifStream, spec Spec) (Thumbnail,
 		if !slices.Equal(frame.Palette, lastPal) {
 			lastPal, nearest = frame.Palette, newNearestCache()
 		}
-		small := mapToPalette(resizeTo(canvas, spec.Width, spec.Height, spec), frame.Palette, nearest)
+		small := mapToPalette(resizePlanned(canvas, 1, p), frame.Palette, nearest)
 		opaque = opaque && small.Opaque()
 		out.Image = append(out.Image, small)
 		out.Delay = append(out.Delay, f.delay)

@@ -8,18 +8,17 @@ import (
 	"image/draw"
 	"image/gif"
 	"testing"
+
+	"github.com/gormthumb/gormthumb/internal/testphoto"
 )
 
 // An animated GIF keeps its animation: every frame as a viewer shows it
 // (disposal methods applied), resized, with its delay and the loop count.
 func TestAnimatedGIF(t *testing.T) {
-	var buf bytes.Buffer
-	if err := gif.EncodeAll(&buf, animatedGIF(20, 16, 3)); err != nil {
-		t.Fatal(err)
-	}
+	src := testphoto.AnimatedGIF(20, 16, 3)
 	// Frame 0 fills the screen red; frame 1 paints x 3..12 blue and is
 	// disposed to background (transparent); frame 2 paints x 6..15 green.
-	th, _ := thumb(t, buf.Bytes(), Spec{Width: 40, Height: 40}) // not upscaled: same size
+	th, _ := thumb(t, src, Spec{Width: 40, Height: 40}) // not upscaled: same size
 	g, err := gif.DecodeAll(bytes.NewReader(th.Data))
 	if err != nil {
 		t.Fatal(err)
@@ -51,10 +50,10 @@ func TestAnimatedGIF(t *testing.T) {
 	}
 	// Other output formats, and animations over the memory budget
 	// (frames x screen > 2 x MaxPixels), get the first frame.
-	if _, img := thumb(t, buf.Bytes(), Spec{Width: 10, Height: 10, Format: PNG}); rgbAt(img, 5, 4) != red {
+	if _, img := thumb(t, src, Spec{Width: 10, Height: 10, Format: PNG}); rgbAt(img, 5, 4) != red {
 		t.Errorf("PNG of an animated GIF: %v", rgbAt(img, 5, 4))
 	}
-	out, err := GoProcessor{}.Process(context.Background(), bytes.NewReader(buf.Bytes()), []Spec{{Width: 20, Height: 16}}, Limits{MaxPixels: 400})
+	out, err := GoProcessor{}.Process(context.Background(), bytes.NewReader(src), []Spec{{Width: 20, Height: 16}}, Limits{MaxPixels: 400})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +62,7 @@ func TestAnimatedGIF(t *testing.T) {
 	}
 
 	// The real-world animation: 42 frames, most of them sub-rectangles.
-	src := corpusBytes(t, "gif-animated.gif")
+	src = corpusBytes(t, "gif-animated.gif")
 	sg, _ := gif.DecodeAll(bytes.NewReader(src))
 	th, _ = thumb(t, src, Spec{Width: 100, Height: 100})
 	g, err = gif.DecodeAll(bytes.NewReader(th.Data))

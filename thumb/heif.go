@@ -2,27 +2,25 @@ package thumb
 
 import (
 	"bytes"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"image"
 	"image/draw"
 	"io"
-	"slices"
 
 	"github.com/disintegration/imaging"
 	"github.com/gen2brain/heic"
+	"github.com/gormthumb/gormthumb/thumb/internal/isobmff"
 )
 
-// HEIF and AVIF sources share a container (ISO-BMFF, isobmff.go). Their
-// header is read and checked in heifheader.go, before any decoder sees the
-// bytes: the format comes from the primary image's coding (HEVC: HEIF, AV1:
+// HEIF and AVIF sources share a container (ISO-BMFF). Their header is
+// read and checked by internal/isobmff (sniffISOBMFF), before any decoder
+// sees the bytes: the format comes from the primary image's coding (HEVC: HEIF, AV1:
 // AVIF, a grid of either: the same), with the ftyp brands only saying that
 // the file is an image at all; the size checked against Limits is every
 // image the decoder would decode: the primary, each tile of a grid (they
 // may add up to at most twice MaxPixels, as tiles overhang the canvas), and
 // the alpha plane, each at the larger of its ispe and the size its HEVC or
-// AV1 stream codes (codedsize.go).
+// AV1 stream codes.
 //
 // HEIF (HEVC) is decoded with github.com/gen2brain/heic: libheif through
 // the system's shared libheif when one is installed (the unversioned
@@ -40,7 +38,7 @@ import (
 
 // decodeHEIF decodes the HEIF (HEVC) file whose header is h, upright
 // (libheif applies clap, irot and imir), with its alpha plane if it has one.
-func decodeHEIF(r io.Reader, h *heifImage) (img image.Image, err error) {
+func decodeHEIF(r io.Reader, h *isobmff.Image) (img image.Image, err error) {
 	data, err := readComplete(r, h)
 	if err != nil {
 		return nil, err
@@ -49,30 +47,31 @@ func decodeHEIF(r io.Reader, h *heifImage) (img image.Image, err error) {
 	if err != nil {
 		return nil, err
 	}
-	want := h.shownSize()
+	want := h.ShownSize()
 	if img.Bounds().Size() != want {
 		return nil, fmt.Errorf("decoded %v, the header says %v", img.Bounds().Size(), want)
 	}
-	if h.alpha == nil || !isOpaque(img) {
+	if !h.HasAlpha() || !isOpaque(img) {
 		return img, nil
 	}
-	alpha, err := h.decodeAlpha(data)
+	alpha, err := decodeAlpha(h, data)
 	if err != nil {
 		return nil, fmt.Errorf("alpha plane: %w", err)
 	}
 	return withAlpha(img, alpha), nil
 }
 
-// shownSize is the size of the primary image after clap, irot and imir.
-func (h *heifImage) shownSize() image.Point {
-	size := image.Pt(h.width, h.height)
-	if h.crop != nil {
-		size = h.crop.Size()
+// readComplete reads the rest of a HEIF or AVIF file whose header is h,
+// and checks every item the header names is in it.
+func readComplete(r io.Reader, h *isobmff.Image) ([]byte, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
 	}
-	if h.orient >= 5 {
-		size.X, size.Y = size.Y, size.X
+	if err := h.Complete(data); err != nil {
+		return nil, bmffError(err)
 	}
-	return size
+	return data, nil
 }
 
 // safeDecode runs a gen2brain decoder, turning a panic into an error, and
@@ -94,39 +93,14 @@ func safeDecode(decode func(io.Reader) (image.Image, error), dynamic func() erro
 }
 
 // decodeAlpha decodes the alpha plane of a HEIF: gen2brain/heic decodes
-// the primary image only, so the file is rewritten in place, at the same
-// size, to make the alpha plane its primary image (pitm points to it, its
-// auxl reference is renamed so that it is no longer auxiliary, and it is
-// no longer hidden), and that is decoded. libheif applies the primary
-// image's transformations to its alpha plane, so they are applied here.
-func (h *heifImage) decodeAlpha(data []byte) (*image.Gray, error) {
-	m, a := h.meta, h.alpha
-	if !m.pitmWide && a.id > 0xFFFF || a.infeOff <= 0 {
-		return nil, errors.New("cannot rewrite the file")
-	}
-	f := bytes.Clone(data)
-	if m.pitmWide {
-		binary.BigEndian.PutUint32(f[m.pitmOff:], a.id)
-	} else {
-		binary.BigEndian.PutUint16(f[m.pitmOff:], uint16(a.id))
-	}
-	for _, r := range m.refs {
-		if r.from == a.id && r.typ == "auxl" {
-			copy(f[r.off:], "xaux")
-		}
-	}
-	f[a.infeOff+2] &^= 1 // the hidden flag
-	// gen2brain/heic's WebAssembly build refuses monochrome pictures (libheif
-	// 1.18 prefers YCbCr 4:0:0 for them, which it does not convert), so the
-	// alpha plane's HEVC configuration says 4:2:0: libheif then converts the
-	// decoded plane, whose luma is the alpha. The shared library's path asks
-	// for 4:2:0 anyway.
-	for _, it := range h.coded {
-		if it == a || slices.Contains(m.refsFrom(a.id, "dimg"), it.id) {
-			if p, ok := m.prop(it, "hvcC"); ok && len(p.body) > 16 {
-				f[p.off+16] = 0xFC | 1 // chroma_format_idc 1
-			}
-		}
+// the primary image only, so the file is rewritten to make the alpha plane
+// its primary image (isobmff's AlphaAsPrimary), and that is decoded.
+// libheif applies the primary image's transformations to its alpha plane,
+// so they are applied here.
+func decodeAlpha(h *isobmff.Image, data []byte) (*image.Gray, error) {
+	f, err := h.AlphaAsPrimary(data)
+	if err != nil {
+		return nil, err
 	}
 	img, err := safeDecode(heic.Decode, heic.Dynamic, f)
 	if err != nil {
@@ -143,10 +117,10 @@ func (h *heifImage) decodeAlpha(data []byte) (*image.Gray, error) {
 		draw.Draw(gray, gray.Rect, img, img.Bounds().Min, draw.Src)
 	}
 	var out image.Image = gray
-	if h.crop != nil && gray.Rect.Size() == image.Pt(h.width, h.height) {
-		out = gray.SubImage(h.crop.Add(gray.Rect.Min))
+	if h.Crop != nil && gray.Rect.Size() == image.Pt(h.Width, h.Height) {
+		out = gray.SubImage(h.Crop.Add(gray.Rect.Min))
 	}
-	out = applyOrientation(out, h.orient)
+	out = applyOrientation(out, h.Orientation)
 	if g, ok := out.(*image.Gray); ok {
 		return g, nil
 	}

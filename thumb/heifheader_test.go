@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gormthumb/gormthumb/internal/testphoto"
+	"github.com/gormthumb/gormthumb/thumb/internal/isobmff"
 )
 
 // Headers that claim more pixels than the limits allow fail with
@@ -49,11 +50,11 @@ func TestHEIFAndAVIFBroken(t *testing.T) {
 	spec := []Spec{{Width: 50, Height: 50}}
 	for _, c := range heifCorpus {
 		src := corpusBytes(t, c.name)
-		h, err := readHEIFFile(src)
+		h, err := isobmff.ReadFile(src)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, cut := range []int{12, 30, int(h.meta.metaEnd) - 1, int(h.meta.metaEnd) + 10, len(src) / 2, len(src) - 1} {
+		for _, cut := range []int{12, 30, int(h.MetaEnd()) - 1, int(h.MetaEnd()) + 10, len(src) / 2, len(src) - 1} {
 			_, _, err := processBytes(t, src[:cut], spec, Limits{})
 			wantSentinel(t, fmt.Sprintf("%s cut at %d of %d", c.name, cut, len(src)), err, ErrNotImage)
 		}
@@ -64,7 +65,7 @@ func TestHEIFAndAVIFBroken(t *testing.T) {
 	noftyp := bytes.Clone(avifSrc)
 	copy(noftyp[36:], "ftyp") // a second ftyp where meta was
 	bigMeta := bytes.Clone(avifSrc)
-	binary.BigEndian.PutUint32(bigMeta[32:], maxMetaSize+1)
+	binary.BigEndian.PutUint32(bigMeta[32:], 16<<20+1) // over isobmff's 16 MiB
 	mif1 := bytes.Clone(corpusBytes(t, "heic-photo.heic"))
 	copy(mif1[8:], "mif1")
 	for _, c := range []struct {
@@ -95,27 +96,27 @@ func TestHEIFHeaderMutations(t *testing.T) {
 	n := 0
 	for _, name := range []string{"heic-alpha.heic", "avif-alpha.avif"} {
 		src := corpusBytes(t, name)
-		h, _ := readHEIFFile(src)
-		for i := 0; i < int(h.meta.metaEnd); i++ {
+		h, _ := isobmff.ReadFile(src)
+		for i := 0; i < int(h.MetaEnd()); i++ {
 			for _, v := range []byte{0xFF, src[i] ^ 0x01} {
 				if v == src[i] {
 					continue
 				}
 				data := bytes.Clone(src)
 				data[i] = v
-				hh, err := readHEIFFile(data)
+				hh, err := isobmff.ReadFile(data)
 				if err == nil {
-					err = hh.check(Limits{}.WithDefaults(), data)
+					err = hh.Check(Limits{}.WithDefaults().MaxPixels, data)
 				}
 				if err != nil {
-					if !IsTyped(err) {
+					if !isTyped(bmffError(err)) {
 						t.Fatalf("%s byte %d = %#x: untyped %v", name, i, v, err)
 					}
 					continue
 				}
 				if n++; n%300 == 0 || i < 8 { // decode a sample: it is the slow part
 					_, _, err = processBytes(t, data, []Spec{{Width: 20, Height: 20}}, Limits{})
-					if err != nil && !IsTyped(err) {
+					if err != nil && !isTyped(err) {
 						t.Fatalf("%s byte %d = %#x: untyped %v", name, i, v, err)
 					}
 				}

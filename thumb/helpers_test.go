@@ -3,13 +3,13 @@ package thumb
 import (
 	"bytes"
 	"context"
+	"errors"
 	"image"
 	"io"
 	"testing"
 
 	xdraw "golang.org/x/image/draw"
 
-	"github.com/gen2brain/webp"
 	"github.com/gormthumb/gormthumb/internal/testphoto"
 )
 
@@ -28,7 +28,8 @@ func gifBytes(t testing.TB, w, h int) []byte { return testphoto.GIF(w, h) }
 
 func corpusBytes(t testing.TB, name string) []byte { return testphoto.Corpus(t, name) }
 
-// webpBytes is a lossy WebP of a w×h photo with an alpha gradient.
+// webpBytes is a lossy WebP of a w×h photo whose alpha ramps from 0 at
+// the top to 255 at the bottom.
 func webpBytes(t testing.TB, w, h int) []byte {
 	img := photo(w, h, 5)
 	for y := 0; y < h; y++ {
@@ -36,11 +37,7 @@ func webpBytes(t testing.TB, w, h int) []byte {
 			img.Pix[img.PixOffset(x, y)+3] = uint8(255 * y / h)
 		}
 	}
-	var buf bytes.Buffer
-	if err := webp.Encode(&buf, img, webp.Options{Quality: 90}); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return testphoto.EncodeWebP(img, 90)
 }
 
 // thumb runs the processor on data with one spec and decodes the result,
@@ -94,6 +91,11 @@ func psnr(t testing.TB, a, b image.Image) float64 {
 		t.Fatalf("psnr of %v and %v", a.Bounds(), b.Bounds())
 	}
 	return testphoto.PSNR(a, b)
+}
+
+// isTyped reports whether err wraps one of the sentinels.
+func isTyped(err error) bool {
+	return errors.Is(err, ErrNotImage) || errors.Is(err, ErrUnsupportedFormat) || errors.Is(err, ErrTooLarge)
 }
 
 // toRGBA is testphoto.ToRGBA.

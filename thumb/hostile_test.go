@@ -7,7 +7,6 @@ import (
 	"errors"
 	"image"
 	"image/jpeg"
-	"image/png"
 	"runtime"
 	"testing"
 
@@ -63,14 +62,6 @@ func TestHostileCorpus(t *testing.T) {
 			t.Errorf("%s: allocated %d MB before failing", c.name, alloc>>20)
 		}
 	}
-}
-
-func pngOf(t testing.TB, img image.Image) []byte {
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 func TestHostileGenerated(t *testing.T) {
@@ -134,7 +125,7 @@ func TestHostileGenerated(t *testing.T) {
 		{image.NewGray(image.Rect(0, 0, 1, 100000)), Spec{Width: 100, Height: 100, Fit: FitCover}, 1, 1},
 		{image.NewGray(image.Rect(0, 0, 1, 100000)), Spec{Width: 100, Height: 100, Fit: FitCover, Upscale: true}, 100, 100},
 	} {
-		th, _ := thumb(t, pngOf(t, c.img), c.spec)
+		th, _ := thumb(t, testphoto.EncodePNG(c.img), c.spec)
 		if th.Width != c.wantW || th.Height != c.wnH {
 			t.Errorf("%v with %+v: %dx%d, want %dx%d", c.img.Bounds(), c.spec, th.Width, th.Height, c.wantW, c.wnH)
 		}

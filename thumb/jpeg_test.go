@@ -82,7 +82,7 @@ func TestJPEGDecodeErrors(t *testing.T) {
 	// A reader error is passed through as itself.
 	broken := errors.New("bucket went away")
 	_, err = decodeJPEG(&failAfter{data: jpg, n: 300, err: broken}, cfgOf(t, jpg), DefaultLimits, 2)
-	if !errors.Is(err, broken) || IsTyped(err) {
+	if !errors.Is(err, broken) || isTyped(err) {
 		t.Errorf("reader error: got %v, want the reader's own", err)
 	}
 }

@@ -7,45 +7,6 @@ import (
 	"github.com/disintegration/imaging"
 )
 
-// anchorXY places each anchor on a 3x3 grid, x and y in -1..1 (y down).
-var anchorXY = map[Anchor][2]int{
-	imaging.TopLeft: {-1, -1}, imaging.Top: {0, -1}, imaging.TopRight: {1, -1},
-	imaging.Left: {-1, 0}, imaging.Center: {0, 0}, imaging.Right: {1, 0},
-	imaging.BottomLeft: {-1, 1}, imaging.Bottom: {0, 1}, imaging.BottomRight: {1, 1},
-}
-
-// storedAnchor is the anchor, in the pixels as stored, of an anchor in the
-// picture as shown after EXIF orientation orient.
-func storedAnchor(a Anchor, orient int) Anchor {
-	xy, ok := anchorXY[a]
-	if !ok {
-		return a
-	}
-	x, y := xy[0], xy[1]
-	switch orient {
-	case 2:
-		x = -x
-	case 3:
-		x, y = -x, -y
-	case 4:
-		y = -y
-	case 5:
-		x, y = y, x
-	case 6:
-		x, y = y, -x
-	case 7:
-		x, y = -y, -x
-	case 8:
-		x, y = -y, x
-	}
-	for k, v := range anchorXY {
-		if v == [2]int{x, y} {
-			return k
-		}
-	}
-	return a
-}
-
 // applyOrientation undoes an EXIF orientation (1..8).
 func applyOrientation(img image.Image, orient int) image.Image {
 	switch orient {

@@ -5,8 +5,6 @@ import (
 	"image/color"
 	"strconv"
 	"strings"
-
-	"github.com/disintegration/imaging"
 )
 
 // ParseFit reads a fit name: "contain" or "cover".
@@ -20,21 +18,43 @@ func ParseFit(v string) (Fit, error) {
 	return 0, fmt.Errorf("fit %q: want contain or cover", v)
 }
 
-// anchors are the anchor names ParseAnchor reads.
-var anchors = map[string]Anchor{
-	"center": imaging.Center, "top": imaging.Top, "bottom": imaging.Bottom,
-	"left": imaging.Left, "right": imaging.Right,
-	"topleft": imaging.TopLeft, "topright": imaging.TopRight,
-	"bottomleft": imaging.BottomLeft, "bottomright": imaging.BottomRight,
+// anchorNames are the names of the anchors, indexed by Anchor.
+var anchorNames = [...]string{
+	Center: "center", TopLeft: "topleft", Top: "top", TopRight: "topright",
+	Left: "left", Right: "right",
+	BottomLeft: "bottomleft", Bottom: "bottom", BottomRight: "bottomright",
 }
 
 // ParseAnchor reads an anchor name: center, top, bottom, left, right,
 // topleft, topright, bottomleft or bottomright.
 func ParseAnchor(v string) (Anchor, error) {
-	if a, ok := anchors[v]; ok {
-		return a, nil
+	for a, name := range anchorNames {
+		if v == name {
+			return Anchor(a), nil
+		}
 	}
 	return 0, fmt.Errorf("anchor %q: want center, top, bottom, left, right, topleft, topright, bottomleft or bottomright", v)
+}
+
+// String is the anchor's name, as ParseAnchor reads it ("topleft"), or
+// "Anchor(n)" for a value that is not an anchor.
+func (a Anchor) String() string {
+	if a >= 0 && int(a) < len(anchorNames) {
+		return anchorNames[a]
+	}
+	return "Anchor(" + strconv.Itoa(int(a)) + ")"
+}
+
+// String is the fit's name, as ParseFit reads it ("contain", "cover"), or
+// "Fit(n)" for a value that is not a fit.
+func (f Fit) String() string {
+	switch f {
+	case FitContain:
+		return "contain"
+	case FitCover:
+		return "cover"
+	}
+	return "Fit(" + strconv.Itoa(int(f)) + ")"
 }
 
 // writableFormats are the formats encode can write.

@@ -54,6 +54,8 @@ type source struct {
 	orient int           // EXIF orientation 1..8
 	anim   *gifStream    // an animated GIF, when its animation is kept (see gif.go)
 	pal    color.Palette // a GIF's first-frame palette, reused for GIF output
+
+	alpha, alphaKnown bool // img has transparency: looked up once, when a format turns on it
 }
 
 // fullSize makes s a source decoded at full size.
@@ -88,7 +90,7 @@ func decodeSource(src io.Reader, lim Limits, specs []Spec) (*source, error) {
 		return decodeGIF(r, lim, wantsAnimation(specs))
 	case JPEG:
 		orient := exifOrientation(head)
-		scale := jpegScale(cfg, head, orient, specs)
+		scale := jpegScale(cfg, head, specs)
 		img, err := decodeJPEG(r, cfg, lim, scale)
 		if err != nil {
 			if errs.err != nil {
@@ -114,44 +116,42 @@ func decodeSource(src io.Reader, lim Limits, specs []Spec) (*source, error) {
 
 // thumbnail makes one thumbnail of s.
 func (s *source) thumbnail(ctx context.Context, spec Spec) (Thumbnail, error) {
-	if s.anim != nil && OutputFormat(spec, s.format, s.img) == GIF {
-		return animatedThumbnail(ctx, s.anim, spec)
+	p := s.plan(spec)
+	if s.anim != nil && p.Format == GIF {
+		return animatedThumbnail(ctx, s.anim, p)
 	}
-	return makeThumbnail(s, spec)
+	return makeThumbnail(s, p)
 }
 
-// makeThumbnail resizes, orients and encodes one thumbnail of a decoded
-// still source.
-func makeThumbnail(s *source, spec Spec) (Thumbnail, error) {
-	small := s.render(spec)
-	format := OutputFormat(spec, s.format, s.img)
+// plan plans spec for s (PlanFor). Whether s has transparency is looked
+// up only when the format turns on it, and once.
+func (s *source) plan(spec Spec) Plan {
+	info := SourceInfo{Width: s.w, Height: s.h, Orientation: s.orient, Format: s.format}
+	if FormatFor(spec, s.format, true) != FormatFor(spec, s.format, false) {
+		if !s.alphaKnown {
+			s.alpha, s.alphaKnown = !isOpaque(s.img), true
+		}
+		info.Alpha = s.alpha
+	}
+	return PlanFor(spec, info)
+}
+
+// makeThumbnail resizes, orients and encodes the thumbnail p plans of a
+// decoded still source.
+func makeThumbnail(s *source, p Plan) (Thumbnail, error) {
+	small := s.render(p)
 	var buf bytes.Buffer
-	if err := encode(&buf, small, format, spec, s.pal); err != nil {
+	if err := encode(&buf, small, p, s.pal); err != nil {
 		return Thumbnail{}, err
 	}
 	b := small.Bounds()
-	return Thumbnail{Data: buf.Bytes(), Format: format, Width: b.Dx(), Height: b.Dy()}, nil
+	return Thumbnail{Data: buf.Bytes(), Format: p.Format, Width: b.Dx(), Height: b.Dy()}, nil
 }
 
-// render resizes and orients the still picture of s for spec.
-func (s *source) render(spec Spec) image.Image {
-	// Resize before rotating: the box is swapped for orientations that
-	// transpose, so we rotate a thumbnail rather than a full-size image.
-	// The cover anchor is turned the same way, so `anchor=top` keeps the
-	// top of the picture as shown, not of the pixels as stored.
-	w, h, stored := storedSpec(spec, s.orient)
-	small := resizePlanned(s.img, s.scale, planFit(s.w, s.h, w, h, stored))
-	return applyOrientation(small, s.orient)
-}
-
-// storedSpec turns spec to the pixels as stored for EXIF orientation
-// orient: the box, swapped for orientations that transpose, and the spec
-// with its cover anchor turned (see storedAnchor).
-func storedSpec(spec Spec, orient int) (w, h int, stored Spec) {
-	w, h = spec.Width, spec.Height
-	if orient >= 5 && orient <= 8 {
-		w, h = h, w
-	}
-	spec.Anchor = storedAnchor(spec.Anchor, orient)
-	return w, h, spec
+// render resizes and orients the still picture of s as p plans: resized
+// before it is turned, so a thumbnail is turned rather than a full-size
+// image (the plan's box and cover anchor are turned to the pixels as
+// stored, so `anchor=top` keeps the top of the picture as shown).
+func (s *source) render(p Plan) image.Image {
+	return applyOrientation(resizePlanned(s.img, s.scale, p), s.orient)
 }

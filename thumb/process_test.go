@@ -5,8 +5,9 @@ import "testing"
 // Colour models and layouts decode to the right colours, and alpha stays:
 // each corpus file's thumbnail (written as PNG, lossless) is compared with
 // an independent reference, Go's standard decoders and x/image/draw's
-// Catmull-Rom scaler, on premultiplied RGBA. Measured 32.9-53.1 dB; a wrong
-// colour conversion or lost alpha drops far below 28.
+// Catmull-Rom scaler, by PSNR (testphoto.PSNR, as every threshold here).
+// Measured 31.7-54.6 dB; a wrong colour conversion or lost alpha drops far
+// below 28.
 func TestColoursAndAlpha(t *testing.T) {
 	cases := []struct {
 		name        string
@@ -42,10 +43,10 @@ func TestColoursAndAlpha(t *testing.T) {
 	_, cmyk := thumb(t, corpusBytes(t, "jpeg-cmyk-ycck-adobe.jpg"), Spec{Width: 50, Height: 50, Format: PNG})
 	_, rgb := thumb(t, corpusBytes(t, "jpeg-icc-srgb.jpg"), Spec{Width: 50, Height: 50, Format: PNG})
 	if p := psnr(t, cmyk, rgb); p < 30 {
-		t.Errorf("CMYK thumbnail is %.1f dB from the sRGB one, want >= 30 (measured 35.1)", p)
+		t.Errorf("CMYK thumbnail is %.1f dB from the sRGB one, want >= 30 (measured 33.9)", p)
 	}
 	// WebP colours match the same pictures stored losslessly in other
-	// formats (x/image/webp alone: 26.7 dB for the lossy one).
+	// formats (35.6 dB for the lossy one; x/image/webp alone: 25.5 dB).
 	for _, twin := range [][2]string{{"webp-lossy.webp", "bmp-24bit.bmp"}, {"webp-lossless.webp", "tiff-lzw.tiff"}} {
 		_, w := thumb(t, corpusBytes(t, twin[0]), Spec{Width: 75, Height: 75, Format: PNG})
 		_, o := thumb(t, corpusBytes(t, twin[1]), Spec{Width: 75, Height: 75, Format: PNG})

@@ -2,6 +2,7 @@ package thumb
 
 import (
 	"bytes"
+	"errors"
 	"image"
 	"image/color"
 	"image/gif"
@@ -13,6 +14,8 @@ import (
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
+
+	"github.com/gormthumb/gormthumb/thumb/internal/isobmff"
 )
 
 // recorder keeps the bytes read through it, so a header sniff can be
@@ -111,7 +114,7 @@ func sniffCodec(src io.Reader, lim Limits) (image.Config, codec, []byte, io.Read
 	if n == 0 {
 		return cfg, codec{}, nil, nil, wrapf(ErrNotImage, "empty file")
 	}
-	if isISOBMFF(magic) { // HEIF and AVIF: heifheader.go
+	if isobmff.Is(magic) { // HEIF and AVIF: internal/isobmff
 		return sniffISOBMFF(rec, errs, src, lim)
 	}
 	c, ok := codecFor(magic)
@@ -141,6 +144,60 @@ func sniffCodec(src io.Reader, lim Limits) (image.Config, codec, []byte, io.Read
 	return cfg, c, head, io.MultiReader(bytes.NewReader(head), src), nil
 }
 
+// sniffISOBMFF is sniffCodec for a file starting with an ftyp box (HEIF
+// and AVIF): rec has recorded what was read so far. The header is read,
+// and every image the decoder would decode checked against lim, by
+// internal/isobmff.
+func sniffISOBMFF(rec *recorder, errs *readErrs, src io.Reader, lim Limits) (image.Config, codec, []byte, io.Reader, error) {
+	more := func(n int64) ([]byte, error) {
+		if k := n - int64(rec.buf.Len()); k > 0 {
+			if _, err := io.CopyN(io.Discard, rec, k); err != nil {
+				if errs.err != nil {
+					return rec.buf.Bytes(), errs.err
+				}
+				return rec.buf.Bytes(), wrapf(ErrNotImage, "truncated ISO-BMFF header")
+			}
+		}
+		return rec.buf.Bytes(), nil
+	}
+	h, err := isobmff.Read(rec.buf.Bytes(), more)
+	if err == nil {
+		var b []byte
+		if b, err = more(h.HeadEnd()); err == nil {
+			err = h.Check(lim.MaxPixels, b)
+		}
+	}
+	if err != nil {
+		if errs.err != nil {
+			err = errs.err
+		}
+		return image.Config{}, codec{}, nil, nil, bmffError(err)
+	}
+	// HEIF and AVIF have no codecs table entry: their magic is the ftyp
+	// box, and which of the two a file is comes from its header. The
+	// decoder gets the header parsed here.
+	c := codec{format: HEIF, orient: h.Orientation, decode: func(r io.Reader) (image.Image, error) { return decodeHEIF(r, h) }}
+	if h.Coding == isobmff.AV1 {
+		c.format, c.decode = AVIF, func(r io.Reader) (image.Image, error) { return decodeAVIF(r, h) }
+	}
+	head := rec.buf.Bytes()
+	return h.Config(), c, head, io.MultiReader(bytes.NewReader(head), src), nil
+}
+
+// bmffError is err, from internal/isobmff, as an error wrapping our
+// sentinel of its kind (errors of our own, or of the source, as they are).
+func bmffError(err error) error {
+	switch {
+	case errors.Is(err, isobmff.ErrFormat):
+		return wrapf(ErrNotImage, "%v", err)
+	case errors.Is(err, isobmff.ErrUnsupported):
+		return wrapf(ErrUnsupportedFormat, "%v", err)
+	case errors.Is(err, isobmff.ErrTooLarge):
+		return wrapf(ErrTooLarge, "%v", err)
+	}
+	return err
+}
+
 // knownUnsupported names image formats we recognise but do not decode.
 func knownUnsupported(head []byte) string {
 	switch {
@@ -162,6 +219,16 @@ type Header struct {
 	Width, Height int         // as stored, before any EXIF orientation
 	ColorModel    color.Model // as the format's decoder reports it
 	Orientation   int         // 1 (upright) to 8, as EXIF numbers them: JPEG's EXIF tag, or HEIF's and AVIF's irot and imir
+	// Chroma is a JPEG's chroma subsampling, as SourceInfo.Chroma says
+	// it: zero for other formats and for CMYK JPEGs (decoded at full
+	// size only).
+	Chroma image.Point
+}
+
+// SourceInfo is what PlanFor needs to know of the source, from its
+// header: all of it but Alpha, which only the pixels tell.
+func (h Header) SourceInfo() SourceInfo {
+	return SourceInfo{Width: h.Width, Height: h.Height, Orientation: h.Orientation, Format: h.Format, Chroma: h.Chroma}
 }
 
 // ShownSize is the size of the picture as shown: Width×Height, swapped
@@ -180,14 +247,15 @@ func (h Header) ShownSize() (w, hgt int) {
 // src's own.
 func Sniff(src io.Reader, lim Limits) (Header, io.Reader, error) {
 	lim = lim.WithDefaults()
-	cfg, c, head, body, err := sniffCodec(LimitReader(src, lim.MaxBytes), lim)
+	cfg, c, head, body, err := sniffCodec(&limitedReader{r: src, n: lim.MaxBytes}, lim)
 	if err != nil {
 		return Header{}, nil, err
 	}
 	h := Header{Format: c.format, Width: cfg.Width, Height: cfg.Height, ColorModel: cfg.ColorModel, Orientation: 1}
 	switch c.format {
 	case JPEG:
-		h.Orientation = exifOrientation(head)
+		info := jpegSource(cfg, head)
+		h.Orientation, h.Chroma = info.Orientation, info.Chroma
 	case HEIF, AVIF:
 		h.Orientation = c.orient
 	}

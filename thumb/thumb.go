@@ -2,11 +2,8 @@ package thumb
 
 import (
 	"context"
-	"fmt"
 	"image/color"
 	"io"
-
-	"github.com/disintegration/imaging"
 )
 
 // Format is an image format name as returned by image.DecodeConfig.
@@ -15,7 +12,7 @@ type Format string
 // Formats the pipeline knows. JPEG, PNG, GIF, WebP and AVIF are read and
 // written; TIFF, BMP and HEIF are read only.
 const (
-	FormatSource Format = "" // in a Spec: write the source's format (see OutputFormat)
+	FormatSource Format = "" // in a Spec: write the source's format (see FormatFor)
 	JPEG         Format = "jpeg"
 	PNG          Format = "png"
 	GIF          Format = "gif"
@@ -39,8 +36,25 @@ const (
 	FitCover
 )
 
-// Anchor is the point a FitCover crop keeps.
-type Anchor = imaging.Anchor
+// Anchor is the point of the picture a FitCover crop keeps, in the
+// picture as shown (after EXIF orientation). The zero value is Center. Its
+// values and names are those of the tag's anchor option (ParseAnchor).
+type Anchor int
+
+// Anchors, numbered as github.com/disintegration/imaging numbers its own
+// (so thumbnail digests computed from earlier versions' specs, where Anchor
+// was imaging.Anchor, stay the same).
+const (
+	Center Anchor = iota
+	TopLeft
+	Top
+	TopRight
+	Left
+	Right
+	BottomLeft
+	Bottom
+	BottomRight
+)
 
 // DefaultQuality is the JPEG quality used when a Spec does not set one.
 const DefaultQuality = 85
@@ -49,15 +63,12 @@ const DefaultQuality = 85
 type Spec struct {
 	Width, Height int
 	Fit           Fit
-	Anchor        Anchor      // FitCover only; zero value is imaging.Center
+	Anchor        Anchor      // FitCover only; zero value is Center
 	Format        Format      // FormatSource (default), JPEG, PNG, GIF, WebP or AVIF
 	Quality       int         // JPEG, WebP and AVIF quality 1..100; 0 means DefaultQuality
 	Upscale       bool        // allow enlarging sources smaller than the box
 	Background    color.NRGBA // fill for transparent pixels written as JPEG; zero value means white
 }
-
-// Key is a stable text form of the spec, part of the thumbnail digest.
-func (s Spec) Key() string { return fmt.Sprintf("%+v", s) }
 
 // Limits bound what a source may cost before it is rejected with
 // ErrTooLarge. Zero fields take the DefaultLimits value.

@@ -40,32 +40,111 @@ static int gt_header(int format, const void *buf, size_t len, int *w, int *h, in
 	return 0;
 }
 
-// gt_thumbnail makes a w×h thumbnail of buf: shrink-on-load, EXIF
-// orientation applied, decoding errors (truncation and bad checksums too)
-// fatal, 8-bit sRGB
-// or grey out.
-static int gt_thumbnail(const void *buf, size_t len, int w, int h, VipsSize size, VipsInteresting crop, VipsImage **out) {
-	VipsImage *t = NULL, *u = NULL;
-	if (vips_thumbnail_buffer((void *) buf, len, &t, w, "height", h, "size", size, "crop", crop,
-			"option_string", "fail_on=error", NULL))
-		return -1;
-	switch (t->Type) {
+// gt_orient turns in upright for EXIF orientation o (2..8): a quarter turn
+// clockwise for 5..8 (5 and 7 then mirrored), a half turn for 3, mirrors
+// for 2 and 4.
+static int gt_orient(VipsImage *in, int o, VipsImage **out) {
+	VipsImage *t = NULL;
+	int r;
+	switch (o) {
+	case 2: return vips_flip(in, out, VIPS_DIRECTION_HORIZONTAL, NULL);
+	case 3: return vips_rot(in, out, VIPS_ANGLE_D180, NULL);
+	case 4: return vips_flip(in, out, VIPS_DIRECTION_VERTICAL, NULL);
+	case 6: return vips_rot(in, out, VIPS_ANGLE_D90, NULL);
+	case 8: return vips_rot(in, out, VIPS_ANGLE_D270, NULL);
+	case 5:
+	case 7:
+		if (vips_rot(in, &t, VIPS_ANGLE_D90, NULL)) return -1;
+		r = vips_flip(t, out, o == 5 ? VIPS_DIRECTION_HORIZONTAL : VIPS_DIRECTION_VERTICAL, NULL);
+		g_object_unref(t);
+		return r;
+	}
+	return -1;
+}
+
+// gt_load opens buf with the loader for format (0 JPEG, at 1/shrink with
+// libjpeg's scaled decode; 1 PNG; 2 WebP; 3 TIFF), as stored (no EXIF
+// orientation applied), for one top-to-bottom pass, decoding errors
+// (truncation and bad checksums too) fatal.
+static int gt_load(int format, const void *buf, size_t len, int shrink, VipsImage **out) {
+	switch (format) {
+	case 0: return vips_jpegload_buffer((void *) buf, len, out, "shrink", shrink,
+			"access", VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR, NULL);
+	case 1: return vips_pngload_buffer((void *) buf, len, out,
+			"access", VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR, NULL);
+	case 2: return vips_webpload_buffer((void *) buf, len, out,
+			"access", VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR, NULL);
+	case 3: return vips_tiffload_buffer((void *) buf, len, out,
+			"access", VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR, NULL);
+	}
+	return -1;
+}
+
+// gt_render makes a thumbnail of src, as loaded by gt_load, as
+// vips_thumbnail would (sRGB or grey processing space, alpha premultiplied
+// while resizing, 8-bit out), but of exactly the region the caller
+// planned: the w×h area at x, y cut out and resized to exactly tw×th, then
+// turned upright for EXIF orientation orient (1..8). The result is in
+// memory.
+static int gt_render(VipsImage *src, int x, int y, int w, int h, int tw, int th, int orient, VipsImage **out) {
+	VipsImage *in = src, *t = NULL;
+	VipsBandFormat unpremultiplied = VIPS_FORMAT_NOTSET;
+	int ok = 0;
+#define STEP(call) do { if (call) goto done; g_object_unref(in); in = t; t = NULL; } while (0)
+	g_object_ref(in);
+	STEP(vips_colourspace(in, &t, in->Bands < 3 ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB, NULL));
+	if (x != 0 || y != 0 || w != in->Xsize || h != in->Ysize)
+		STEP(vips_extract_area(in, &t, x, y, w, h, NULL));
+	if (tw != w || th != h) {
+		if (vips_image_hasalpha(in)) {
+			unpremultiplied = in->BandFmt;
+			STEP(vips_premultiply(in, &t, NULL));
+			STEP(vips_cast(in, &t, unpremultiplied, NULL));
+		}
+		STEP(vips_resize(in, &t, (double) tw / w, "vscale", (double) th / h, NULL));
+		if (unpremultiplied != VIPS_FORMAT_NOTSET) {
+			STEP(vips_unpremultiply(in, &t, NULL));
+			STEP(vips_cast(in, &t, unpremultiplied, NULL));
+		}
+	}
+	switch (in->Type) {
 	case VIPS_INTERPRETATION_RGB16:
-		if (vips_colourspace(t, &u, VIPS_INTERPRETATION_sRGB, NULL)) { g_object_unref(t); return -1; }
-		g_object_unref(t); t = u;
+		STEP(vips_colourspace(in, &t, VIPS_INTERPRETATION_sRGB, NULL));
 		break;
 	case VIPS_INTERPRETATION_GREY16:
-		if (vips_colourspace(t, &u, VIPS_INTERPRETATION_B_W, NULL)) { g_object_unref(t); return -1; }
-		g_object_unref(t); t = u;
+		STEP(vips_colourspace(in, &t, VIPS_INTERPRETATION_B_W, NULL));
 		break;
 	default:
 		break;
 	}
-	if (t->BandFmt != VIPS_FORMAT_UCHAR) {
-		if (vips_cast_uchar(t, &u, NULL)) { g_object_unref(t); return -1; }
-		g_object_unref(t); t = u;
+	if (in->BandFmt != VIPS_FORMAT_UCHAR)
+		STEP(vips_cast_uchar(in, &t, NULL));
+	if (!(t = vips_image_copy_memory(in))) goto done;
+	g_object_unref(in); in = t; t = NULL;
+	if (orient >= 2 && orient <= 8)
+		STEP(gt_orient(in, orient, &t));
+	ok = 1;
+done:
+#undef STEP
+	if (!ok) {
+		if (t) g_object_unref(t);
+		g_object_unref(in);
+		return -1;
 	}
-	*out = t;
+	*out = in;
+	return 0;
+}
+
+// gt_translucent reports whether any pixel of in's last band, its alpha,
+// is below 255.
+static int gt_translucent(VipsImage *in, int *translucent) {
+	VipsImage *a = NULL;
+	double m;
+	if (vips_extract_band(in, &a, in->Bands - 1, NULL)) return -1;
+	int r = vips_min(a, &m, NULL);
+	g_object_unref(a);
+	if (r) return -1;
+	*translucent = m < 255;
 	return 0;
 }
 
@@ -117,6 +196,7 @@ import "C"
 
 import (
 	"errors"
+	"image"
 	"strings"
 	"sync"
 	"unsafe"
@@ -186,30 +266,36 @@ func (im vimage) width() int  { return int(C.gt_width(im.p)) }
 func (im vimage) height() int { return int(C.gt_height(im.p)) }
 func (im vimage) alpha() bool { return C.gt_has_alpha(im.p) != 0 }
 
-// sizeMode and interesting are libvips's VipsSize and VipsInteresting.
-type (
-	sizeMode    C.VipsSize
-	interesting C.VipsInteresting
-)
-
-// Size modes and crop positions passed to thumbnail.
-const (
-	sizeBoth  sizeMode    = C.VIPS_SIZE_BOTH
-	sizeForce sizeMode    = C.VIPS_SIZE_FORCE
-	cropNone  interesting = C.VIPS_INTERESTING_NONE
-	cropLow   interesting = C.VIPS_INTERESTING_LOW
-	cropMid   interesting = C.VIPS_INTERESTING_CENTRE
-	cropHigh  interesting = C.VIPS_INTERESTING_HIGH
-)
-
-// thumbnail makes a w×h thumbnail of data (see gt_thumbnail).
-func thumbnail(data []byte, w, h int, size sizeMode, crop interesting) (vimage, error) {
+// load opens data, in the C side's format, as stored, at 1/shrink for a
+// JPEG (see gt_load); its pixels are decoded by render.
+func load(format int, data []byte, shrink int) (vimage, error) {
 	var out *C.VipsImage
 	p := unsafe.Pointer(unsafe.SliceData(data))
-	if C.gt_thumbnail(p, C.size_t(len(data)), C.int(w), C.int(h), C.VipsSize(size), C.VipsInteresting(crop), &out) != 0 {
+	if C.gt_load(C.int(format), p, C.size_t(len(data)), C.int(shrink), &out) != 0 {
 		return vimage{}, errors.New(lastError())
 	}
 	return vimage{out}, nil
+}
+
+// render cuts crop out of im, resizes it to exactly size and turns it
+// upright for EXIF orientation orient (see gt_render).
+func (im vimage) render(crop image.Rectangle, size image.Point, orient int) (vimage, error) {
+	var out *C.VipsImage
+	if C.gt_render(im.p, C.int(crop.Min.X), C.int(crop.Min.Y), C.int(crop.Dx()), C.int(crop.Dy()),
+		C.int(size.X), C.int(size.Y), C.int(orient), &out) != 0 {
+		return vimage{}, errors.New(lastError())
+	}
+	return vimage{out}, nil
+}
+
+// translucent reports whether any pixel of im, which has an alpha band,
+// is not opaque.
+func (im vimage) translucent() (bool, error) {
+	var t C.int
+	if C.gt_translucent(im.p, &t) != 0 {
+		return false, errors.New(lastError())
+	}
+	return t != 0, nil
 }
 
 // flatten returns im drawn over an opaque colour.

@@ -3,7 +3,6 @@ module github.com/gormthumb/gormthumb/vips
 go 1.26.8
 
 require (
-	github.com/disintegration/imaging v1.6.2
 	github.com/gormthumb/gormthumb v0.0.0
 	gocloud.dev v0.47.0
 	gorm.io/driver/sqlite v1.6.0
@@ -13,6 +12,7 @@ require (
 require (
 	github.com/buckket/go-blurhash v1.1.0 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/disintegration/imaging v1.6.2 // indirect
 	github.com/ebitengine/purego v0.8.3 // indirect
 	github.com/gen2brain/avif v0.4.4 // indirect
 	github.com/gen2brain/heic v0.4.5 // indirect

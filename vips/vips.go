@@ -7,9 +7,12 @@
 // libvips decodes JPEG at a reduced scale (shrink-on-load) and streams the
 // rest, so a thumbnail of a 12-megapixel JPEG costs a fraction of Go's
 // decode alone and a few MB of memory. It makes the same thumbnails as
-// thumb.GoProcessor (same sizes, fit, anchor, formats, quality,
-// background, no upscaling unless asked, EXIF orientation applied, no
-// metadata kept) and returns the same typed errors. JPEG, PNG, WebP and
+// thumb.GoProcessor, from the same policy: thumb.PlanFor gives each one's
+// size, the region of the source it shows and its orientation, quality and
+// background, and thumb.FormatFor its format, so this package decides none
+// of them (thumbtest checks both processors against the plans, and this
+// one's pixels against the Go processor's). No metadata is kept, and the
+// errors are the same typed ones. JPEG, PNG, WebP and
 // TIFF sources written as JPEG, PNG or WebP go through libvips; anything
 // else (GIF, BMP, formats neither reads) goes to the Fallback processor
 // with the bytes already read.
@@ -27,10 +30,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
-	"image/color"
+	"image"
 	"io"
 
-	"github.com/disintegration/imaging"
 	"github.com/gormthumb/gormthumb/thumb"
 )
 
@@ -59,7 +61,7 @@ func (p Processor) Process(ctx context.Context, src io.Reader, specs []thumb.Spe
 	if err := start(); err != nil {
 		return nil, err
 	}
-	w, h, pages, orient, err := header(cformat, data)
+	w, h, pages, _, err := header(cformat, data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s header: %s", thumb.ErrNotImage, format, err)
 	}
@@ -77,15 +79,20 @@ func (p Processor) Process(ctx context.Context, src io.Reader, specs []thumb.Spe
 			return nil, err
 		}
 	}
-	if orient >= 5 && orient <= 8 {
-		w, h = h, w // sizes below are of the upright image
+	// The plan's inputs come from thumb's own reading of the header (its
+	// size, EXIF orientation and chroma subsampling, as thumb reads them),
+	// so both processors plan from the same facts.
+	hdr, _, err := thumb.Sniff(bytes.NewReader(data), lim)
+	if err != nil {
+		return nil, err
 	}
+	info := hdr.SourceInfo()
 	out := make([]thumb.Thumbnail, 0, len(specs))
 	for _, spec := range specs {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		t, err := makeThumbnail(data, format, w, h, spec)
+		t, err := makeThumbnail(data, cformat, info, spec)
 		if err != nil {
 			return nil, err
 		}
@@ -130,72 +137,50 @@ func writable(specs []thumb.Spec) bool {
 	return true
 }
 
-// makeThumbnail makes one thumbnail of data, whose upright size is sw×sh.
-func makeThumbnail(data []byte, src thumb.Format, sw, sh int, spec thumb.Spec) (thumb.Thumbnail, error) {
-	size, crop := sizeForce, cropNone
-	tw, th := thumb.FitSize(sw, sh, spec.Width, spec.Height, spec.Upscale)
-	if spec.Fit == thumb.FitCover {
-		size, crop = sizeBoth, cropFor(sw, sh, spec.Width, spec.Height, spec.Anchor)
-		tw, th = spec.Width, spec.Height
-		if !spec.Upscale && (sw < tw || sh < th) {
-			cw, ch := thumb.CropSize(sw, sh, tw, th)
-			tw, th = thumb.FitSize(cw, ch, tw, th, false)
-		}
+// makeThumbnail makes the thumbnail of data (in the C side's format
+// cformat) that thumb.PlanFor plans for spec: data decoded at the plan's
+// scale (libjpeg's scaled decode for a JPEG), the plan's crop cut out of
+// that and resized to the plan's size, the result turned upright.
+func makeThumbnail(data []byte, cformat int, src thumb.SourceInfo, spec thumb.Spec) (thumb.Thumbnail, error) {
+	p := thumb.PlanFor(spec, src)
+	fail := func(what string, err error) (thumb.Thumbnail, error) {
+		return thumb.Thumbnail{}, fmt.Errorf("%w: %s %s: %s", thumb.ErrNotImage, what, src.Format, err)
 	}
-	im, err := thumbnail(data, tw, th, size, crop)
+	whole, err := load(cformat, data, p.Scale)
 	if err != nil {
-		return thumb.Thumbnail{}, fmt.Errorf("%w: decoding %s: %s", thumb.ErrNotImage, src, err)
+		return fail("decoding", err)
 	}
-	defer im.close()
-	format := spec.Format
-	if format == thumb.FormatSource {
-		format = src
-		if src != thumb.JPEG && src != thumb.PNG {
-			format = thumb.JPEG
-			if im.alpha() {
-				format = thumb.PNG
-			}
+	defer whole.close()
+	im, err := whole.render(p.CropAt(p.Scale, image.Rect(0, 0, whole.width(), whole.height())), p.Resize, src.Orientation)
+	if err != nil {
+		return fail("decoding", err)
+	}
+	defer func() { im.close() }()
+	// Whether the source has transparency is learnt from the thumbnail's
+	// alpha band, read only when the format turns on it.
+	alpha := im.alpha()
+	if alpha && thumb.FormatFor(spec, src.Format, true) != thumb.FormatFor(spec, src.Format, false) {
+		if alpha, err = im.translucent(); err != nil {
+			return fail("decoding", err)
 		}
 	}
+	format := thumb.FormatFor(spec, src.Format, alpha)
 	if format == thumb.JPEG && im.alpha() {
-		bg := spec.Background
-		if bg == (color.NRGBA{}) {
-			bg = color.NRGBA{255, 255, 255, 255}
-		}
-		flat, err := im.flatten(bg.R, bg.G, bg.B)
+		flat, err := im.flatten(p.Background.R, p.Background.G, p.Background.B)
 		if err != nil {
-			return thumb.Thumbnail{}, fmt.Errorf("%w: flattening %s: %s", thumb.ErrNotImage, src, err)
+			return fail("flattening", err)
 		}
-		defer flat.close()
+		im.close()
 		im = flat
 	}
-	q := spec.Quality
-	if q == 0 {
-		q = thumb.DefaultQuality
-	}
-	buf, err := im.save(saveFormats[format], q)
+	buf, err := im.save(saveFormats[format], p.Quality)
 	if err != nil {
-		return thumb.Thumbnail{}, fmt.Errorf("%w: decoding %s: %s", thumb.ErrNotImage, src, err)
+		return fail("decoding", err)
 	}
 	if format == thumb.WebP {
 		buf = stripWebP(buf)
 	}
 	return thumb.Thumbnail{Data: buf, Format: format, Width: im.width(), Height: im.height()}, nil
-}
-
-// cropFor maps an anchor to libvips's crop position along the axis a
-// cover fit of sw×sh into w×h crops.
-func cropFor(sw, sh, w, h int, a thumb.Anchor) interesting {
-	wide := int64(sw)*int64(h) > int64(sh)*int64(w) // crops left/right
-	switch {
-	case wide && (a == imaging.Left || a == imaging.TopLeft || a == imaging.BottomLeft),
-		!wide && (a == imaging.Top || a == imaging.TopLeft || a == imaging.TopRight):
-		return cropLow
-	case wide && (a == imaging.Right || a == imaging.TopRight || a == imaging.BottomRight),
-		!wide && (a == imaging.Bottom || a == imaging.BottomLeft || a == imaging.BottomRight):
-		return cropHigh
-	}
-	return cropMid
 }
 
 // stripWebP drops the EXIF and XMP chunks from a WebP file (and their

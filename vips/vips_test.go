@@ -7,7 +7,6 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
-	"math"
 	"path/filepath"
 	"testing"
 
@@ -19,17 +18,6 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 )
-
-// gradient is internal/testphoto's photo (seed 12, as in the
-// testphoto.JPEG(w, h, 12, 90) inputs), optionally with an alpha ramp (0 at
-// the left edge).
-func gradient(w, h int, alpha bool) *image.NRGBA {
-	img := testphoto.Photo(w, h, 12, false)
-	if alpha {
-		testphoto.AlphaRamp(img)
-	}
-	return img
-}
 
 func process(t testing.TB, p gormthumb.Processor, data []byte, lim gormthumb.Limits, specs ...gormthumb.Spec) ([]gormthumb.Thumbnail, error) {
 	t.Helper()
@@ -52,32 +40,11 @@ func decodeThumb(t *testing.T, th gormthumb.Thumbnail, format string) image.Imag
 	return img
 }
 
-// psnr of a against b over RGB (same size).
-func psnr(a, b image.Image) float64 {
-	var se float64
-	n := 0
-	r := a.Bounds()
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			r1, g1, b1, _ := a.At(x, y).RGBA()
-			r2, g2, b2, _ := b.At(x, y).RGBA()
-			for _, d := range []float64{float64(r1>>8) - float64(r2>>8), float64(g1>>8) - float64(g2>>8), float64(b1>>8) - float64(b2>>8)} {
-				se += d * d
-			}
-			n += 3
-		}
-	}
-	if se == 0 {
-		return math.Inf(1)
-	}
-	return 10 * math.Log10(255*255/(se/float64(n)))
-}
-
 // TestSameAsGoProcessor: every spec gives the Go processor's size and
 // format, and pixels close to its own (a different resampler).
 func TestSameAsGoProcessor(t *testing.T) {
 	jpg := testphoto.JPEG(1600, 1200, 12, 90)
-	pngA := testphoto.EncodePNG(gradient(900, 1300, true))
+	pngA := testphoto.EncodePNG(testphoto.AlphaRamp(testphoto.Photo(900, 1300, 12, false)))
 	cases := []struct {
 		name string
 		data []byte
@@ -107,7 +74,7 @@ func TestSameAsGoProcessor(t *testing.T) {
 				t.Fatalf("vips %dx%d, Go %dx%d", got[0].Width, got[0].Height, want[0].Width, want[0].Height)
 			}
 			g, w := decodeThumb(t, got[0], c.fmt), decodeThumb(t, want[0], c.fmt)
-			if p := psnr(g, w); p < 25 { // two JPEG encoders on a photo with sensor noise: 26-40 dB; wrong colours score under 15
+			if p := testphoto.PSNR(g, w); p < 25 { // two JPEG encoders on a photo with sensor noise: 26-40 dB; wrong colours score under 15
 				t.Errorf("PSNR %.1f dB against the Go processor's thumbnail, want >= 25", p)
 			}
 			if c.fmt == "png" && c.name == "png-alpha" {
@@ -155,7 +122,7 @@ func TestCorpus(t *testing.T) {
 			}
 			g := decodeThumb(t, got[0], string(got[0].Format))
 			w := decodeThumb(t, want[0], string(want[0].Format))
-			p := psnr(g, w)
+			p := testphoto.PSNR(g, w)
 			t.Logf("PSNR %.1f dB against the Go processor's thumbnail", p)
 			if p < minPSNR {
 				t.Errorf("PSNR %.1f dB against the Go processor's thumbnail, want >= %.0f (wrong colours?)", p, minPSNR)
@@ -215,5 +182,8 @@ func TestPlugin(t *testing.T) {
 	}
 }
 
-// TestConformance runs the thumb.Processor conformance suite on libvips.
-func TestConformance(t *testing.T) { thumbtest.Run(t, Processor{}) }
+// TestConformance runs the thumb.Processor conformance suite on libvips,
+// its geometry table against the Go processor's thumbnails.
+func TestConformance(t *testing.T) {
+	thumbtest.RunOptions(t, Processor{}, thumbtest.Options{Reference: gormthumb.GoProcessor{}})
+}

@@ -16,15 +16,13 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/gen2brain/webp"
 )
 
 // JPEG is a baseline 4:2:0 JPEG of Photo(w, h, seed, false) at quality.
 func JPEG(w, h int, seed uint64, quality int) []byte {
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, Photo(w, h, seed, false), &jpeg.Options{Quality: quality}); err != nil {
-		panic(err) // only for sizes image/jpeg refuses
-	}
-	return buf.Bytes()
+	return EncodeJPEG(Photo(w, h, seed, false), quality)
 }
 
 // JPEGRoundTrip is img encoded as a baseline 4:2:0 JPEG at quality and
@@ -42,13 +40,7 @@ func JPEGRoundTrip(img image.Image, quality int) image.Image {
 }
 
 // PNG is a PNG of Photo(w, h, seed, alpha).
-func PNG(w, h int, seed uint64, alpha bool) []byte {
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, Photo(w, h, seed, alpha)); err != nil {
-		panic(err)
-	}
-	return buf.Bytes()
-}
+func PNG(w, h int, seed uint64, alpha bool) []byte { return EncodePNG(Photo(w, h, seed, alpha)) }
 
 // GIF is a one-frame w×h GIF with a transparent index and 255 colours.
 func GIF(w, h int) []byte {
@@ -132,6 +124,53 @@ func GIFFrames(n int) []byte {
 		fr.Pix[i%4] = 1
 		g.Image = append(g.Image, fr)
 		g.Delay = append(g.Delay, 2)
+	}
+	var buf bytes.Buffer
+	if err := gif.EncodeAll(&buf, g); err != nil {
+		panic(err)
+	}
+	return buf.Bytes()
+}
+
+// EncodeJPEG is img as a baseline 4:2:0 JPEG at quality, by image/jpeg.
+func EncodeJPEG(img image.Image, quality int) []byte {
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: quality}); err != nil {
+		panic(err) // only for sizes image/jpeg refuses
+	}
+	return buf.Bytes()
+}
+
+// EncodeWebP is img as a lossy WebP at quality (alpha kept), by libwebp
+// through github.com/gen2brain/webp.
+func EncodeWebP(img image.Image, quality int) []byte {
+	var buf bytes.Buffer
+	if err := webp.Encode(&buf, img, webp.Options{Quality: quality}); err != nil {
+		panic(err)
+	}
+	return buf.Bytes()
+}
+
+// AnimatedGIF is an n-frame GIF on a w×h screen, looping forever: a full
+// first frame (red), then frames half the screen's size moving across
+// it, blue, green, red again..., disposed in turn as none, background and
+// previous, with delays of 10, 20, 30... hundredths.
+func AnimatedGIF(w, h, n int) []byte {
+	pal := color.Palette{color.NRGBA{}, color.NRGBA{255, 0, 0, 255}, color.NRGBA{0, 0, 255, 255}, color.NRGBA{0, 200, 0, 255}}
+	g := &gif.GIF{LoopCount: 0, Config: image.Config{Width: w, Height: h, ColorModel: pal}}
+	for i := 0; i < n; i++ {
+		r := image.Rect(0, 0, w, h)
+		if i > 0 {
+			x := (i * 3) % (w / 2)
+			r = image.Rect(x, h/4, x+w/2, h*3/4)
+		}
+		fr := image.NewPaletted(r, pal)
+		for j := range fr.Pix {
+			fr.Pix[j] = uint8(1 + i%3)
+		}
+		g.Image = append(g.Image, fr)
+		g.Delay = append(g.Delay, 10*(i+1))
+		g.Disposal = append(g.Disposal, []byte{gif.DisposalNone, gif.DisposalBackground, gif.DisposalPrevious}[i%3])
 	}
 	var buf bytes.Buffer
 	if err := gif.EncodeAll(&buf, g); err != nil {

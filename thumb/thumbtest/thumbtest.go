@@ -5,11 +5,20 @@
 //
 //	func TestConformance(t *testing.T) { thumbtest.Run(t, myProcessor{}) }
 //
+// or, to compare its pixels with another processor's than
+// thumb.GoProcessor's in the geometry table,
+//
+//	thumbtest.RunOptions(t, myProcessor{}, thumbtest.Options{Reference: otherProcessor{}})
+//
 // The suite checks output sizes (fit inside the box, never upscaled unless
 // asked), cover crops and their anchor, EXIF orientation, which format each
 // source becomes, transparency, quality, that no metadata is copied, the
-// typed errors for broken and hostile files, and the Limits. Images are
-// compared by PSNR with lenient floors, so processors with other resampling
+// typed errors for broken and hostile files, and the Limits. Its geometry
+// table (geometry.go) checks, for specs × sources (every fit, anchor,
+// orientation and output format), that each thumbnail has the size and
+// format thumb.PlanFor plans and shows the same region of the picture as
+// a reference processor's (Options.Reference). Images are compared by
+// PSNR (testphoto.PSNR) with floors that processors with other resampling
 // filters pass. HEIF and AVIF sources and AVIF output are tested too
 // (heif.go); RunOptions skips them for a processor that has neither. Cases
 // that read the shared real-world corpus
@@ -24,7 +33,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/gif"
 	_ "image/jpeg" // decoding thumbnails
 	_ "image/png"
 	"sync"
@@ -44,6 +52,12 @@ type Options struct {
 	// Skip lists formats p does not read or write (thumb.HEIF,
 	// thumb.AVIF): the cases that need them are skipped, saying so.
 	Skip []thumb.Format
+	// Reference is the processor the geometry table compares p's pixels
+	// with: for every spec and source, p's thumbnail must show the same
+	// region of the picture, turned the same way, as the reference's.
+	// Nil means thumb.GoProcessor{} (which, run against itself, has only
+	// its sizes and formats checked there).
+	Reference thumb.Processor
 }
 
 // RunOptions runs the conformance suite against p, as o says.
@@ -58,6 +72,7 @@ func RunOptions(t *testing.T, p thumb.Processor, o Options) {
 	t.Run("HostileFiles", func(t *testing.T) { testHostile(t, p) })
 	t.Run("Limits", func(t *testing.T) { testLimits(t, p) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, p) })
+	t.Run("Geometry", func(t *testing.T) { testGeometry(t, p, o) })
 	t.Run("HEIFAndAVIF", func(t *testing.T) { testHEIF(t, p, o) })
 }
 
@@ -180,10 +195,10 @@ func testCoverAnchor(t *testing.T, p thumb.Processor) {
 		anchor  thumb.Anchor
 		wantRed bool
 	}{
-		{wide, imaging.Left, true}, {wide, imaging.TopLeft, true}, {wide, imaging.BottomLeft, true},
-		{wide, imaging.Right, false}, {wide, imaging.BottomRight, false},
-		{tall, imaging.Top, true}, {tall, imaging.TopRight, true},
-		{tall, imaging.Bottom, false}, {tall, imaging.BottomLeft, false},
+		{wide, thumb.Left, true}, {wide, thumb.TopLeft, true}, {wide, thumb.BottomLeft, true},
+		{wide, thumb.Right, false}, {wide, thumb.BottomRight, false},
+		{tall, thumb.Top, true}, {tall, thumb.TopRight, true},
+		{tall, thumb.Bottom, false}, {tall, thumb.BottomLeft, false},
 	}
 	for _, c := range cases {
 		_, imgs := mustProcess(t, p, c.src, thumb.Spec{Width: 100, Height: 100, Fit: thumb.FitCover, Anchor: c.anchor, Format: thumb.PNG})
@@ -213,7 +228,7 @@ func testOrientation(t *testing.T, p thumb.Processor) {
 					t.Errorf("%s orientation %d: %v, want %v", kind, o, got[0].Bounds().Size(), want[0].Bounds().Size())
 					continue
 				}
-				// A mirrored or turned result scores 10-15 dB.
+				// A mirrored or turned result scores 9-14 dB.
 				if q := psnr(t, got[0], want[0]); q < 25 {
 					t.Errorf("%s orientation %d: %.1f dB from orientation 1, want >= 25 (not upright?)", kind, o, q)
 				}
@@ -377,7 +392,7 @@ func testLimits(t *testing.T, p thumb.Processor) {
 		{"jpeg-pixels", jpg, thumb.Limits{MaxPixels: 400*300 - 1}},
 		{"png-pixels", png, thumb.Limits{MaxPixels: 400*300 - 1}},
 		{"bytes", jpg, thumb.Limits{MaxBytes: int64(len(jpg) - 1)}},
-		{"gif-frames", animated(12), thumb.Limits{MaxFrames: 10}},
+		{"gif-frames", testphoto.AnimatedGIF(40, 40, 12), thumb.Limits{MaxFrames: 10}},
 	}
 	for _, c := range cases {
 		_, _, err := process(t, p, c.data, c.lim, spec)
@@ -391,31 +406,12 @@ func testLimits(t *testing.T, p thumb.Processor) {
 	}{
 		{"jpeg-pixels", jpg, thumb.Limits{MaxPixels: 400 * 300}},
 		{"bytes", jpg, thumb.Limits{MaxBytes: int64(len(jpg))}},
-		{"gif-frames", animated(10), thumb.Limits{MaxFrames: 10}},
+		{"gif-frames", testphoto.AnimatedGIF(40, 40, 10), thumb.Limits{MaxFrames: 10}},
 	} {
 		if _, _, err := process(t, p, c.data, c.lim, spec); err != nil {
 			t.Errorf("%s at the limit: %v", c.name, err)
 		}
 	}
-}
-
-// animated is an animated GIF of n 40x40 frames.
-func animated(n int) []byte {
-	pal := color.Palette{color.Black, color.White, color.NRGBA{255, 0, 0, 255}}
-	g := &gif.GIF{}
-	for i := range n {
-		fr := image.NewPaletted(image.Rect(0, 0, 40, 40), pal)
-		for j := range fr.Pix {
-			fr.Pix[j] = uint8((i + j) % 3)
-		}
-		g.Image = append(g.Image, fr)
-		g.Delay = append(g.Delay, 5)
-	}
-	var buf bytes.Buffer
-	if err := gif.EncodeAll(&buf, g); err != nil {
-		panic(err)
-	}
-	return buf.Bytes()
 }
 
 func testConcurrent(t *testing.T, p thumb.Processor) {

@@ -7,7 +7,6 @@ import (
 	"image/color"
 	"image/jpeg"
 	"io"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -174,28 +173,14 @@ func boxDownXY(m *image.RGBA, sx, sy int) *image.RGBA {
 	return out
 }
 
-// psnr compares two RGB images of equal size over the R, G and B channels.
+// psnr is testphoto.PSNR (R, G and B), failing the test on images of
+// different sizes.
 func psnr(t testing.TB, a, b *image.RGBA) float64 {
 	t.Helper()
 	if a.Rect.Size() != b.Rect.Size() {
 		t.Fatalf("psnr: sizes %v and %v differ", a.Rect.Size(), b.Rect.Size())
 	}
-	var se float64
-	n := 0
-	for y := 0; y < a.Rect.Dy(); y++ {
-		for x := 0; x < a.Rect.Dx(); x++ {
-			i, j := a.PixOffset(a.Rect.Min.X+x, a.Rect.Min.Y+y), b.PixOffset(b.Rect.Min.X+x, b.Rect.Min.Y+y)
-			for c := range 3 {
-				d := float64(a.Pix[i+c]) - float64(b.Pix[j+c])
-				se += d * d
-				n++
-			}
-		}
-	}
-	if se == 0 {
-		return math.Inf(1)
-	}
-	return 10 * math.Log10(255*255/(se/float64(n)))
+	return testphoto.PSNR(a, b)
 }
 
 // sampleDiff returns the largest per-sample difference between two decoded

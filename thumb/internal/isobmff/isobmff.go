@@ -1,18 +1,12 @@
-package thumb
-
-import (
-	"encoding/binary"
-	"errors"
-	"fmt"
-)
-
-// A small reader of the ISO base media file format (ISO/IEC 14496-12) as
-// HEIF (ISO/IEC 23008-12) and AVIF use it for still images: the ftyp box
-// and the meta box with its items (iinf, iloc, iref, pitm, idat) and their
-// properties (iprp: ipco, ipma). It reads no pixel: it gives the size of
-// every image the decoder would decode, so the Limits are checked before a
-// decoder sees the bytes, and the transformations (clap, irot, imir) of the
-// primary image.
+// Package isobmff is thumb's reader of the ISO base media file format
+// (ISO/IEC 14496-12) as HEIF (ISO/IEC 23008-12) and AVIF use it for still
+// images: the ftyp box and the meta box with its items (iinf, iloc, iref,
+// pitm, idat) and their properties (iprp: ipco, ipma). It reads no pixel:
+// it gives the size of every image the decoder would decode, at the larger
+// of the container's size and the size the HEVC or AV1 stream codes
+// (codedsize.go), so the limits are checked before a decoder sees the
+// bytes, and the transformations (clap, irot, imir) of the primary image
+// (header.go).
 //
 // Everything is bounded by the bytes given: every box's size is checked
 // against what is left of its parent, the reader descends only into the
@@ -20,6 +14,33 @@ import (
 // and the counts of items, properties, associations, references and
 // extents are capped, so no length field can make the reader allocate or
 // loop more than the input's size allows.
+//
+// Every error wraps ErrFormat, ErrUnsupported or ErrTooLarge, except those
+// of the function that reads more of the file (Read's more), returned as
+// they are.
+package isobmff
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// Errors, which thumb turns into its own sentinels.
+var (
+	// ErrFormat: the file is malformed, cut short, or not an image.
+	ErrFormat = errors.New("malformed ISO-BMFF image")
+	// ErrUnsupported: the file is an ISO-BMFF image of a kind not read
+	// (not HEVC or AV1 coded, or a video).
+	ErrUnsupported = errors.New("unsupported ISO-BMFF image")
+	// ErrTooLarge: an image the decoder would decode is over the limit.
+	ErrTooLarge = errors.New("ISO-BMFF image too large")
+)
+
+// errorf wraps kind with a formatted detail.
+func errorf(kind error, format string, args ...any) error {
+	return fmt.Errorf("%w: %s", kind, fmt.Sprintf(format, args...))
+}
 
 // Bounds of the reader.
 const (
@@ -31,12 +52,8 @@ const (
 	maxRefs       = 4096     // references in one iref entry
 )
 
-// errBMFF is a malformed container; it becomes ErrNotImage.
-var errBMFF = errors.New("malformed ISO-BMFF container")
-
-func bmffErr(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", errBMFF, fmt.Sprintf(format, args...))
-}
+// bmffErr is a malformed container's error.
+func bmffErr(format string, args ...any) error { return errorf(ErrFormat, format, args...) }
 
 // box is one box: its type and body (after the header), and the body's
 // offset in the file.

@@ -1,4 +1,4 @@
-package thumb
+package isobmff
 
 import (
 	"encoding/binary"
