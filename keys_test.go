@@ -68,7 +68,7 @@ func TestDigestMatches(t *testing.T) {
 	if !digestMatchesV1(v1, args[0], "7", args[1], args[2], args[3], args[4]) || digestMatchesV1(v1, args[0], "8", args[1], args[2], args[3], args[4]) {
 		t.Fatal("v1 keys: wrong match")
 	}
-	tf := &thumbField{field: &schema.Field{Name: args[1]}, specKey: args[4]}
+	tf := &thumbField{field: &schema.Field{Name: args[1]}, specKey: args[4], legacyKey: args[4]}
 	for _, k := range []string{key, v1} {
 		if !thumbUpToDate(k, args[0], "7", tf, args[2], args[3]) {
 			t.Fatalf("%q is not up to date", k)
@@ -82,11 +82,9 @@ func TestDigestMatches(t *testing.T) {
 	}
 }
 
-// The digest's spec input is Spec.Key, the %+v of the spec: pinned here
-// for every option, so that a change to Spec (a new field, a String method
-// on one of its types) cannot silently change every thumbnail's digest.
-// A new Spec field must keep these strings (a zero value printed at the
-// end is the only allowed change, with a migration note).
+// Keys written before the canonical spec key digested Spec.LegacyKey, the
+// %+v of the spec as it was: pinned here, so that they keep matching (the
+// golden table of every tag form, for both keys, is thumb's keyGolden).
 func TestSpecKeyGolden(t *testing.T) {
 	for _, c := range []struct {
 		tag, want string
@@ -100,16 +98,22 @@ func TestSpecKeyGolden(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := spec.Key(); got != c.want {
-			t.Errorf("%q: Spec.Key() = %q, want %q (every stored thumbnail would look out of date)", c.tag, got, c.want)
+		if got := spec.LegacyKey(); got != c.want {
+			t.Errorf("%q: Spec.LegacyKey() = %q, want %q (every stored thumbnail would look out of date)", c.tag, got, c.want)
 		}
 	}
 	// The whole chain, tag to digest, for one known row.
 	spec, _, _ := ParseTag("110x150")
-	if got := thumbDigestV1("products", "7", "CoverThumb", "img/a.jpg", "", spec.Key()); got != "6feed8fca7" {
+	if got := thumbDigestV1("products", "7", "CoverThumb", "img/a.jpg", "", spec.LegacyKey()); got != "6feed8fca7" {
 		t.Errorf("v1 digest of a default spec = %q", got)
 	}
-	if got := thumbDigest("products", "CoverThumb", "img/a.jpg", "", spec.Key()); got != "76cf58d5a6" {
+	if got := thumbDigest("products", "CoverThumb", "img/a.jpg", "", spec.LegacyKey()); got != "76cf58d5a6" {
+		t.Errorf("legacy digest of a default spec = %q", got)
+	}
+	if got, want := spec.CanonicalKey(), "s2:110x150"; got != want {
+		t.Errorf("canonical key of a default spec = %q, want %q", got, want)
+	}
+	if got := thumbDigest("products", "CoverThumb", "img/a.jpg", "", spec.CanonicalKey()); got != "17692cab59" {
 		t.Errorf("digest of a default spec = %q", got)
 	}
 }

@@ -421,7 +421,7 @@ func TestConcurrentSaves(t *testing.T) {
 				}
 				continue
 			}
-			want := thumbDigest("products", "CoverThumb", p.Cover.Key, "", Spec{Width: 110, Height: 150}.Key())
+			want := thumbDigest("products", "CoverThumb", p.Cover.Key, "", Spec{Width: 110, Height: 150}.CanonicalKey())
 			if _, _, d, ok := parseThumbName(p.CoverThumb.Key); !ok || d != want {
 				t.Fatalf("row %d: thumb %q does not match source %q", p.ID, p.CoverThumb.Key, p.Cover.Key)
 			}

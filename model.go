@@ -16,7 +16,11 @@ type thumbField struct {
 	field   *schema.Field
 	source  *schema.Field
 	spec    Spec
-	specKey string // spec.Key(), computed once for the thumbnail digest
+	specKey string // the spec's canonical key (thumb.Spec.CanonicalKey), in every new digest
+	// legacyKey is the spec's key as releases before the canonical key
+	// digested it (thumb.Spec.LegacyKey): keys they wrote stay up to date.
+	// "" when the spec uses an option they did not have.
+	legacyKey string
 	prefix  string // from the field's `upload` tag; "" = "thumbnails/" beside the source
 	async   bool   // made in the background (Plugin.Work), not by the save
 	widths  []int  // a set (srcset): one thumbnail per width, ascending

@@ -22,7 +22,7 @@ func planFixture(async, holder bool) *sourceGroup {
 	for i, name := range []string{"CoverThumb", "CoverCard"} {
 		spec := Spec{Width: 110 * (i + 1), Height: 150}
 		g.thumbs = append(g.thumbs, &thumbField{field: &schema.Field{Name: name, DBName: "c" + fmt.Sprint(i)}, source: src,
-			spec: spec, specKey: spec.Key(), async: async && i == 1})
+			spec: spec, specKey: spec.CanonicalKey(), legacyKey: spec.LegacyKey(), async: async && i == 1})
 	}
 	if holder {
 		g.placeholder = &schema.Field{Name: "CoverHash", DBName: "cover_hash"}
@@ -42,7 +42,7 @@ func TestPlanGroup(t *testing.T) {
 	a, b := "img/a.jpg", "img/b.jpg"
 	ka0, ka1, kb0, kb1 := keyFor(g, 0, a), keyFor(g, 1, a), keyFor(g, 1, b), keyFor(g, 1, b)
 	kb0 = keyFor(g, 0, b)
-	v1 := "img/thumbnails/a.110x80." + thumbDigestV1("products", "7", "CoverThumb", a, "", g.thumbs[0].specKey) + "abcdef.jpg"
+	v1 := "img/thumbnails/a.110x80." + thumbDigestV1("products", "7", "CoverThumb", a, "", g.thumbs[0].legacyKey) + "abcdef.jpg"
 	keys := func(h string, ks ...string) groupKeys { return groupKeys{thumbs: ks, holder: h} }
 	none := keys("", "", "")
 	for _, c := range []struct {

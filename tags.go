@@ -99,11 +99,11 @@ func parseModel(s *schema.Schema) (*modelSpec, error) {
 		case src.DBName == "":
 			return nil, tagErr(f, "source %q has no column", srcName)
 		}
-		specKey := spec.Key()
+		specKey, legacyKey := spec.CanonicalKey(), spec.LegacyKey()
 		if len(tt.widths) > 0 {
-			specKey = fmt.Sprintf("widths=%v %s", tt.widths, specKey)
+			specKey, legacyKey = spec.CanonicalSetKey(tt.widths), spec.LegacySetKey(tt.widths)
 		}
-		ms.thumbs = append(ms.thumbs, &thumbField{field: f, source: src, spec: spec, specKey: specKey, prefix: up, async: tt.async, widths: tt.widths})
+		ms.thumbs = append(ms.thumbs, &thumbField{field: f, source: src, spec: spec, specKey: specKey, legacyKey: legacyKey, prefix: up, async: tt.async, widths: tt.widths})
 	}
 	// A thumbnail cannot be the source of another one: group after all
 	// thumbs are known.

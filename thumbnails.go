@@ -22,18 +22,20 @@ import (
 // prepare made and only makes what it could not foresee (a hook or a SQL
 // expression changed the source, a stale struct), and store the keys.
 
-// thumbUpToDate is the one rule for whether a thumbnail needs making
-// (Save, Update and Regenerate all ask it): with a source, its key must
-// carry the digest of what it would be made from (the field, the source's
-// key and version, the spec; keys written before the digest left out the
-// row carry the row's key too); with none, it must be empty. It allocates
-// nothing: an unchanged Save asks it for every thumbnail.
+// thumbUpToDate is the rule for whether a thumbnail is its source's
+// (decideThumb asks it): with a source, its key must carry the digest of
+// what it would be made from (the field, the source's key and version,
+// the spec's canonical key; keys written before the canonical key digested
+// the spec's legacy text, and keys written before digest v2 also the
+// row's key); with none, it must be empty. It allocates nothing: an
+// unchanged Save asks it for every thumbnail.
 func thumbUpToDate(key, table, pk string, t *thumbField, src, version string) bool {
 	if src == "" {
 		return key == ""
 	}
 	return digestMatches(key, table, t.field.Name, src, version, t.specKey) ||
-		(pk != "" && digestMatchesV1(key, table, pk, t.field.Name, src, version, t.specKey))
+		(t.legacyKey != "" && digestMatches(key, table, t.field.Name, src, version, t.legacyKey)) ||
+		(pk != "" && t.legacyKey != "" && digestMatchesV1(key, table, pk, t.field.Name, src, version, t.legacyKey))
 }
 
 // sourceVersionOf checks the source key src and returns the version of
