@@ -202,22 +202,30 @@ func (p *Plugin) relay(ctx context.Context, db *gorm.DB, after time.Duration) (i
 	}
 }
 
-// outboxVisible reports whether outbox row id exists and is committed, as
-// far as this connection sees.
-func outboxVisible(ctx context.Context, db *gorm.DB, id uint64) (bool, error) {
+// outboxOf selects the outbox row a message names: by its id, and by its
+// table and row, since a database may give a rolled-back row's id to the
+// next one (SQLite does), which must not be taken for the message's.
+func outboxOf(ctx context.Context, db *gorm.DB, m workMessage) *gorm.DB {
+	return db.WithContext(ctx).Session(&gorm.Session{NewDB: true}).Set(internalKey, true).Model(&outboxRow{}).
+		Where(clause.Eq{Column: clause.Column{Name: "id"}, Value: m.Outbox}).
+		Where(clause.Eq{Column: clause.Column{Name: "tbl"}, Value: m.Table}).
+		Where(clause.Eq{Column: clause.Column{Name: "row_key"}, Value: m.Key})
+}
+
+// outboxVisible reports whether the message's outbox row exists and is
+// committed, as far as this connection sees.
+func outboxVisible(ctx context.Context, db *gorm.DB, m workMessage) (bool, error) {
 	var n int64
-	err := db.WithContext(ctx).Session(&gorm.Session{NewDB: true}).Set(internalKey, true).Model(&outboxRow{}).
-		Where(clause.Eq{Column: clause.Column{Name: "id"}, Value: id}).Count(&n).Error
+	err := outboxOf(ctx, db, m).Count(&n).Error
 	return n > 0, err
 }
 
 // outboxDone deletes the outbox row of a message whose work is done.
-func outboxDone(ctx context.Context, db *gorm.DB, id uint64) error {
-	if id == 0 {
+func outboxDone(ctx context.Context, db *gorm.DB, m workMessage) error {
+	if m.Outbox == 0 {
 		return nil
 	}
-	return db.WithContext(ctx).Session(&gorm.Session{NewDB: true}).Set(internalKey, true).
-		Where(clause.Eq{Column: clause.Column{Name: "id"}, Value: id}).Delete(&outboxRow{}).Error
+	return outboxOf(ctx, db, m).Delete(&outboxRow{}).Error
 }
 
 // parseWork reads a queue message.

@@ -216,7 +216,7 @@ func (w *worker) handle(ctx context.Context, msg *pubsub.Message) {
 		// It can never be done here: report it once, and end its outbox
 		// row, which would otherwise be relayed forever.
 		w.failed(ctx, m, "", "", err)
-		if derr := outboxDone(ctx, w.db, m.Outbox); derr != nil {
+		if derr := outboxDone(ctx, w.db, m); derr != nil {
 			retry(fmt.Errorf("gormthumb: Work: ending outbox row %d: %w", m.Outbox, derr))
 			return
 		}
@@ -224,7 +224,7 @@ func (w *worker) handle(ctx context.Context, msg *pubsub.Message) {
 		return
 	}
 	if m.Outbox != 0 {
-		visible, err := outboxVisible(ctx, w.db, m.Outbox)
+		visible, err := outboxVisible(ctx, w.db, m)
 		if err != nil {
 			retry(fmt.Errorf("gormthumb: Work: reading outbox row %d: %w", m.Outbox, err))
 			return
@@ -258,7 +258,7 @@ func (w *worker) handle(ctx context.Context, msg *pubsub.Message) {
 			return
 		}
 	}
-	if err := outboxDone(ctx, w.db, m.Outbox); err != nil {
+	if err := outboxDone(ctx, w.db, m); err != nil {
 		retry(fmt.Errorf("gormthumb: Work: ending outbox row %d: %w", m.Outbox, err))
 		return
 	}
