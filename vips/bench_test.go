@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gormthumb/gormthumb"
 	"github.com/gormthumb/gormthumb/internal/testphoto"
+	"github.com/gormthumb/gormthumb/thumb"
 )
 
 func BenchmarkProcessors(b *testing.B) {
@@ -28,7 +28,7 @@ func BenchmarkProcessors(b *testing.B) {
 	for _, src := range testphoto.Sources12MP() {
 		sources[src.Name] = src.Data
 	}
-	specs := []gormthumb.Spec{{Width: 110, Height: 150}}
+	specs := []thumb.Spec{{Width: 110, Height: 150}}
 	ctx := context.Background()
 	for _, name := range []string{"jpeg-baseline-q90", "jpeg-progressive", "png-rgba"} {
 		data := sources[name]
@@ -43,12 +43,12 @@ func BenchmarkProcessors(b *testing.B) {
 					b.Fatal(err)
 				}
 				t1 := time.Now()
-				g, err := gormthumb.GoProcessor{}.Process(ctx, bytes.NewReader(data), specs, gormthumb.Limits{})
+				g, err := thumb.GoProcessor{}.Process(ctx, bytes.NewReader(data), specs, thumb.Limits{})
 				if err != nil {
 					b.Fatal(err)
 				}
 				t2 := time.Now()
-				v, err := Processor{}.Process(ctx, bytes.NewReader(data), specs, gormthumb.Limits{})
+				v, err := Processor{}.Process(ctx, bytes.NewReader(data), specs, thumb.Limits{})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gormthumb/gormthumb"
 	"github.com/gormthumb/gormthumb/internal/testphoto"
+	"github.com/gormthumb/gormthumb/thumb"
 	"github.com/gormthumb/gormthumb/thumb/thumbtest"
 	"gocloud.dev/blob/memblob"
 	"gorm.io/driver/sqlite"
@@ -19,13 +20,13 @@ import (
 	"gorm.io/gorm/logger"
 )
 
-func process(t testing.TB, p gormthumb.Processor, data []byte, lim gormthumb.Limits, specs ...gormthumb.Spec) ([]gormthumb.Thumbnail, error) {
+func process(t testing.TB, p thumb.Processor, data []byte, lim thumb.Limits, specs ...thumb.Spec) ([]thumb.Thumbnail, error) {
 	t.Helper()
 	return p.Process(context.Background(), bytes.NewReader(data), specs, lim)
 }
 
 // decodeThumb decodes a thumbnail and checks its format and recorded size.
-func decodeThumb(t *testing.T, th gormthumb.Thumbnail, format string) image.Image {
+func decodeThumb(t *testing.T, th thumb.Thumbnail, format string) image.Image {
 	t.Helper()
 	img, got, err := image.Decode(bytes.NewReader(th.Data))
 	if err != nil {
@@ -48,25 +49,25 @@ func TestSameAsGoProcessor(t *testing.T) {
 	cases := []struct {
 		name string
 		data []byte
-		spec gormthumb.Spec
+		spec thumb.Spec
 		fmt  string
 	}{
-		{"jpeg-contain", jpg, gormthumb.Spec{Width: 110, Height: 150}, "jpeg"},
-		{"jpeg-cover", jpg, gormthumb.Spec{Width: 200, Height: 200, Fit: gormthumb.FitCover}, "jpeg"},
-		{"jpeg-to-png", jpg, gormthumb.Spec{Width: 300, Height: 300, Format: gormthumb.PNG}, "png"},
-		{"jpeg-small-box-no-upscale", testphoto.JPEG(80, 60, 12, 90), gormthumb.Spec{Width: 110, Height: 150}, "jpeg"},
-		{"jpeg-upscale", testphoto.JPEG(80, 60, 12, 90), gormthumb.Spec{Width: 160, Height: 160, Upscale: true}, "jpeg"},
-		{"jpeg-cover-small", testphoto.JPEG(80, 60, 12, 90), gormthumb.Spec{Width: 100, Height: 100, Fit: gormthumb.FitCover}, "jpeg"},
-		{"png-alpha", pngA, gormthumb.Spec{Width: 110, Height: 150}, "png"},
-		{"png-alpha-to-jpeg", pngA, gormthumb.Spec{Width: 110, Height: 150, Format: gormthumb.JPEG, Background: color.NRGBA{0, 0, 255, 255}}, "jpeg"},
+		{"jpeg-contain", jpg, thumb.Spec{Width: 110, Height: 150}, "jpeg"},
+		{"jpeg-cover", jpg, thumb.Spec{Width: 200, Height: 200, Fit: thumb.FitCover}, "jpeg"},
+		{"jpeg-to-png", jpg, thumb.Spec{Width: 300, Height: 300, Format: thumb.PNG}, "png"},
+		{"jpeg-small-box-no-upscale", testphoto.JPEG(80, 60, 12, 90), thumb.Spec{Width: 110, Height: 150}, "jpeg"},
+		{"jpeg-upscale", testphoto.JPEG(80, 60, 12, 90), thumb.Spec{Width: 160, Height: 160, Upscale: true}, "jpeg"},
+		{"jpeg-cover-small", testphoto.JPEG(80, 60, 12, 90), thumb.Spec{Width: 100, Height: 100, Fit: thumb.FitCover}, "jpeg"},
+		{"png-alpha", pngA, thumb.Spec{Width: 110, Height: 150}, "png"},
+		{"png-alpha-to-jpeg", pngA, thumb.Spec{Width: 110, Height: 150, Format: thumb.JPEG, Background: color.NRGBA{0, 0, 255, 255}}, "jpeg"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := process(t, Processor{}, c.data, gormthumb.Limits{}, c.spec)
+			got, err := process(t, Processor{}, c.data, thumb.Limits{}, c.spec)
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, err := process(t, gormthumb.GoProcessor{}, c.data, gormthumb.Limits{}, c.spec)
+			want, err := process(t, thumb.GoProcessor{}, c.data, thumb.Limits{}, c.spec)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -101,8 +102,8 @@ func TestCorpus(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			data := corpus(t, name)
-			spec := gormthumb.Spec{Width: 64, Height: 64}
-			got, err := process(t, Processor{}, data, gormthumb.Limits{}, spec)
+			spec := thumb.Spec{Width: 64, Height: 64}
+			got, err := process(t, Processor{}, data, thumb.Limits{}, spec)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,7 +114,7 @@ func TestCorpus(t *testing.T) {
 				// grey (about 30,32,40): same picture, lifted black point.
 				ref, minPSNR = corpus(t, "jpeg-icc-srgb.jpg"), 15
 			}
-			want, err := process(t, gormthumb.GoProcessor{}, ref, gormthumb.Limits{}, spec)
+			want, err := process(t, thumb.GoProcessor{}, ref, thumb.Limits{}, spec)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -185,5 +186,5 @@ func TestPlugin(t *testing.T) {
 // TestConformance runs the thumb.Processor conformance suite on libvips,
 // its geometry table against the Go processor's thumbnails.
 func TestConformance(t *testing.T) {
-	thumbtest.RunOptions(t, Processor{}, thumbtest.Options{Reference: gormthumb.GoProcessor{}})
+	thumbtest.RunOptions(t, Processor{}, thumbtest.Options{Reference: thumb.GoProcessor{}})
 }
