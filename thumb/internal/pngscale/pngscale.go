@@ -1,0 +1,162 @@
+// Package pngscale is a streaming PNG decoder that box-averages the image
+// by an integer factor as its rows arrive, so that a thumbnail of a
+// 12-megapixel PNG never holds its full-size pixels.
+//
+// # Streaming
+//
+// Decode reads the chunks in the order image/png reads them. From the
+// first IDAT on, one goroutine inflates the image data and cuts it into
+// rows (checking each row's filter byte) and the calling goroutine
+// unfilters each row, converts it to 8-bit samples and adds it into k×k
+// cells; a finished row of cells becomes a row of the output. Rows travel
+// between the two in a few batches of about 64 KiB, handed back and forth
+// over channels, so at any time the decoder holds those batches, a row of
+// cell sums and the output, never the image.
+//
+// The cells form a grid centred on the image, as thumb's box pre-shrink
+// places it: floor(W/k) × floor(H/k) cells, the fewer than k columns and
+// rows left over split between the edges and dropped. Each cell is the
+// average of its k×k pixels, exactly as thumb's pre-shrink computes it from
+// the image image/png returns: grey stays grey (*image.Gray), everything
+// else becomes *image.NRGBA, its colour weighted by alpha, so transparent
+// pixels do not darken their neighbours. 16-bit samples are rounded to 8
+// bits per pixel first (v/257, rounded), 1, 2 and 4-bit grey is scaled to
+// 8 bits as image/png does, palette indexes past the palette are opaque
+// black (or take their tRNS alpha), as in image/png, and a tRNS colour
+// compares with the samples exactly as image/png compares them.
+//
+// Interlaced (Adam7) images are reduced pass by pass: each pass's pixels
+// are added into the cells they fall in as the pass arrives, so the
+// decoder keeps the sums of every cell (4 bytes a channel while k ≤ 257,
+// 8 beyond) until the last pass, rather than a row of them.
+//
+// # Compatibility with image/png
+//
+// Decode accepts and rejects exactly the streams image/png's Decode does,
+// reading the source the same way: the same chunk order rules, chunk CRCs
+// checked, the zlib stream read row by row, trailing data after the
+// zlib stream and chunks up to IEND checked the same way. Every error wraps
+// ErrFormat (image/png's FormatError, truncation and zlib errors),
+// ErrUnsupported (its UnsupportedError) or ErrTooLarge (Options.MaxPixels),
+// except an error of the source reader itself (other than io.EOF), which is
+// returned as it is.
+package pngscale
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"io"
+)
+
+var (
+	// ErrFormat reports data that is not a PNG, or a PNG that is corrupt
+	// or truncated.
+	ErrFormat = errors.New("pngscale: invalid PNG")
+	// ErrUnsupported reports a PNG image/png does not decode either: an
+	// unknown compression or filter method, a bad combination of bit
+	// depth and colour type.
+	ErrUnsupported = errors.New("pngscale: unsupported PNG")
+	// ErrTooLarge reports a PNG over Options.MaxPixels.
+	ErrTooLarge = errors.New("pngscale: PNG too large")
+)
+
+// Options control Decode.
+type Options struct {
+	// Factor is the side of the cells the image is averaged in (0 means
+	// 1). It is lowered to the image's shorter side when that is smaller.
+	Factor int
+	// MaxPixels, if positive, is the largest Width*Height accepted. A larger
+	// image fails with ErrTooLarge before anything is allocated for it.
+	MaxPixels int64
+}
+
+// Config is what a PNG's IHDR chunk says.
+type Config struct {
+	Width, Height int
+	Depth         int  // bits per sample: 1, 2, 4, 8 or 16
+	ColorType     int  // 0 grey, 2 RGB, 3 palette, 4 grey and alpha, 6 RGBA
+	Interlaced    bool // Adam7
+}
+
+// ParseIHDR reads the Config from the start of a PNG file (the signature
+// and the IHDR chunk, 33 bytes), without checking its CRC. It reports
+// false when b does not start that way.
+func ParseIHDR(b []byte) (Config, bool) {
+	if len(b) < 33 || string(b[:8]) != pngHeader || string(b[8:16]) != "\x00\x00\x00\x0dIHDR" {
+		return Config{}, false
+	}
+	h := b[16:29]
+	return Config{
+		Width:      int(int32(be32(h[0:]))),
+		Height:     int(int32(be32(h[4:]))),
+		Depth:      int(h[8]),
+		ColorType:  int(h[9]),
+		Interlaced: h[12] == itAdam7,
+	}, true
+}
+
+// Decode decodes the PNG in r averaged in opts.Factor × opts.Factor cells
+// (see the package doc): an *image.Gray for grey images without tRNS,
+// otherwise an *image.NRGBA, with bounds (0,0)-(W/k,H/k).
+func Decode(r io.Reader, opts Options) (image.Image, error) {
+	d := &decoder{src: sourceReader{r: r}, opts: opts}
+	d.r = &d.src
+	img, err := d.decode()
+	if d.src.err != nil {
+		return nil, d.src.err
+	}
+	if err != nil {
+		return nil, wrapErr(err)
+	}
+	return img, nil
+}
+
+// wrapErr makes err, an error from the decoder other than one of the
+// source's, wrap one of the package's sentinels, keeping its text.
+func wrapErr(err error) error {
+	var fe formatError
+	var ue unsupportedError
+	switch {
+	case errors.Is(err, ErrTooLarge), errors.Is(err, ErrFormat), errors.Is(err, ErrUnsupported):
+		return err
+	case errors.As(err, &ue):
+		return fmt.Errorf("%w: %s", ErrUnsupported, string(ue))
+	case errors.As(err, &fe):
+		return fmt.Errorf("%w: %s", ErrFormat, string(fe))
+	case err == io.EOF, err == io.ErrUnexpectedEOF:
+		return fmt.Errorf("%w: unexpected end of file", ErrFormat)
+	}
+	return fmt.Errorf("%w: %v", ErrFormat, err)
+}
+
+// formatError is image/png's FormatError: the input is not a valid PNG.
+type formatError string
+
+func (e formatError) Error() string { return "png: invalid format: " + string(e) }
+
+// unsupportedError is image/png's UnsupportedError: a valid but
+// unimplemented PNG feature.
+type unsupportedError string
+
+func (e unsupportedError) Error() string { return "png: unsupported feature: " + string(e) }
+
+// sourceReader remembers the first error other than io.EOF that the
+// source returned, so that it is reported as what it is, however the
+// decoder (zlib, for one) passed it on.
+type sourceReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF && s.err == nil {
+		s.err = err
+	}
+	return n, err
+}
+
+func be32(b []byte) uint32 {
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
