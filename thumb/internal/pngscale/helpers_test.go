@@ -116,10 +116,19 @@ func canonical(t testing.TB, img image.Image) (pix [][4]uint8, w, h int, gray bo
 // thumb's box pre-shrink (boxGray, boxRGBA) computes it: a centred grid of
 // k×k cells, grey rounded, colour weighted by alpha.
 func boxReference(t testing.TB, img image.Image, k int) image.Image {
-	pix, w, h, gray := canonical(t, img)
-	k = min(k, w, h)
-	ow, oh := w/k, h/k
-	x0, y0 := (w-ow*k)/2, (h-oh*k)/2
+	return boxReferenceRect(t, img, image.Rectangle{}, k)
+}
+
+// boxReferenceRect is boxReference for the part rect of img (all of it
+// when empty), its grid centred on rect.
+func boxReferenceRect(t testing.TB, img image.Image, rect image.Rectangle, k int) image.Image {
+	pix, w, _, gray := canonical(t, img)
+	if rect.Empty() {
+		rect = img.Bounds()
+	}
+	k = min(k, rect.Dx(), rect.Dy())
+	ow, oh := rect.Dx()/k, rect.Dy()/k
+	x0, y0 := rect.Min.X+(rect.Dx()-ow*k)/2, rect.Min.Y+(rect.Dy()-oh*k)/2
 	n := uint64(k * k)
 	var out image.Image
 	g := image.NewGray(image.Rect(0, 0, ow, oh))

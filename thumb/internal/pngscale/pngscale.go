@@ -61,14 +61,24 @@ var (
 	ErrTooLarge = errors.New("pngscale: PNG too large")
 )
 
-// Options control Decode.
+// Options control Decode and DecodeRegions.
 type Options struct {
-	// Factor is the side of the cells the image is averaged in (0 means
-	// 1). It is lowered to the image's shorter side when that is smaller.
+	// Factor is Decode's cell side (0 means 1). It is lowered to the
+	// image's shorter side when that is smaller, and to 4096.
 	Factor int
 	// MaxPixels, if positive, is the largest Width*Height accepted. A larger
 	// image fails with ErrTooLarge before anything is allocated for it.
 	MaxPixels int64
+}
+
+// Region is a rectangle of the image and the side of the cells it is
+// averaged in, for DecodeRegions.
+type Region struct {
+	// Rect is clipped to the image; empty, it is the whole image.
+	Rect image.Rectangle
+	// Factor is the cell side, at least 1 and at most 4096, lowered to
+	// the shorter side of Rect when that is smaller.
+	Factor int
 }
 
 // Config is what a PNG's IHDR chunk says.
@@ -100,16 +110,28 @@ func ParseIHDR(b []byte) (Config, bool) {
 // (see the package doc): an *image.Gray for grey images without tRNS,
 // otherwise an *image.NRGBA, with bounds (0,0)-(W/k,H/k).
 func Decode(r io.Reader, opts Options) (image.Image, error) {
-	d := &decoder{src: sourceReader{r: r}, opts: opts}
+	imgs, err := DecodeRegions(r, []Region{{Factor: opts.Factor}}, opts)
+	if err != nil {
+		return nil, err
+	}
+	return imgs[0], nil
+}
+
+// DecodeRegions decodes the PNG in r once and returns each region
+// averaged in cells of its factor, as Decode does the whole image: each
+// region's grid of floor(w/k) × floor(h/k) cells centred on it.
+// opts.Factor is not used.
+func DecodeRegions(r io.Reader, regions []Region, opts Options) ([]image.Image, error) {
+	d := &decoder{src: sourceReader{r: r}, maxPixels: opts.MaxPixels, regions: regions}
 	d.r = &d.src
-	img, err := d.decode()
+	imgs, err := d.decode()
 	if d.src.err != nil {
 		return nil, d.src.err
 	}
 	if err != nil {
 		return nil, wrapErr(err)
 	}
-	return img, nil
+	return imgs, nil
 }
 
 // wrapErr makes err, an error from the decoder other than one of the
@@ -160,3 +182,43 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 func be32(b []byte) uint32 {
 	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 }
+
+// Footprint is the most memory, in bytes, DecodeRegions holds for a PNG
+// with the IHDR cfg: each region's output and cell sums (a row of them,
+// or all of them for an interlaced image), the row batches, a converted
+// row and the inflater's state. It assumes four channels whatever the
+// colour type, since a tRNS chunk can make a grey image's output RGBA.
+func Footprint(cfg Config, regions []Region) int64 {
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return 0
+	}
+	w := int64(cfg.Width)
+	passes := int64(len(noInterlace))
+	if cfg.Interlaced {
+		passes = int64(len(adam7))
+	}
+	var total int64
+	for _, reg := range regions {
+		k, ow, oh, _, _ := cells(cfg.Width, cfg.Height, reg)
+		sums, sumBytes := int64(ow), int64(4)
+		if cfg.Interlaced {
+			sums *= int64(oh)
+		}
+		if k > 257 {
+			sumBytes = 8
+		}
+		total += 4*int64(ow)*int64(oh) + 4*sums*sumBytes + 4*passes*int64(ow+1)
+	}
+	bits := int64(64) // bits a pixel; the most for an invalid header
+	if ch := [...]int64{1, 0, 3, 1, 2, 0, 4}; cfg.ColorType >= 0 && cfg.ColorType < len(ch) && ch[cfg.ColorType] > 0 && cfg.Depth <= 16 {
+		bits = ch[cfg.ColorType] * int64(max(cfg.Depth, 1))
+	}
+	rs := 1 + (bits*w+7)/8
+	buf := rs * int64(rowsPerBatch(int(rs), cfg.Height))
+	return total + nBatches*buf + 4*w + inflaterBytes
+}
+
+// inflaterBytes bounds the inflater's state: klauspost/compress's zlib
+// reader (about 40 KB, its 32 KiB window included), the 4 KiB read
+// buffer in front of it, the goroutine and the channels.
+const inflaterBytes = 128 << 10

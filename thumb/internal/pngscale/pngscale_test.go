@@ -3,6 +3,7 @@ package pngscale
 import (
 	"bytes"
 	"errors"
+	"image"
 	"path/filepath"
 	"testing"
 
@@ -36,6 +37,29 @@ func checkAgainstStd(t *testing.T, name string, b []byte, factors []int) {
 		}
 		if d := sameImage(boxReference(t, std, k), got); d != "" {
 			t.Errorf("%s k=%d: %s", name, k, d)
+		}
+	}
+	if stdErr != nil {
+		return
+	}
+	// Regions, decoded at once: inset, a strip at an edge, a corner, the
+	// whole image; each at its own factor.
+	b0 := std.Bounds()
+	w, h := b0.Dx(), b0.Dy()
+	regions := []Region{
+		{Rect: image.Rect(w/5, h/7, w-w/4, h-h/9), Factor: factors[len(factors)/2]},
+		{Rect: image.Rect(0, h/3, w, h/3+max(1, h/3)), Factor: 2},
+		{Rect: image.Rect(w/2, h/2, w, h), Factor: 3},
+		{Factor: factors[len(factors)-1]},
+	}
+	imgs, err := DecodeRegions(bytes.NewReader(b), regions, Options{})
+	if err != nil {
+		t.Errorf("%s: regions: %v", name, err)
+		return
+	}
+	for i, reg := range regions {
+		if d := sameImage(boxReferenceRect(t, std, reg.Rect, reg.Factor), imgs[i]); d != "" {
+			t.Errorf("%s region %v k=%d: %s", name, reg.Rect, reg.Factor, d)
 		}
 	}
 }

@@ -92,10 +92,11 @@ var chunkOrderError = formatError("chunk out of order")
 
 // decoder holds the state of one Decode call.
 type decoder struct {
-	src  sourceReader
-	r    io.Reader // &src
-	opts Options
-	crc  hash.Hash32
+	src       sourceReader
+	r         io.Reader // &src
+	maxPixels int64
+	regions   []Region
+	crc       hash.Hash32
 
 	width, height int
 	depth         int
@@ -206,8 +207,8 @@ func (d *decoder) parseIHDR(length uint32) error {
 	if err := d.verifyChecksum(); err != nil {
 		return err
 	}
-	if d.opts.MaxPixels > 0 && nPixels64 > d.opts.MaxPixels {
-		return fmt.Errorf("%w: %dx%d is more than %d pixels", ErrTooLarge, w, h, d.opts.MaxPixels)
+	if d.maxPixels > 0 && nPixels64 > d.maxPixels {
+		return fmt.Errorf("%w: %dx%d is more than %d pixels", ErrTooLarge, w, h, d.maxPixels)
 	}
 	return nil
 }
@@ -419,7 +420,7 @@ func (d *decoder) checkHeader() error {
 
 // decode reads the chunks up to the first IDAT, then streams the image
 // data (see stream) and the chunks after it up to IEND.
-func (d *decoder) decode() (image.Image, error) {
+func (d *decoder) decode() ([]image.Image, error) {
 	d.crc = crc32.NewIEEE()
 	if err := d.checkHeader(); err != nil {
 		if err == io.EOF {

@@ -19,22 +19,28 @@ const (
 // channels is the number of sums a cell keeps for kind.
 func (k kind) channels() int { return [...]int{1, 3, 4}[k] }
 
-// reducer sums the rows of an image into the centred grid of k×k cells
-// and writes the averages into the output image.
+// reducer sums the rows of an image into the cells of its grids, one grid
+// per region, and writes the averages into their output images.
 type reducer struct {
-	kind      kind
-	ch        int // sums a cell: kind.channels()
-	k, ow, oh int // cell side, grid size in cells
-	x0, y0    int // top-left of the grid in image pixels
-	n         uint64
-	passes    []interlaceScan
-	widths    []int     // pass widths in pixels
+	kind    kind
+	ch      int // sums a cell: kind.channels()
+	passes  []interlaceScan
+	widths  []int // pass widths in pixels
+	band    bool  // not interlaced: a grid's sums hold one row of cells
+	convert func(dst, src []byte, w int) []byte
+	conv    []byte // convert's output row
+	grids   []*grid
+}
+
+// grid is a region's grid of k×k cells, centred on the region as thumb's
+// box pre-shrink centres it, with its sums and output.
+type grid struct {
+	k, ow, oh int       // cell side, size in cells
+	x0, y0    int       // top-left in image pixels
+	n         uint64    // pixels a cell
 	bounds    [][]int32 // per pass: cell c takes pass pixels [bounds[c], bounds[c+1])
-	band      bool      // not interlaced: the sums hold one row of cells
 	sums32    []uint32  // the sums, 32 bits while k ≤ 257
 	sums64    []uint64  // or 64
-	convert   func(dst, src []byte, w int) []byte
-	conv      []byte // convert's output row
 	gray      *image.Gray
 	nrgba     *image.NRGBA
 	stride    int
@@ -43,126 +49,155 @@ type reducer struct {
 // sum is a cell sum's type.
 type sum interface{ ~uint32 | ~uint64 }
 
-// newReducer sets up the grid, the sums and the output for the image d
+// newReducer sets up the grids, their sums and outputs for the image d
 // has read the header of.
-func newReducer(d *decoder) *reducer {
-	k := d.opts.Factor
-	if k <= 0 {
-		k = 1
-	}
-	k = min(k, maxFactor, d.width, d.height)
-	r := &reducer{k: k, ow: d.width / k, oh: d.height / k, n: uint64(k) * uint64(k)}
-	r.x0, r.y0 = (d.width-r.ow*k)/2, (d.height-r.oh*k)/2
+func newReducer(d *decoder, regions []Region) *reducer {
+	r := &reducer{passes: d.passes(), band: d.interlace == itNone}
 	r.kind, r.convert = d.layout()
 	r.ch = r.kind.channels()
-	r.passes = d.passes()
-	r.band = d.interlace == itNone
 	for _, p := range r.passes {
 		w, _ := d.passSize(p)
 		r.widths = append(r.widths, w)
-		b := make([]int32, r.ow+1)
-		for c := range b {
-			x := r.x0 + c*k - p.xOffset // first pixel of the cell, from the pass's first
-			if x > 0 {
-				b[c] = int32(min((x+p.xFactor-1)/p.xFactor, w))
-			}
-		}
-		r.bounds = append(r.bounds, b)
-	}
-	cells := r.ow
-	if !r.band {
-		cells *= r.oh
-	}
-	if k <= 257 { // k²·255·255 < 2³²
-		r.sums32 = make([]uint32, cells*r.ch)
-	} else {
-		r.sums64 = make([]uint64, cells*r.ch)
 	}
 	if r.convert != nil {
 		r.conv = make([]byte, 4*d.width)
 	}
-	rect := image.Rect(0, 0, r.ow, r.oh)
-	if r.kind == kindGray {
-		r.gray = image.NewGray(rect)
-		r.stride = r.gray.Stride
-	} else {
-		r.nrgba = image.NewNRGBA(rect)
-		r.stride = r.nrgba.Stride
+	for _, reg := range regions {
+		r.grids = append(r.grids, r.newGrid(d, reg))
 	}
 	return r
 }
 
+// cells places a region's grid: its rectangle (all of the image when
+// empty) clipped to the image, its factor clamped to [1, maxFactor] and
+// to the rectangle's sides; floor(W/k)×floor(H/k) cells, centred.
+func cells(width, height int, reg Region) (k, ow, oh, x0, y0 int) {
+	img := image.Rect(0, 0, width, height)
+	rect := reg.Rect.Intersect(img)
+	if rect.Empty() {
+		rect = img
+	}
+	k = min(max(reg.Factor, 1), maxFactor, rect.Dx(), rect.Dy())
+	ow, oh = rect.Dx()/k, rect.Dy()/k
+	return k, ow, oh, rect.Min.X + (rect.Dx()-ow*k)/2, rect.Min.Y + (rect.Dy()-oh*k)/2
+}
+
+func (r *reducer) newGrid(d *decoder, reg Region) *grid {
+	g := &grid{}
+	g.k, g.ow, g.oh, g.x0, g.y0 = cells(d.width, d.height, reg)
+	g.n = uint64(g.k) * uint64(g.k)
+	for i, p := range r.passes {
+		b := make([]int32, g.ow+1)
+		for c := range b {
+			x := g.x0 + c*g.k - p.xOffset // first pixel of the cell, from the pass's first
+			if x > 0 {
+				b[c] = int32(min((x+p.xFactor-1)/p.xFactor, r.widths[i]))
+			}
+		}
+		g.bounds = append(g.bounds, b)
+	}
+	n := g.ow * r.ch
+	if !r.band {
+		n *= g.oh
+	}
+	if g.k <= 257 { // k²·255·255 < 2³²
+		g.sums32 = make([]uint32, n)
+	} else {
+		g.sums64 = make([]uint64, n)
+	}
+	rect := image.Rect(0, 0, g.ow, g.oh)
+	if r.kind == kindGray {
+		g.gray = image.NewGray(rect)
+		g.stride = g.gray.Stride
+	} else {
+		g.nrgba = image.NewNRGBA(rect)
+		g.stride = g.nrgba.Stride
+	}
+	return g
+}
+
 // addRow adds row py of pass (unfiltered, without its filter byte) into
-// its cells; when the row completes a row of cells (not interlaced), that
-// row is written out.
+// the cells it falls in; when the row completes a row of a grid's cells
+// (not interlaced), that row is written out.
 func (r *reducer) addRow(pass, py int, cdat []byte) {
 	p := r.passes[pass]
-	dy := p.yOffset + py*p.yFactor - r.y0
-	if dy < 0 || dy >= r.oh*r.k {
-		return // outside the grid
-	}
-	cy := dy / r.k
-	px := cdat
-	if r.convert != nil {
-		px = r.convert(r.conv, cdat, r.widths[pass])
-	}
-	n := r.ow * r.ch
-	off := 0
-	if !r.band {
-		off = cy * n
-	}
-	b := r.bounds[pass]
-	last := r.band && dy%r.k == r.k-1
-	if r.sums32 != nil {
-		addPixels(r.kind, r.sums32[off:off+n], px, b)
-		if last {
-			writeRow(r, cy, r.sums32)
-			clear(r.sums32)
+	y := p.yOffset + py*p.yFactor
+	var px []byte
+	for _, g := range r.grids {
+		dy := y - g.y0
+		if dy < 0 || dy >= g.oh*g.k {
+			continue // outside the grid
 		}
-	} else {
-		addPixels(r.kind, r.sums64[off:off+n], px, b)
-		if last {
-			writeRow(r, cy, r.sums64)
-			clear(r.sums64)
+		if px == nil {
+			px = cdat
+			if r.convert != nil {
+				px = r.convert(r.conv, cdat, r.widths[pass])
+			}
+		}
+		cy := dy / g.k
+		n := g.ow * r.ch
+		off := 0
+		if !r.band {
+			off = cy * n
+		}
+		b := g.bounds[pass]
+		last := r.band && dy%g.k == g.k-1
+		if g.sums32 != nil {
+			addPixels(r.kind, g.sums32[off:off+n], px, b)
+			if last {
+				writeRow(g, r.kind, cy, g.sums32)
+				clear(g.sums32)
+			}
+		} else {
+			addPixels(r.kind, g.sums64[off:off+n], px, b)
+			if last {
+				writeRow(g, r.kind, cy, g.sums64)
+				clear(g.sums64)
+			}
 		}
 	}
 }
 
-// image returns the output, writing every row of cells first when the
-// image is interlaced.
-func (r *reducer) image() image.Image {
-	if !r.band {
-		n := r.ow * r.ch
-		for cy := range r.oh {
-			if r.sums32 != nil {
-				writeRow(r, cy, r.sums32[cy*n:(cy+1)*n])
-			} else {
-				writeRow(r, cy, r.sums64[cy*n:(cy+1)*n])
+// images returns the grids' outputs, writing every row of cells first
+// when the image is interlaced.
+func (r *reducer) images() []image.Image {
+	out := make([]image.Image, len(r.grids))
+	for i, g := range r.grids {
+		if !r.band {
+			n := g.ow * r.ch
+			for cy := range g.oh {
+				if g.sums32 != nil {
+					writeRow(g, r.kind, cy, g.sums32[cy*n:(cy+1)*n])
+				} else {
+					writeRow(g, r.kind, cy, g.sums64[cy*n:(cy+1)*n])
+				}
 			}
 		}
+		if g.gray != nil {
+			out[i] = g.gray
+		} else {
+			out[i] = g.nrgba
+		}
 	}
-	if r.gray != nil {
-		return r.gray
-	}
-	return r.nrgba
+	return out
 }
 
 // writeRow writes the averages of a row of cells, as thumb's box
 // pre-shrink writes them: grey rounded; colour weighted by alpha (the
 // sums of an opaque image weigh each pixel 255, which gives the same
 // averages), alpha rounded; a cell with no alpha at all transparent black.
-func writeRow[T sum](r *reducer, cy int, sums []T) {
-	n := r.n
-	switch r.kind {
+func writeRow[T sum](g *grid, k kind, cy int, sums []T) {
+	n := g.n
+	switch k {
 	case kindGray:
-		row := r.gray.Pix[cy*r.stride : cy*r.stride+r.ow]
+		row := g.gray.Pix[cy*g.stride : cy*g.stride+g.ow]
 		for i, s := range sums[:len(row)] {
 			row[i] = uint8((uint64(s) + n/2) / n)
 		}
 	case kindRGB:
-		row := r.nrgba.Pix[cy*r.stride : cy*r.stride+4*r.ow]
+		row := g.nrgba.Pix[cy*g.stride : cy*g.stride+4*g.ow]
 		a := 255 * n
-		for i := range r.ow {
+		for i := range g.ow {
 			s := sums[3*i : 3*i+3 : 3*i+3]
 			p := row[4*i : 4*i+4 : 4*i+4]
 			p[0] = uint8(min(255, (uint64(s[0])*255+a/2)/a))
@@ -171,8 +206,8 @@ func writeRow[T sum](r *reducer, cy int, sums []T) {
 			p[3] = uint8((a + n/2) / n)
 		}
 	case kindNRGBA:
-		row := r.nrgba.Pix[cy*r.stride : cy*r.stride+4*r.ow]
-		for i := range r.ow {
+		row := g.nrgba.Pix[cy*g.stride : cy*g.stride+4*g.ow]
+		for i := range g.ow {
 			s := sums[4*i : 4*i+4 : 4*i+4]
 			p := row[4*i : 4*i+4 : 4*i+4]
 			a := uint64(s[3])

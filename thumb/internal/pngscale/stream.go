@@ -1,8 +1,8 @@
 package pngscale
 
 import (
-	"compress/zlib"
 	"errors"
+	"github.com/klauspost/compress/zlib"
 	"image"
 	"io"
 )
@@ -39,7 +39,8 @@ type batch struct {
 	err  error // image/png's error, or nil
 }
 
-// newZlibReader opens the zlib stream of the image data.
+// newZlibReader opens the zlib stream of the image data (see the package
+// doc for why klauspost/compress's; BenchmarkInflater swaps it).
 var newZlibReader = zlib.NewReader
 
 // errQuit ends the inflater when the reducer has stopped listening.
@@ -62,8 +63,8 @@ type pipe struct {
 
 // stream decodes the image data, which starts at the current IDAT, and
 // the chunks after it.
-func (d *decoder) stream() (image.Image, error) {
-	p := &pipe{d: d, red: newReducer(d), free: make(chan []byte, nBatches), bpp: max(1, d.bitsPerPixel()/8)}
+func (d *decoder) stream() ([]image.Image, error) {
+	p := &pipe{d: d, red: newReducer(d, d.regions), free: make(chan []byte, nBatches), bpp: max(1, d.bitsPerPixel()/8)}
 	total := 0
 	for _, s := range d.passes() {
 		w, h := d.passSize(s)
@@ -78,7 +79,7 @@ func (d *decoder) stream() (image.Image, error) {
 		if err := p.inflate(); err != nil {
 			return nil, err
 		}
-		return p.red.image(), nil
+		return p.red.images(), nil
 	}
 	p.full = make(chan batch, nBatches)
 	p.quit = make(chan struct{})
@@ -99,7 +100,7 @@ func (d *decoder) stream() (image.Image, error) {
 			if b.err != nil {
 				return nil, b.err
 			}
-			return p.red.image(), nil
+			return p.red.images(), nil
 		}
 		p.reduce(b)
 	}
