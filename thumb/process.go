@@ -54,6 +54,8 @@ type source struct {
 	orient int           // EXIF orientation 1..8
 	anim   *gifStream    // an animated GIF, when its animation is kept (see gif.go)
 	pal    color.Palette // a GIF's first-frame palette, reused for GIF output
+
+	png *pngShrunk // a streamed PNG: each plan's crop, box-averaged for it (see png.go)
 }
 
 // fullSize makes s a source decoded at full size.
@@ -75,8 +77,9 @@ func wantsAnimation(specs []Spec) bool {
 
 // decodeSource decodes src after checking its header against lim. A JPEG
 // is decoded at the smallest scale that still serves every spec (see
-// scale.go). A GIF keeps its animation when a spec could write one and the
-// animation fits the limits (see gif.go).
+// scale.go), a PNG box-averaged for each spec as it streams when every
+// spec allows (see png.go). A GIF keeps its animation when a spec could
+// write one and the animation fits the limits (see gif.go).
 func decodeSource(src io.Reader, lim Limits, specs []Spec) (*source, error) {
 	errs := &readErrs{r: src}
 	cfg, c, head, r, err := sniffCodec(errs, lim)
@@ -86,6 +89,14 @@ func decodeSource(src io.Reader, lim Limits, specs []Spec) (*source, error) {
 	switch c.format {
 	case GIF:
 		return decodeGIF(r, lim, wantsAnimation(specs))
+	case PNG:
+		if st := planPNG(cfg.Width, cfg.Height, cfg.ColorModel, specs); st != nil { // png.go
+			s, err := decodePNG(r, cfg, lim, st)
+			if err != nil && errs.err != nil {
+				return nil, errs.err
+			}
+			return s, err
+		}
 	case JPEG:
 		orient := exifOrientation(head)
 		scale := jpegScale(cfg, head, orient, specs)
@@ -140,7 +151,7 @@ func (s *source) render(spec Spec) image.Image {
 	// The cover anchor is turned the same way, so `anchor=top` keeps the
 	// top of the picture as shown, not of the pixels as stored.
 	w, h, stored := storedSpec(spec, s.orient)
-	small := resizePlanned(s.img, s.scale, planFit(s.w, s.h, w, h, stored))
+	small := s.resize(planFit(s.w, s.h, w, h, stored)) // png.go
 	return applyOrientation(small, s.orient)
 }
 

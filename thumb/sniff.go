@@ -13,6 +13,8 @@ import (
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
+
+	"github.com/gormthumb/gormthumb/thumb/internal/pngscale"
 )
 
 // recorder keeps the bytes read through it, so a header sniff can be
@@ -162,6 +164,8 @@ type Header struct {
 	Width, Height int         // as stored, before any EXIF orientation
 	ColorModel    color.Model // as the format's decoder reports it
 	Orientation   int         // 1 (upright) to 8, as EXIF numbers them: JPEG's EXIF tag, or HEIF's and AVIF's irot and imir
+
+	png pngscale.Config // a PNG's IHDR, for DecodedBytesFor
 }
 
 // ShownSize is the size of the picture as shown: Width×Height, swapped
@@ -190,6 +194,8 @@ func Sniff(src io.Reader, lim Limits) (Header, io.Reader, error) {
 		h.Orientation = exifOrientation(head)
 	case HEIF, AVIF:
 		h.Orientation = c.orient
+	case PNG:
+		h.png, _ = pngscale.ParseIHDR(head)
 	}
 	return h, body, nil
 }
