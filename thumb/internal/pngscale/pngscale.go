@@ -17,15 +17,14 @@
 // its own factor, from one pass over the data.
 //
 // The cells form a grid centred on the image (or region), as thumb's box
-// pre-shrink places it: floor(W/k) × floor(H/k) cells, the fewer than k columns and
-// rows left over split between the edges and dropped. Each cell is the
+// pre-shrink places it: floor(W/k) × floor(H/k) cells, the fewer than k
+// columns and rows left over split between the edges and dropped. Each cell is the
 // average of its k×k pixels, exactly as thumb's pre-shrink computes it from
 // the image image/png returns: grey stays grey (*image.Gray), everything
 // else becomes *image.NRGBA, its colour weighted by alpha, so transparent
 // pixels do not darken their neighbours. 16-bit samples keep their high
 // byte, as thumb's resize (disintegration/imaging) reads them, 1, 2 and
-// 4-bit grey is scaled to
-// 8 bits as image/png does, palette indexes past the palette are opaque
+// 4-bit grey is scaled to 8 bits as image/png does, palette indexes past the palette are opaque
 // black (or take their tRNS alpha), as in image/png, and a tRNS colour
 // compares with the samples exactly as image/png compares them.
 //
