@@ -21,9 +21,9 @@ type thumbField struct {
 	// digested it (thumb.Spec.LegacyKey): keys they wrote stay up to date.
 	// "" when the spec uses an option they did not have.
 	legacyKey string
-	prefix  string // from the field's `upload` tag; "" = "thumbnails/" beside the source
-	async   bool   // made in the background (Plugin.Work), not by the save
-	widths  []int  // a set (srcset): one thumbnail per width, ascending
+	prefix    string // from the field's `upload` tag; "" = "thumbnails/" beside the source
+	async     bool   // made in the background (Plugin.Work), not by the save
+	widths    []int  // a set (srcset): one thumbnail per width, ascending
 }
 
 // specs are the sizes a thumbnail field is made in: its spec, or for a set

@@ -91,7 +91,8 @@ func WithDeleteTimeout(d time.Duration) Option {
 // WithMemoryLimit bounds the memory the plugin's image work may take at
 // once, across every statement, Regenerate, worker and Upload of the plugin:
 // before a source is decoded, its decoded size is estimated from its header
-// (thumb.Header.DecodedBytes) and reserved from this budget. Work that would
+// and the thumbnails asked of it (thumb.Header.DecodedBytesFor: a PNG that
+// streams holds far less than its pixels) and reserved from this budget. Work that would
 // exceed it waits (until its context is done); work larger than the whole
 // budget fails with ErrTooLarge. After a decode of 64 MB or more the
 // plugin runs the garbage collector before it lets the next one start, so

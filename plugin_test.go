@@ -37,7 +37,7 @@ func (c *inflightProcessor) Process(ctx context.Context, src io.Reader, specs []
 // source larger than the whole budget is ErrTooLarge; waiting ends with the
 // caller's context; Upload's check of a GIF is under the budget too.
 func TestMemoryLimit(t *testing.T) {
-	src := testphoto.ZeroPNG16(1200, 1200) // about 13 MB decoded
+	src := testphoto.ZeroPNG16(1200, 1200) // about 13 MB decoded, and charged so: too small to stream for 110×150
 	proc := &inflightProcessor{}
 	const limit = 30 << 20 // two at a time
 	e := newEnv(t, dbBackends[0], bucketBackends[0], envConfig{opts: []Option{WithMemoryLimit(limit), WithProcessor(proc)}})
@@ -61,9 +61,10 @@ func TestMemoryLimit(t *testing.T) {
 
 	// Larger than the whole budget.
 	before := e.keys()
-	big := e.put("mem/big.png", testphoto.ZeroPNG16(2000, 2000)) // about 36 MB
-	wantErr(t, e.db.Create(&Product{Cover: big}).Error, ErrTooLarge, "Product.CoverThumb", "mem/big.png")
-	e.wantKeys(append(before, "mem/big.png")...)
+	// (A GIF: a PNG that large streams, holding a few MB; see thumb/png.go.)
+	big := e.put("mem/big.gif", testphoto.GIF(2100, 2100)) // about 40 MB
+	wantErr(t, e.db.Create(&Product{Cover: big}).Error, ErrTooLarge, "Product.CoverThumb", "mem/big.gif")
+	e.wantKeys(append(before, "mem/big.gif")...)
 
 	// The budget spent elsewhere: a save waits, until its context ends.
 	release, err := e.plugin.reserve(e.ctx, limit)

@@ -103,7 +103,7 @@ func (p *Plugin) makeThumbs(ctx context.Context, ms *modelSpec, table string, g 
 		}
 		return fail(field, src, err)
 	}
-	release, err := p.reserve(ctx, hdr.DecodedBytes())
+	release, err := p.reserve(ctx, hdr.DecodedBytesFor(specs))
 	if err != nil {
 		return fail(field, src, err)
 	}

@@ -55,7 +55,8 @@ type source struct {
 	anim   *gifStream    // an animated GIF, when its animation is kept (see gif.go)
 	pal    color.Palette // a GIF's first-frame palette, reused for GIF output
 
-	alpha, alphaKnown bool // img has transparency: looked up once, when a format turns on it
+	alpha, alphaKnown bool       // img has transparency: looked up once, when a format turns on it
+	png               *pngShrunk // a streamed PNG: each plan's crop, box-averaged for it (see png.go)
 }
 
 // fullSize makes s a source decoded at full size.
@@ -77,8 +78,9 @@ func wantsAnimation(specs []Spec) bool {
 
 // decodeSource decodes src after checking its header against lim. A JPEG
 // is decoded at the smallest scale that still serves every spec (see
-// scale.go). A GIF keeps its animation when a spec could write one and the
-// animation fits the limits (see gif.go).
+// scale.go), a PNG box-averaged for each spec as it streams when every
+// spec allows (see png.go). A GIF keeps its animation when a spec could
+// write one and the animation fits the limits (see gif.go).
 func decodeSource(src io.Reader, lim Limits, specs []Spec) (*source, error) {
 	errs := &readErrs{r: src}
 	cfg, c, head, r, err := sniffCodec(errs, lim)
@@ -88,6 +90,14 @@ func decodeSource(src io.Reader, lim Limits, specs []Spec) (*source, error) {
 	switch c.format {
 	case GIF:
 		return decodeGIF(r, lim, wantsAnimation(specs))
+	case PNG:
+		if st := planPNG(cfg.Width, cfg.Height, cfg.ColorModel, specs); st != nil { // png.go
+			s, err := decodePNG(r, cfg, lim, st)
+			if err != nil && errs.err != nil {
+				return nil, errs.err
+			}
+			return s, err
+		}
 	case JPEG:
 		orient := exifOrientation(head)
 		scale := jpegScale(cfg, head, specs)
@@ -129,7 +139,7 @@ func (s *source) plan(spec Spec) Plan {
 	info := SourceInfo{Width: s.w, Height: s.h, Orientation: s.orient, Format: s.format}
 	if FormatFor(spec, s.format, true) != FormatFor(spec, s.format, false) {
 		if !s.alphaKnown {
-			s.alpha, s.alphaKnown = !isOpaque(s.img), true
+			s.alpha, s.alphaKnown = !isOpaque(s.picture()), true
 		}
 		info.Alpha = s.alpha
 	}
@@ -153,5 +163,5 @@ func makeThumbnail(s *source, p Plan) (Thumbnail, error) {
 // image (the plan's box and cover anchor are turned to the pixels as
 // stored, so `anchor=top` keeps the top of the picture as shown).
 func (s *source) render(p Plan) image.Image {
-	return applyOrientation(resizePlanned(s.img, s.scale, p), s.orient)
+	return applyOrientation(s.resize(p), s.orient) // png.go
 }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/image/tiff"
 
 	"github.com/gormthumb/gormthumb/thumb/internal/isobmff"
+	"github.com/gormthumb/gormthumb/thumb/internal/pngscale"
 )
 
 // recorder keeps the bytes read through it, so a header sniff can be
@@ -223,6 +224,8 @@ type Header struct {
 	// it: zero for other formats and for CMYK JPEGs (decoded at full
 	// size only).
 	Chroma image.Point
+
+	png pngscale.Config // a PNG's IHDR, for DecodedBytesFor
 }
 
 // SourceInfo is what PlanFor needs to know of the source, from its
@@ -258,6 +261,8 @@ func Sniff(src io.Reader, lim Limits) (Header, io.Reader, error) {
 		h.Orientation, h.Chroma = info.Orientation, info.Chroma
 	case HEIF, AVIF:
 		h.Orientation = c.orient
+	case PNG:
+		h.png, _ = pngscale.ParseIHDR(head)
 	}
 	return h, body, nil
 }
